@@ -1,0 +1,29 @@
+/**
+ * Verdict statistics engine: pure functions, no I/O. See docs/statistics.md for every formula.
+ */
+export * from './types';
+export { twoProportionTest } from './proportions';
+export { welchTTest } from './means';
+export { npsTest } from './nps';
+export { mannWhitneyTest } from './mannWhitney';
+export { srmTest, chiSquareIndependence, SRM_P_VALUE_THRESHOLD } from './chiSquare';
+export { adjustPValues } from './multipleTesting';
+export { chanceToBeatControl } from './bayesian';
+export {
+  alwaysValidPValue,
+  alwaysValidPValueSequence,
+  nextAlwaysValidPValue,
+  runningMinimum,
+  tau2ForHorizon,
+  DEFAULT_TAU2,
+} from './sequential';
+export { sampleSizePerVariant, sampleSizeForMeans } from './sampleSize';
+export {
+  meanStatsFromSums,
+  meanStatsFromHistogram,
+  histogramToArray,
+  npsCountsFromHistogram,
+  topBoxCounts,
+  proportionFromCounts,
+  responseRateTable,
+} from './sufficient';
