@@ -18,7 +18,7 @@ export function npsWithVariance(counts: NpsCounts): { nps: number; variance: num
   const p = counts.promoters / n;
   const d = counts.detractors / n;
   const variance = Math.max(0, (10000 * (p + d - (p - d) * (p - d))) / n);
-  return { nps: 100 * (p - d), variance, n };
+  return { nps: (100 * (counts.promoters - counts.detractors)) / n, variance, n };
 }
 
 /**
