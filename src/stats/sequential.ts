@@ -4,8 +4,8 @@ import { fail, requireFinite, requirePositive } from './validate';
 /**
  * Default mixing variance τ² of the mSPRT, for differences of proportions (rates as fractions):
  * a prior standard deviation of one percentage point on the true difference. The normal-mixture
- * boundary is tightest when τ² ≈ 8·V (α = 0.05), i.e. for a 5–20% baseline rate at roughly
- * 15,000–25,000 customers per variant — the size of a typical email or page CX test. For other
+ * boundary is tightest when τ² ≈ 8.2·V (α = 0.05), i.e. with V = 2p(1 − p)/n at roughly 8,000
+ * (5% rate) to 26,000 (20% rate) customers per variant — the size of a typical email or page CX test. For other
  * metrics (means, NPS points) pick τ² in the metric's squared units, e.g. with tau2ForHorizon.
  */
 export const DEFAULT_TAU2 = 0.0001;
@@ -31,7 +31,7 @@ function optimalTau2Ratio(alpha: number): number {
 /**
  * τ² tuned so that the always-valid test is most sensitive when each variant has
  * `samplesPerVariant` customers: τ² = ρ*(α) · 2σ²/N*, with σ² the per-customer variance of the
- * metric (p(1 − p) for a rate, 100²·((p + d) − (p − d)²) for NPS) and ρ*(0.05) ≈ 8.
+ * metric (p(1 − p) for a rate, 100²·((p + d) − (p − d)²) for NPS) and ρ*(0.05) ≈ 8.2.
  */
 export function tau2ForHorizon(input: { unitVariance: number; samplesPerVariant: number; alpha?: number }): number {
   const unitVariance = requirePositive(input?.unitVariance, 'unitVariance');
