@@ -1,0 +1,74 @@
+// The one place that reads process.env: parsed once, validated with zod, frozen.
+import path from 'node:path';
+import { z } from 'zod';
+
+const booleanFromString = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
+
+const optionalNonEmpty = z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional());
+
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    MONGODB_URI: z.preprocess((value) => (value === '' ? undefined : value), z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional()),
+    MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).default('verdict'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    FERRETDB_CACHE_DIR: z.string().min(1).default('./.cache/ferretdb'),
+    ADMIN_API_KEY: optionalNonEmpty.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    PUBLIC_BASE_URL: z.preprocess((value) => (value === '' ? undefined : value), z.url().optional()),
+    TRACKING_SECRET: optionalNonEmpty.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    SMTP_URL: optionalNonEmpty.pipe(z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional()),
+    SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(5),
+    SMTP_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
+    BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i).default('1mb'),
+    API_KEY_CACHE_SECONDS: z.coerce.number().min(0).default(10),
+    SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
+    TRUST_PROXY: booleanFromString.default(false),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production') {
+      for (const name of ['ADMIN_API_KEY', 'TRACKING_SECRET', 'PUBLIC_BASE_URL'] as const) {
+        if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' });
+      }
+    }
+  });
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config extends RawConfig {
+  /** Absolute DATA_DIR. */
+  dataDir: string;
+  /** Absolute FerretDB build cache. */
+  ferretDbCacheDir: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function parseConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`));
+  }
+  return Object.freeze({
+    ...parsed.data,
+    dataDir: path.resolve(parsed.data.DATA_DIR),
+    ferretDbCacheDir: path.resolve(parsed.data.FERRETDB_CACHE_DIR),
+  });
+}
+
+let cached: Readonly<Config> | undefined;
+
+/** The service's configuration, read from the environment on first use. */
+export function getConfig(): Readonly<Config> {
+  cached ??= parseConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,70 @@
+// Builds the Express application without listening (server.ts listens).
+import { randomUUID } from 'node:crypto';
+import express, { Router } from 'express';
+import pinoHttp from 'pino-http';
+import { getConfig } from '../config';
+import { isDatabaseReachable } from './db/connection';
+import { logger } from './lib/logger';
+import { authenticate } from './middleware/auth';
+import { errorHandler, notFoundHandler } from './middleware/error-handler';
+import { apiKeysRouter } from './modules/api-keys';
+import { assignmentsRouter, pageRedirectRouter } from './modules/assignments';
+import { eventsRouter } from './modules/events';
+import { experimentsRouter } from './modules/experiments';
+
+export interface AppExtensions {
+  /** Routers mounted under /v1, behind authentication (later features add theirs here). */
+  v1?: Router[];
+  /** Public routers (signed links, reports), mounted at the root. */
+  public?: Router[];
+}
+
+export function buildApp(extensions: AppExtensions = {}): express.Express {
+  const config = getConfig();
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.TRUST_PROXY);
+  app.set('query parser', 'simple');
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const id = randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Only method, path (no query string: it may carry customer ids or tokens) and status.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'debug'),
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const database = await isDatabaseReachable();
+    res.status(database ? 200 : 503).json({ status: database ? 'ready' : 'unavailable', database });
+  });
+
+  app.use(express.json({ limit: config.BODY_LIMIT }));
+  app.use(express.urlencoded({ extended: false, limit: config.BODY_LIMIT }));
+
+  app.use(pageRedirectRouter);
+  for (const router of extensions.public ?? []) app.use(router);
+
+  const v1 = Router();
+  v1.use(authenticate);
+  v1.use(apiKeysRouter, experimentsRouter, assignmentsRouter, eventsRouter);
+  for (const router of extensions.v1 ?? []) v1.use(router);
+  app.use('/v1', v1);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

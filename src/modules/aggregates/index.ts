@@ -1,0 +1,9 @@
+export {
+  aggregatesRepository,
+  DeltaAccumulator,
+  ASSIGNED,
+  aggregateId,
+  unitId,
+  type AggregateDelta,
+} from './aggregates.repository';
+export type { AggregateRecord, UnitRecord } from './aggregates.model';

@@ -1,0 +1,68 @@
+// API keys are random 32-byte secrets; only their SHA-256 is stored. A high-entropy key needs no slow
+// password hash, and hashing makes the lookup itself constant-time with respect to the secret.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { getConfig } from '../../../config';
+import { NotFoundError } from '../../lib/errors';
+import { apiKeysRepository } from './api-keys.repository';
+import type { Role } from './api-keys.schemas';
+
+export interface Principal {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+export function generateApiKey(): string {
+  return `vk_${randomBytes(32).toString('base64url')}`;
+}
+
+function publicView(doc: { _id: string; name: string; role: Role; prefix: string; createdAt: Date; createdBy: string; revokedAt?: Date }) {
+  return { id: doc._id, name: doc.name, role: doc.role, prefix: doc.prefix, createdAt: doc.createdAt, createdBy: doc.createdBy, revokedAt: doc.revokedAt ?? null };
+}
+
+const cache = new Map<string, { principal: Principal | null; expires: number }>();
+
+let adminKeyHash: Buffer | undefined;
+
+/** The admin key: ADMIN_API_KEY, or the development key generated at start (see dev-secrets). */
+export function setAdminKey(key: string): void {
+  adminKeyHash = Buffer.from(hashApiKey(key), 'hex');
+}
+
+export const apiKeysService = {
+  async create(input: { name: string; role: Role }, createdBy: string) {
+    const key = generateApiKey();
+    const doc = { _id: hashApiKey(key), name: input.name, role: input.role, prefix: key.slice(0, 7), createdAt: new Date(), createdBy };
+    await apiKeysRepository.insert(doc);
+    return { ...publicView(doc), key };
+  },
+
+  async list() {
+    return (await apiKeysRepository.list()).map(publicView);
+  },
+
+  async revoke(id: string) {
+    const doc = await apiKeysRepository.revoke(id, new Date());
+    if (!doc) throw new NotFoundError('API key');
+    cache.delete(id);
+    return publicView(doc);
+  },
+
+  async authenticate(key: string): Promise<Principal | null> {
+    const hash = hashApiKey(key);
+    const hashBuffer = Buffer.from(hash, 'hex');
+    if (adminKeyHash && timingSafeEqual(hashBuffer, adminKeyHash)) return { id: 'admin', name: 'admin', role: 'admin' };
+    const now = Date.now();
+    const hit = cache.get(hash);
+    if (hit && hit.expires > now) return hit.principal;
+    const doc = await apiKeysRepository.findById(hash);
+    const principal = doc && !doc.revokedAt ? { id: doc._id, name: doc.name, role: doc.role } : null;
+    if (cache.size > 10_000) cache.clear();
+    cache.set(hash, { principal, expires: now + getConfig().API_KEY_CACHE_SECONDS * 1000 });
+    return principal;
+  },
+};

@@ -1,0 +1,24 @@
+import { Schema, model } from 'mongoose';
+
+export interface AssignmentRecord {
+  _id: string; // `${experiment}:${customerId}`: unique per experiment and customer, and the fast lookup
+  experiment: string;
+  customerId: string;
+  variant: string;
+  reason: 'hash' | 'forced';
+  assignedAt: Date;
+}
+
+const assignmentSchema = new Schema<AssignmentRecord>(
+  {
+    _id: String,
+    experiment: { type: String, required: true, index: true },
+    customerId: { type: String, required: true, index: true },
+    variant: { type: String, required: true },
+    reason: { type: String, required: true },
+    assignedAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'assignments' },
+);
+
+export const AssignmentModel = model<AssignmentRecord>('Assignment', assignmentSchema);

@@ -1,0 +1,68 @@
+import { Schema, model } from 'mongoose';
+
+export interface EventRecord {
+  _id: string; // the client's eventId: a retried event is stored, and counted, once
+  customerId: string;
+  name: string;
+  experiment?: string;
+  value?: number;
+  timestamp: Date;
+  properties?: Record<string, unknown>;
+  receivedAt: Date;
+}
+
+export interface ResponseRecord {
+  _id: string; // responseId
+  customerId: string;
+  metric: 'csat' | 'nps' | 'ces';
+  score: number;
+  comment?: string;
+  experiment?: string;
+  timestamp: Date;
+  receivedAt: Date;
+}
+
+/** Batches being counted: a restart finds unfinished ones here and rebuilds what they touched. */
+export interface PendingBatchRecord {
+  _id: string;
+  kind: 'events' | 'response';
+  experiments: string[] | null; // null: every experiment with assignments
+  createdAt: Date;
+}
+
+const eventSchema = new Schema<EventRecord>(
+  {
+    _id: String,
+    customerId: { type: String, required: true },
+    name: { type: String, required: true },
+    experiment: String,
+    value: Number,
+    timestamp: { type: Date, required: true },
+    properties: Schema.Types.Mixed,
+    receivedAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'events' },
+);
+
+const responseSchema = new Schema<ResponseRecord>(
+  {
+    _id: String,
+    customerId: { type: String, required: true, index: true },
+    metric: { type: String, required: true },
+    score: { type: Number, required: true },
+    comment: String,
+    experiment: String,
+    timestamp: { type: Date, required: true },
+    receivedAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'responses' },
+);
+
+const pendingBatchSchema = new Schema<PendingBatchRecord>(
+  { _id: String, kind: String, experiments: [String], createdAt: Date },
+  { versionKey: false, collection: 'pending_batches' },
+);
+
+export const EventModel = model<EventRecord>('Event', eventSchema);
+export const ResponseModel = model<ResponseRecord>('Response', responseSchema);
+export const PendingBatchModel = model<PendingBatchRecord>('PendingBatch', pendingBatchSchema);

@@ -1,0 +1,74 @@
+import { Schema, model } from 'mongoose';
+import type { ExperimentStatus } from './experiments.schemas';
+import type { CustomMetric } from './metric-catalogue';
+
+export interface VariantRecord {
+  key: string;
+  name?: string;
+  weight: number;
+  content: Record<string, unknown>;
+}
+
+export interface HistoryEntry {
+  at: Date;
+  action: string;
+  actor: string;
+  details?: Record<string, unknown>;
+}
+
+export interface ExperimentRecord {
+  _id: string; // the experiment key
+  name: string;
+  hypothesis?: string;
+  assetType: 'email' | 'page';
+  variants: VariantRecord[];
+  controlVariant: string;
+  coverage: number;
+  seed: string;
+  targeting?: Record<string, unknown>;
+  metrics: { primary: string; secondary: string[]; guardrails: string[]; custom: CustomMetric[] };
+  analysis: {
+    alpha: number;
+    power: number;
+    minimumDetectableEffect: number;
+    method: 'frequentist' | 'sequential' | 'bayesian';
+    correction: 'holm' | 'benjamini-hochberg' | 'none';
+    minSamplePerVariant: number;
+  };
+  status: ExperimentStatus;
+  rollout?: { variant: string; at: Date; by: string };
+  /** Running minimum of always-valid p-values per "metric|variant", for the sequential method. */
+  sequential?: Record<string, number>;
+  history: HistoryEntry[];
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt?: Date;
+  stoppedAt?: Date;
+}
+
+const experimentSchema = new Schema<ExperimentRecord>(
+  {
+    _id: { type: String, required: true },
+    name: { type: String, required: true },
+    hypothesis: String,
+    assetType: { type: String, required: true },
+    variants: { type: Schema.Types.Mixed, required: true },
+    controlVariant: { type: String, required: true },
+    coverage: { type: Number, required: true },
+    seed: { type: String, required: true },
+    targeting: Schema.Types.Mixed,
+    metrics: { type: Schema.Types.Mixed, required: true },
+    analysis: { type: Schema.Types.Mixed, required: true },
+    status: { type: String, required: true, index: true },
+    rollout: Schema.Types.Mixed,
+    sequential: Schema.Types.Mixed,
+    history: { type: Schema.Types.Mixed, default: () => [] },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    startedAt: Date,
+    stoppedAt: Date,
+  },
+  { versionKey: false, collection: 'experiments', minimize: false },
+);
+
+export const ExperimentModel = model<ExperimentRecord>('Experiment', experimentSchema);

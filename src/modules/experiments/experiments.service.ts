@@ -1,0 +1,211 @@
+import { ConflictError, NotFoundError } from '../../lib/errors';
+import type { ExperimentRecord, HistoryEntry } from './experiments.model';
+import { experimentsRepository } from './experiments.repository';
+import {
+  analysisSpec,
+  checkExperiment,
+  type CreateExperimentInput,
+  type ExperimentStatus,
+  type PatchExperimentInput,
+} from './experiments.schemas';
+import { z } from 'zod';
+
+export type Experiment = Omit<ExperimentRecord, '_id' | 'history' | 'sequential'> & { key: string };
+
+export function toExperiment(record: ExperimentRecord): Experiment {
+  const { _id, history: _history, sequential: _sequential, ...rest } = record;
+  return { key: _id, ...rest };
+}
+
+/** Lifecycle: which states each action may start from, and where it leads. */
+export const TRANSITIONS = {
+  start: { from: ['draft'], to: 'running' },
+  pause: { from: ['running'], to: 'paused' },
+  resume: { from: ['paused'], to: 'running' },
+  stop: { from: ['running', 'paused'], to: 'stopped' },
+} as const satisfies Record<string, { from: ExperimentStatus[]; to: ExperimentStatus }>;
+export type TransitionAction = keyof typeof TRANSITIONS;
+
+/** Fields a running (or later) experiment may still change: nothing that moves customers between variants. */
+const FIELDS_EDITABLE_AFTER_START = new Set(['name', 'hypothesis', 'metrics', 'analysis']);
+
+// Hot paths (assignment, events) read experiments through a short-lived cache; changes made by this
+// process invalidate it at once, other instances see them within CACHE_TTL_MS.
+const CACHE_TTL_MS = 1000;
+const cache = new Map<string, { record: ExperimentRecord | null; expires: number }>();
+let activeCache: { records: ExperimentRecord[]; expires: number } | undefined;
+
+function invalidate(key: string): void {
+  cache.delete(key);
+  activeCache = undefined;
+}
+
+async function mustFind(key: string): Promise<ExperimentRecord> {
+  const record = await experimentsRepository.findByKey(key);
+  if (!record) throw new NotFoundError(`experiment "${key}"`);
+  return record;
+}
+
+function entry(action: string, actor: string, details?: Record<string, unknown>): HistoryEntry {
+  return { at: new Date(), action, actor, ...(details ? { details } : {}) };
+}
+
+export const experimentsService = {
+  async create(input: CreateExperimentInput, actor: string): Promise<Experiment> {
+    const now = new Date();
+    const record: ExperimentRecord = {
+      _id: input.key,
+      name: input.name,
+      ...(input.hypothesis !== undefined ? { hypothesis: input.hypothesis } : {}),
+      assetType: input.assetType,
+      variants: input.variants.map((v) => ({ key: v.key, ...(v.name ? { name: v.name } : {}), weight: v.weight, content: v.content as Record<string, unknown> })),
+      controlVariant: input.controlVariant ?? input.variants[0]!.key,
+      coverage: input.coverage,
+      seed: input.seed ?? input.key,
+      ...(input.targeting ? { targeting: input.targeting } : {}),
+      metrics: input.metrics,
+      analysis: input.analysis,
+      status: 'draft',
+      history: [entry('created', actor)],
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await experimentsRepository.insert(record);
+    } catch (error) {
+      if ((error as { code?: number }).code === 11000) throw new ConflictError(`an experiment with key "${input.key}" already exists`);
+      throw error;
+    }
+    invalidate(input.key);
+    return toExperiment(record);
+  },
+
+  async get(key: string): Promise<Experiment> {
+    return toExperiment(await mustFind(key));
+  },
+
+  async getRecord(key: string): Promise<ExperimentRecord> {
+    return mustFind(key);
+  },
+
+  /** Cached read for hot paths; throws 404 for unknown keys. */
+  async getCached(key: string): Promise<ExperimentRecord> {
+    const now = Date.now();
+    const hit = cache.get(key);
+    if (hit && hit.expires > now) {
+      if (!hit.record) throw new NotFoundError(`experiment "${key}"`);
+      return hit.record;
+    }
+    const record = await experimentsRepository.findByKey(key);
+    cache.set(key, { record, expires: now + CACHE_TTL_MS });
+    if (!record) throw new NotFoundError(`experiment "${key}"`);
+    return record;
+  },
+
+  /** Experiments that can have assigned customers, whose events and answers must be counted. */
+  async listWithAssignments(): Promise<ExperimentRecord[]> {
+    const now = Date.now();
+    if (activeCache && activeCache.expires > now) return activeCache.records;
+    const records = await experimentsRepository.listByStatus(['running', 'paused', 'stopped', 'rolled_out']);
+    activeCache = { records, expires: now + CACHE_TTL_MS };
+    return records;
+  },
+
+  async list(query: { status?: ExperimentStatus; assetType?: 'email' | 'page'; limit: number; offset: number }) {
+    const { items, total } = await experimentsRepository.list(query, query.limit, query.offset);
+    return { experiments: items.map(toExperiment), total, limit: query.limit, offset: query.offset };
+  },
+
+  async patch(key: string, input: PatchExperimentInput, actor: string): Promise<Experiment> {
+    const current = await mustFind(key);
+    const changed = Object.keys(input);
+    if (current.status !== 'draft') {
+      const refused = changed.filter((field) => !FIELDS_EDITABLE_AFTER_START.has(field));
+      if (refused.length > 0) {
+        throw new ConflictError(
+          `experiment "${key}" is ${current.status}: ${refused.join(', ')} cannot change once it has started, because that would move customers between variants and bias the results; create a new experiment instead`,
+          { refused, editable: [...FIELDS_EDITABLE_AFTER_START] },
+        );
+      }
+    }
+    const merged = {
+      assetType: input.assetType ?? current.assetType,
+      variants: input.variants ?? current.variants,
+      controlVariant: input.controlVariant ?? (input.variants ? (input.variants.some((v) => v.key === current.controlVariant) ? current.controlVariant : input.variants[0]!.key) : current.controlVariant),
+      metrics: input.metrics ?? current.metrics,
+    };
+    z.any().superRefine((_, ctx) => checkExperiment(merged as Parameters<typeof checkExperiment>[0], ctx)).parse(merged);
+    const set: Partial<ExperimentRecord> = {};
+    if (input.name !== undefined) set.name = input.name;
+    if (input.hypothesis !== undefined) set.hypothesis = input.hypothesis;
+    if (input.assetType !== undefined) set.assetType = input.assetType;
+    if (input.variants !== undefined) set.variants = input.variants as ExperimentRecord['variants'];
+    set.controlVariant = merged.controlVariant;
+    if (input.coverage !== undefined) set.coverage = input.coverage;
+    if (input.seed !== undefined) set.seed = input.seed;
+    if (input.metrics !== undefined) set.metrics = input.metrics;
+    if (input.analysis !== undefined) set.analysis = analysisSpec.parse({ ...current.analysis, ...input.analysis });
+    const unset = input.targeting === null ? ['targeting'] : [];
+    if (input.targeting) set.targeting = input.targeting;
+    const updated = await experimentsRepository.update(key, [current.status], set, entry('updated', actor, { fields: changed }), unset);
+    if (!updated) throw new ConflictError(`experiment "${key}" changed state while it was being edited; try again`);
+    invalidate(key);
+    return toExperiment(updated);
+  },
+
+  async transition(key: string, action: TransitionAction, actor: string): Promise<Experiment> {
+    const { from, to } = TRANSITIONS[action];
+    const current = await mustFind(key);
+    if (!(from as readonly ExperimentStatus[]).includes(current.status)) {
+      throw new ConflictError(`cannot ${action} experiment "${key}": it is ${current.status} (${action} needs ${from.join(' or ')})`);
+    }
+    const set: Partial<ExperimentRecord> = { status: to };
+    if (action === 'start') set.startedAt = new Date();
+    if (action === 'stop') set.stoppedAt = new Date();
+    const updated = await experimentsRepository.update(key, [...from], set, entry(action, actor));
+    if (!updated) throw new ConflictError(`experiment "${key}" changed state meanwhile; try again`);
+    invalidate(key);
+    return toExperiment(updated);
+  },
+
+  /** Moves an experiment between any two states under a compare-and-set; used by rollout and rollback. */
+  async setStatus(
+    key: string,
+    from: ExperimentStatus[],
+    to: ExperimentStatus,
+    actor: string,
+    action: string,
+    extra: { set?: Partial<ExperimentRecord>; unset?: string[]; details?: Record<string, unknown> } = {},
+  ): Promise<Experiment> {
+    const updated = await experimentsRepository.update(key, from, { ...extra.set, status: to }, entry(action, actor, extra.details), extra.unset);
+    if (!updated) {
+      const current = await mustFind(key);
+      throw new ConflictError(`cannot ${action} experiment "${key}": it is ${current.status}`);
+    }
+    invalidate(key);
+    return toExperiment(updated);
+  },
+
+  async history(key: string): Promise<HistoryEntry[]> {
+    return (await mustFind(key)).history;
+  },
+
+  async recordSequentialMinimum(key: string, values: Record<string, number>): Promise<void> {
+    await experimentsRepository.setSequentialMinimum(key, values);
+  },
+
+  /** Drafts are deleted; anything that has run is archived, so its assignments and events stay explainable. */
+  async remove(key: string, actor: string): Promise<{ deleted: boolean; experiment?: Experiment }> {
+    const current = await mustFind(key);
+    if (current.status === 'draft') {
+      if (await experimentsRepository.deleteDraft(key)) {
+        invalidate(key);
+        return { deleted: true };
+      }
+      throw new ConflictError(`experiment "${key}" changed state meanwhile; try again`);
+    }
+    if (current.status === 'archived') return { deleted: false, experiment: toExperiment(current) };
+    const experiment = await this.setStatus(key, [current.status], 'archived', actor, 'archived', { details: { previousStatus: current.status } });
+    return { deleted: false, experiment };
+  },
+};

@@ -1,0 +1,67 @@
+// The built-in CX metrics and how custom metrics join them. Pure: no I/O.
+
+export type MetricKind = 'binomial' | 'mean' | 'nps' | 'ordinal';
+export type Direction = 'increase' | 'decrease';
+
+export interface MetricDefinition {
+  key: string;
+  kind: MetricKind;
+  direction: Direction;
+  /** 'event': counted from POST /v1/events by event name; 'survey': from POST /v1/responses. */
+  source: 'event' | 'survey';
+  event?: string;
+  /** Survey scale, inclusive. */
+  scale?: { min: number; max: number };
+  description: string;
+}
+
+export interface CustomMetric {
+  key: string;
+  kind: 'binomial' | 'mean';
+  event: string;
+  direction: Direction;
+}
+
+export const SURVEY_METRICS = ['csat', 'nps', 'ces'] as const;
+export type SurveyMetric = (typeof SURVEY_METRICS)[number];
+
+export const BUILT_IN_METRICS: Record<string, MetricDefinition> = {
+  email_open: { key: 'email_open', kind: 'binomial', direction: 'increase', source: 'event', event: 'email.open', description: 'share of assigned customers who opened the email' },
+  email_click: { key: 'email_click', kind: 'binomial', direction: 'increase', source: 'event', event: 'email.click', description: 'share of assigned customers who clicked a link' },
+  page_view: { key: 'page_view', kind: 'binomial', direction: 'increase', source: 'event', event: 'page.view', description: 'share of assigned customers who viewed the page' },
+  conversion: { key: 'conversion', kind: 'binomial', direction: 'increase', source: 'event', event: 'conversion', description: 'share of assigned customers who converted' },
+  unsubscribe: { key: 'unsubscribe', kind: 'binomial', direction: 'decrease', source: 'event', event: 'unsubscribe', description: 'share of assigned customers who unsubscribed (lower is better)' },
+  complaint: { key: 'complaint', kind: 'binomial', direction: 'decrease', source: 'event', event: 'complaint', description: 'share of assigned customers who complained (lower is better)' },
+  csat: { key: 'csat', kind: 'mean', direction: 'increase', source: 'survey', scale: { min: 1, max: 5 }, description: 'customer satisfaction, 1-5 (mean; top-2-box = share of 4-5)' },
+  nps: { key: 'nps', kind: 'nps', direction: 'increase', source: 'survey', scale: { min: 0, max: 10 }, description: 'net promoter score, 0-10 (promoters 9-10, detractors 0-6)' },
+  ces: { key: 'ces', kind: 'ordinal', direction: 'decrease', source: 'survey', scale: { min: 1, max: 7 }, description: 'customer effort score, 1-7 (lower effort is better)' },
+};
+
+export const BUILT_IN_METRIC_KEYS = Object.keys(BUILT_IN_METRICS);
+
+export const SURVEY_SCALES: Record<SurveyMetric, { min: number; max: number }> = {
+  csat: { min: 1, max: 5 },
+  nps: { min: 0, max: 10 },
+  ces: { min: 1, max: 7 },
+};
+
+/** Every metric an experiment can use: the catalogue plus its own custom metrics. */
+export function metricsOf(custom: CustomMetric[] = []): Record<string, MetricDefinition> {
+  const all: Record<string, MetricDefinition> = { ...BUILT_IN_METRICS };
+  for (const metric of custom) {
+    all[metric.key] = { ...metric, source: 'event', description: `custom ${metric.kind} metric on event ${metric.event}` };
+  }
+  return all;
+}
+
+/** Event-sourced metrics keyed by event name: which metrics one event feeds in an experiment. */
+export function metricsByEvent(custom: CustomMetric[] = []): Map<string, MetricDefinition[]> {
+  const byEvent = new Map<string, MetricDefinition[]>();
+  for (const metric of Object.values(metricsOf(custom))) {
+    if (metric.source !== 'event' || !metric.event) continue;
+    const list = byEvent.get(metric.event) ?? [];
+    list.push(metric);
+    byEvent.set(metric.event, list);
+  }
+  return byEvent;
+}

@@ -1,0 +1,46 @@
+// One service per test run: the real embedded database (or MONGODB_URI), the real app, over supertest.
+import type { Express } from 'express';
+import supertest from 'supertest';
+import { buildApp, type AppExtensions } from '../../src/app';
+import { connectDatabase, disconnectDatabase, ensureIndexes } from '../../src/db/connection';
+import { setAdminKey } from '../../src/modules/api-keys';
+import { registerStopper } from './resources';
+
+export const ADMIN_KEY = process.env.ADMIN_API_KEY!;
+
+let ready: Promise<void> | undefined;
+
+/** Connects the database once per run; stopped by the root afterAll hook. */
+export function connectTestDatabase(): Promise<void> {
+  ready ??= (async () => {
+    setAdminKey(ADMIN_KEY);
+    await connectDatabase();
+    await ensureIndexes();
+    registerStopper(disconnectDatabase);
+  })();
+  return ready;
+}
+
+let app: Express | undefined;
+
+export async function testApp(extensions?: AppExtensions): Promise<Express> {
+  await connectTestDatabase();
+  if (extensions) return buildApp(extensions);
+  app ??= buildApp();
+  return app;
+}
+
+/** supertest with the admin key (or another) already set. */
+export async function api(key: string = ADMIN_KEY) {
+  const instance = await testApp();
+  const withKey = <T extends supertest.Test>(test: T) => test.set('Authorization', `Bearer ${key}`);
+  return {
+    app: instance,
+    get: (url: string) => withKey(supertest(instance).get(url)),
+    post: (url: string) => withKey(supertest(instance).post(url)),
+    patch: (url: string) => withKey(supertest(instance).patch(url)),
+    delete: (url: string) => withKey(supertest(instance).delete(url)),
+    raw: () => supertest(instance),
+  };
+}
+export type Api = Awaited<ReturnType<typeof api>>;
