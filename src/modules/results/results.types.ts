@@ -1,0 +1,72 @@
+// The results contract (GET /v1/experiments/:key/results): what the JSON, the CSV and the HTML report show.
+import type { Direction, MetricKind } from '../experiments';
+
+export type Interval = [number, number];
+export type Verdict = 'ship' | 'keep_control' | 'inconclusive' | 'invalid';
+
+export interface VariantEstimate {
+  variant: string;
+  /** Customers the estimate is over: assigned customers, or responders for survey metrics. */
+  units: number;
+  /** Rate (binomial), mean (mean, ordinal), or NPS points (nps). */
+  value: number | null;
+  ci: Interval | null;
+  /** Survey metrics: customers who answered, and the score histogram. */
+  responders?: number;
+  distribution?: Record<string, number>;
+  /** CSAT: top-2-box share among responders. */
+  topBox?: { successes: number; trials: number; rate: number | null; ci: Interval | null };
+}
+
+export interface Comparison {
+  variant: string;
+  baseline: string;
+  absoluteLift: number | null;
+  relativeLift: number | null;
+  ci: Interval | null;
+  relativeCi: Interval | null;
+  pValue: number | null;
+  adjustedPValue: number | null;
+  significant: boolean;
+  chanceToBeatControl?: number;
+  /** true: better in the metric's direction and significant; false: significantly worse; null: no evidence. */
+  better: boolean | null;
+  /** Robustness checks shown beside the main test (Mann–Whitney for CSAT/CES, top-2-box for CSAT). */
+  robustness?: Record<string, { pValue: number; statistic?: number }>;
+}
+
+export interface MetricResult {
+  metric: string;
+  role: 'primary' | 'secondary' | 'guardrail';
+  kind: MetricKind;
+  direction: Direction;
+  test: string;
+  variants: VariantEstimate[];
+  comparisons: Comparison[];
+}
+
+export interface Decision {
+  verdict: Verdict;
+  variant?: string;
+  reasons: string[];
+  additionalUnitsNeeded?: number;
+  estimatedDaysToDecision?: number;
+}
+
+export interface ExperimentResults {
+  experiment: string;
+  name: string;
+  status: string;
+  generatedAt: string;
+  method: 'frequentist' | 'sequential' | 'bayesian';
+  alpha: number;
+  correction: 'holm' | 'benjamini-hochberg' | 'none';
+  controlVariant: string;
+  health: {
+    srm: { chiSquare: number; pValue: number; mismatch: boolean };
+    unitsByVariant: Record<string, number>;
+    warnings: string[];
+  };
+  metrics: MetricResult[];
+  decision: Decision;
+}
