@@ -51,7 +51,7 @@ export async function startService(): Promise<RunningService> {
   };
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   let config;
   try {
     config = getConfig();
@@ -62,7 +62,13 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const service = await startService();
+  let service: RunningService;
+  try {
+    service = await startService();
+  } catch (error) {
+    process.stderr.write(`verdict: failed to start: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
   const secrets = resolveSecrets(config);
   process.stdout.write(`\nVerdict is running at ${service.url}\n`);
   if (secrets.generatedAdminKey) {
@@ -87,9 +93,4 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    process.stderr.write(`verdict: failed to start: ${(error as Error).message}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) void main();
