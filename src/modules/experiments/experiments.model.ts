@@ -56,7 +56,7 @@ const experimentSchema = new Schema<ExperimentRecord>(
     controlVariant: { type: String, required: true },
     coverage: { type: Number, required: true },
     seed: { type: String, required: true },
-    targeting: Schema.Types.Mixed,
+    targeting: String, // JSON text: see experiments.repository
     metrics: { type: Schema.Types.Mixed, required: true },
     analysis: { type: Schema.Types.Mixed, required: true },
     status: { type: String, required: true, index: true },

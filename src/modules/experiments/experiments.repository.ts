@@ -2,13 +2,28 @@ import type { ExperimentRecord, HistoryEntry } from './experiments.model';
 import { ExperimentModel } from './experiments.model';
 import type { ExperimentStatus } from './experiments.schemas';
 
+// Targeting conditions are keyed by operators ({"$in": [...]}) and may name dotted attributes; neither
+// FerretDB nor MongoDB's update operators accept such field names, so targeting is stored as JSON text.
+type StoredExperiment = Omit<ExperimentRecord, 'targeting'> & { targeting?: string };
+
+function toStored<T extends Partial<ExperimentRecord>>(record: T): Omit<T, 'targeting'> & { targeting?: string } {
+  const { targeting, ...rest } = record;
+  return targeting === undefined ? rest : { ...rest, targeting: JSON.stringify(targeting) };
+}
+
+function fromStored(doc: StoredExperiment | null): ExperimentRecord | null {
+  if (!doc) return null;
+  const { targeting, ...rest } = doc;
+  return typeof targeting === 'string' ? { ...rest, targeting: JSON.parse(targeting) as Record<string, unknown> } : rest;
+}
+
 export const experimentsRepository = {
   async insert(record: ExperimentRecord): Promise<void> {
-    await ExperimentModel.create(record);
+    await ExperimentModel.create(toStored(record));
   },
 
   async findByKey(key: string): Promise<ExperimentRecord | null> {
-    return ExperimentModel.findById(key).lean<ExperimentRecord>();
+    return fromStored(await ExperimentModel.findById(key).lean<StoredExperiment>());
   },
 
   async list(filter: { status?: ExperimentStatus; assetType?: string }, limit: number, offset: number) {
@@ -16,14 +31,15 @@ export const experimentsRepository = {
     if (filter.status) query.status = filter.status;
     if (filter.assetType) query.assetType = filter.assetType;
     const [items, total] = await Promise.all([
-      ExperimentModel.find(query).sort({ createdAt: -1, _id: 1 }).skip(offset).limit(limit).lean<ExperimentRecord[]>(),
+      ExperimentModel.find(query).sort({ createdAt: -1, _id: 1 }).skip(offset).limit(limit).lean<StoredExperiment[]>(),
       ExperimentModel.countDocuments(query),
     ]);
-    return { items, total };
+    return { items: items.map((doc) => fromStored(doc)!), total };
   },
 
   async listByStatus(statuses: ExperimentStatus[]): Promise<ExperimentRecord[]> {
-    return ExperimentModel.find({ status: { $in: statuses } }).lean<ExperimentRecord[]>();
+    const docs = await ExperimentModel.find({ status: { $in: statuses } }).lean<StoredExperiment[]>();
+    return docs.map((doc) => fromStored(doc)!);
   },
 
   /**
@@ -37,10 +53,10 @@ export const experimentsRepository = {
     history?: HistoryEntry,
     unset: string[] = [],
   ): Promise<ExperimentRecord | null> {
-    const update: Record<string, unknown> = { $set: { ...set, updatedAt: new Date() } };
+    const update: Record<string, unknown> = { $set: { ...toStored(set), updatedAt: new Date() } };
     if (history) update.$push = { history };
     if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((field) => [field, '']));
-    return ExperimentModel.findOneAndUpdate({ _id: key, status: { $in: expectedStatuses } }, update, { new: true }).lean<ExperimentRecord>();
+    return fromStored(await ExperimentModel.findOneAndUpdate({ _id: key, status: { $in: expectedStatuses } }, update, { new: true }).lean<StoredExperiment>());
   },
 
   async setSequentialMinimum(key: string, values: Record<string, number>): Promise<void> {
