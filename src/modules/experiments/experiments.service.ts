@@ -120,11 +120,14 @@ export const experimentsService = {
     const current = await mustFind(key);
     const changed = Object.keys(input);
     if (current.status !== 'draft') {
-      const refused = changed.filter((field) => !FIELDS_EDITABLE_AFTER_START.has(field));
+      // Coverage may grow (a ramp-up): GrowthBook's ranges only widen, so nobody changes variant.
+      const coverageGrows = input.coverage !== undefined && input.coverage >= current.coverage;
+      const refused = changed.filter((field) => !FIELDS_EDITABLE_AFTER_START.has(field) && !(field === 'coverage' && coverageGrows));
       if (refused.length > 0) {
+        const coverageNote = refused.includes('coverage') ? ` (coverage may only grow, from ${current.coverage})` : '';
         throw new ConflictError(
-          `experiment "${key}" is ${current.status}: ${refused.join(', ')} cannot change once it has started, because that would move customers between variants and bias the results; create a new experiment instead`,
-          { refused, editable: [...FIELDS_EDITABLE_AFTER_START] },
+          `experiment "${key}" is ${current.status}: ${refused.join(', ')} cannot change once it has started${coverageNote}, because that would move customers between variants or out of the experiment and bias the results; create a new experiment instead`,
+          { refused, editable: [...FIELDS_EDITABLE_AFTER_START, 'coverage (growth only)'] },
         );
       }
     }
