@@ -1,0 +1,224 @@
+// Renders one campaign message for one recipient: the variant's Handlebars templates (HTML-escaped by
+// default), every http(s) link rewritten to a signed click link, a hidden preheader and honeypot link,
+// a one-click survey block, an unsubscribe link, the open pixel, a text part and RFC 8058 headers.
+import { createHash } from 'node:crypto';
+import Handlebars from 'handlebars';
+import { convert } from 'html-to-text';
+import { SURVEY_METRICS, SURVEY_SCALES, type ExperimentRecord, type SurveyMetric } from '../experiments';
+import { fill, formatNumber, isRtl, resolveLocale, words, type Locale } from './locales.catalogue';
+import { signToken, trackingUrls, type TrackingPayload } from './tokens.service';
+
+export interface RenderInput {
+  campaign: { key: string; from: string; replyTo?: string };
+  messageId: string;
+  experiment: ExperimentRecord;
+  variant: string;
+  recipient: { customerId: string; email: string; name?: string; locale?: string; attributes?: Record<string, unknown> };
+}
+
+export interface RenderedMessage {
+  subject: string;
+  html: string;
+  text: string;
+  headers: Record<string, string>;
+  links: {
+    open: string;
+    clicks: { url: string; tracked: string }[];
+    survey: { metric: string; score: number; url: string }[];
+    unsubscribe: string;
+  };
+}
+
+// An isolated Handlebars environment: helpers or partials registered elsewhere cannot leak into mail.
+const handlebars = Handlebars.create();
+const MAX_CACHED_TEMPLATES = 1000;
+const templates = new Map<string, Handlebars.TemplateDelegate>();
+
+/**
+ * Compiles a template once (keyed by its source, so an edited draft variant gets a fresh compile).
+ * HTML templates escape by default; subject and text are not HTML, so they are compiled without it.
+ */
+function template(source: string, mode: 'html' | 'plain' = 'html'): Handlebars.TemplateDelegate {
+  const key = `${mode}:${createHash('sha256').update(source).digest('base64url')}`;
+  let compiled = templates.get(key);
+  if (!compiled) {
+    compiled = handlebars.compile(source, { strict: false, noEscape: mode === 'plain' });
+    if (templates.size >= MAX_CACHED_TEMPLATES) templates.delete(templates.keys().next().value!);
+    templates.set(key, compiled);
+  }
+  return compiled;
+}
+
+/** The survey metric a message asks about: the first of csat/nps/ces among primary, secondary, guardrails. */
+export function surveyMetricOf(experiment: ExperimentRecord): SurveyMetric | undefined {
+  const declared = [experiment.metrics.primary, ...experiment.metrics.secondary, ...experiment.metrics.guardrails];
+  return declared.find((key): key is SurveyMetric => (SURVEY_METRICS as readonly string[]).includes(key));
+}
+
+/** Escapes text and double- or single-quoted attribute values. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+
+/** Decodes the entities an attribute value may hold, giving the URL a browser would follow. */
+export function decodeHtmlAttribute(value: string): string {
+  return value.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (match, entity: string) => {
+    if (entity[0] === '#') {
+      const code = entity[1] === 'x' || entity[1] === 'X' ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10);
+      return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : match;
+    }
+    return NAMED_ENTITIES[entity.toLowerCase()] ?? match;
+  });
+}
+
+const ANCHOR_TAG = /<a\b[^>]*>/gi;
+const HREF_ATTRIBUTE = /(\shref\s*=\s*)("([^"]*)"|'([^']*)'|([^\s"'>]+))/i;
+
+/** Rewrites every http(s) <a href> to the URL makeLink returns for its exact (decoded) target. */
+export function rewriteLinks(html: string, makeLink: (url: string) => string): string {
+  return html.replace(ANCHOR_TAG, (tag) =>
+    tag.replace(HREF_ATTRIBUTE, (attribute, prefix: string, _quoted, doubleQuoted?: string, singleQuoted?: string, bare?: string) => {
+      const raw = doubleQuoted ?? singleQuoted ?? bare ?? '';
+      const url = decodeHtmlAttribute(raw).trim();
+      if (!/^https?:\/\//i.test(url)) return attribute;
+      return `${prefix}"${escapeHtml(makeLink(url))}"`;
+    }),
+  );
+}
+
+/** Inserts after <body ...> (or at the start) and before </body> (or at the end). */
+function wrapBody(html: string, start: string, end: string): string {
+  const open = /<body\b[^>]*>/i.exec(html);
+  let result = open ? html.slice(0, open.index + open[0].length) + start + html.slice(open.index + open[0].length) : start + html;
+  const close = result.toLowerCase().lastIndexOf('</body>');
+  result = close >= 0 ? result.slice(0, close) + end + result.slice(close) : result + end;
+  return result;
+}
+
+function surveyBlock(metric: SurveyMetric, locale: Locale, links: { score: number; url: string }[]): string {
+  const w = words(locale);
+  const dir = isRtl(locale) ? 'rtl' : 'ltr';
+  const cells = links
+    .map(
+      (link) =>
+        `<td style="padding:2px"><a href="${escapeHtml(link.url)}" style="display:inline-block;min-width:28px;padding:6px 4px;border:1px solid #8a8f98;border-radius:4px;text-align:center;text-decoration:none;color:#1a1a1a;font-family:Arial,sans-serif;font-size:14px">${escapeHtml(formatNumber(locale, link.score))}</a></td>`,
+    )
+    .join('');
+  return (
+    `<div dir="${dir}" lang="${locale}" style="margin:24px 0;font-family:Arial,sans-serif" data-verdict="survey">` +
+    `<p style="margin:0 0 8px;font-size:15px">${escapeHtml(w.question[metric])}</p>` +
+    `<table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr>${cells}</tr></table>` +
+    `<p style="margin:4px 0 0;font-size:12px;color:#5f6368">${escapeHtml(formatNumber(locale, links[0]!.score))} = ${escapeHtml(w.low[metric])} · ${escapeHtml(formatNumber(locale, links[links.length - 1]!.score))} = ${escapeHtml(w.high[metric])}</p>` +
+    `</div>`
+  );
+}
+
+function surveyText(metric: SurveyMetric, locale: Locale, links: { score: number; url: string }[]): string {
+  const w = words(locale);
+  const lines = links.map((link) => `${formatNumber(locale, link.score)}: ${link.url}`);
+  return [w.question[metric], `(${formatNumber(locale, links[0]!.score)} = ${w.low[metric]}, ${formatNumber(locale, links[links.length - 1]!.score)} = ${w.high[metric]})`, ...lines].join('\n');
+}
+
+const HTTP_URL_IN_TEXT = /https?:\/\/[^\s<>"')\]]+/gi;
+
+/** Header-safe token: no line breaks, colons or spaces (Feedback-ID fields are colon separated). */
+function headerField(value: string): string {
+  return value.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
+}
+
+export function renderCampaignMessage(input: RenderInput): RenderedMessage {
+  const { experiment, recipient } = input;
+  const variant = experiment.variants.find((v) => v.key === input.variant);
+  if (!variant) throw new Error(`experiment "${experiment._id}" has no variant "${input.variant}"`);
+  const content = variant.content as { subject?: unknown; html?: unknown; text?: unknown; preheader?: unknown };
+  if (typeof content.subject !== 'string' || typeof content.html !== 'string') {
+    throw new Error(`variant "${input.variant}" of experiment "${experiment._id}" is not email content`);
+  }
+  const locale = resolveLocale(recipient.locale);
+  const context = {
+    name: recipient.name ?? '',
+    email: recipient.email,
+    locale: recipient.locale ?? '',
+    customerId: recipient.customerId,
+    attributes: recipient.attributes ?? {},
+  };
+  const base: Omit<TrackingPayload, 'purpose' | 'target'> = {
+    messageId: input.messageId,
+    customerId: recipient.customerId,
+    experiment: experiment._id,
+    variant: input.variant,
+  };
+  const sign = (purpose: TrackingPayload['purpose'], target?: string) => signToken({ ...base, purpose, ...(target !== undefined ? { target } : {}) });
+
+  // A subject is a header: no HTML escaping there, and no line breaks.
+  const subject = template(content.subject, 'plain')(context).replace(/[\r\n]+/g, ' ').trim();
+
+  const clicks = new Map<string, string>();
+  const tracked = (url: string) => {
+    let link = clicks.get(url);
+    if (!link) {
+      link = trackingUrls.click(sign('click', url));
+      clicks.set(url, link);
+    }
+    return link;
+  };
+  const body = rewriteLinks(template(content.html)(context), tracked);
+
+  const metric = surveyMetricOf(experiment);
+  const survey: { metric: string; score: number; url: string }[] = [];
+  if (metric) {
+    const token = sign('survey', metric);
+    for (let score = SURVEY_SCALES[metric].min; score <= SURVEY_SCALES[metric].max; score++) survey.push({ metric, score, url: trackingUrls.survey(token, score) });
+  }
+  const unsubscribe = trackingUrls.unsubscribe(sign('unsubscribe'));
+  const open = trackingUrls.open(sign('open'));
+  const honeypot = trackingUrls.click(sign('honeypot'));
+  const w = words(locale);
+  const dir = isRtl(locale) ? 'rtl' : 'ltr';
+
+  const footer =
+    (metric ? surveyBlock(metric, locale, survey) : '') +
+    `<p dir="${dir}" style="margin:24px 0 0;font-family:Arial,sans-serif;font-size:12px;color:#5f6368"><a href="${escapeHtml(unsubscribe)}" style="color:#5f6368">${escapeHtml(w.unsubscribeLink)}</a></p>`;
+  const preheaderText = typeof content.preheader === 'string' ? template(content.preheader)(context).trim() : '';
+  const preheader = preheaderText
+    ? `<div style="display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all;color:transparent">${preheaderText}</div>`
+    : '';
+  // Invisible to people, followed by link scanners: a hit on it marks the message's clicks as automated.
+  const trap = `<a href="${escapeHtml(honeypot)}" style="display:none;font-size:0;line-height:0;max-height:0;overflow:hidden;mso-hide:all" aria-hidden="true" tabindex="-1">&#8203;</a>`;
+  const pixel = `<img src="${escapeHtml(open)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`;
+
+  const html = wrapBody(body, preheader + trap, footer + pixel);
+  // The text part: the variant's text, or the html as a reader sees it (no preheader, honeypot or
+  // pixel), then the survey links and the unsubscribe link, one per line.
+  const main =
+    typeof content.text === 'string' && content.text.trim() !== ''
+      ? template(content.text, 'plain')(context).replace(HTTP_URL_IN_TEXT, (url) => tracked(url))
+      : convert(body, {
+          wordwrap: 78,
+          selectors: [
+            { selector: 'img', format: 'skip' },
+            { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
+          ],
+        });
+  const text = [main.trim(), metric ? surveyText(metric, locale, survey) : '', `${w.unsubscribeLink}: ${unsubscribe}`].filter(Boolean).join('\n\n') + '\n';
+
+  return {
+    subject,
+    html,
+    text,
+    headers: {
+      'List-Unsubscribe': `<${unsubscribe}>`,
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      // Gmail's feedback loop groups complaints by these fields (no personal data in them).
+      'Feedback-ID': `${headerField(input.variant)}:${headerField(experiment._id)}:${headerField(input.campaign.key)}:verdict`,
+    },
+    links: {
+      open,
+      clicks: [...clicks.entries()].map(([url, trackedUrl]) => ({ url, tracked: trackedUrl })),
+      survey,
+      unsubscribe,
+    },
+  };
+}

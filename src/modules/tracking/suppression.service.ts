@@ -1,0 +1,50 @@
+// The suppression list: customers (and email addresses, by hash) who unsubscribed. Insert-only and
+// idempotent, so repeated one-click POSTs and retries change nothing after the first.
+import { createHash } from 'node:crypto';
+import type { SuppressionRecord } from './suppression.model';
+import { suppressionRepository } from './suppression.repository';
+
+export function customerSuppressionId(customerId: string): string {
+  return `customer:${customerId}`;
+}
+
+/** The address is normalised (trimmed, lowercased) and hashed, so the list never holds raw emails. */
+export function emailSuppressionId(email: string): string {
+  return `email:${createHash('sha256').update(email.trim().toLowerCase()).digest('hex')}`;
+}
+
+export interface UnsubscribeInput {
+  customerId: string;
+  email?: string;
+  /** Where it came from, e.g. 'one_click', 'link', 'api', 'complaint'. */
+  source: string;
+  experiment?: string;
+  messageId?: string;
+}
+
+export const suppressionService = {
+  async isSuppressed(who: { customerId?: string; email?: string }): Promise<boolean> {
+    const ids = [
+      ...(who.customerId ? [customerSuppressionId(who.customerId)] : []),
+      ...(who.email ? [emailSuppressionId(who.email)] : []),
+    ];
+    if (ids.length === 0) return false;
+    return suppressionRepository.anyExists(ids);
+  },
+
+  /** Suppresses the customer (and the address, when known); `created` is false when it already was. */
+  async unsubscribe(input: UnsubscribeInput): Promise<{ created: boolean }> {
+    const createdAt = new Date();
+    const common = {
+      customerId: input.customerId,
+      source: input.source,
+      ...(input.experiment !== undefined ? { experiment: input.experiment } : {}),
+      ...(input.messageId !== undefined ? { messageId: input.messageId } : {}),
+      createdAt,
+    };
+    const records: SuppressionRecord[] = [{ _id: customerSuppressionId(input.customerId), kind: 'customer', ...common }];
+    if (input.email) records.push({ _id: emailSuppressionId(input.email), kind: 'email', ...common });
+    const existed = await suppressionRepository.insert(records);
+    return { created: !existed.has(records[0]!._id) };
+  },
+};

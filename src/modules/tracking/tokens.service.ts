@@ -1,0 +1,94 @@
+// Signed tracking tokens: every public link (open pixel, click, survey, unsubscribe, honeypot) carries
+// its own facts, HMAC-SHA256 signed, so the endpoints need no lookup to trust them and nobody can forge
+// a redirect target, an answer or an unsubscribe for someone else.
+import crypto from 'node:crypto';
+import { getConfig } from '../../../config';
+import { resolveSecrets } from '../../lib/dev-secrets';
+
+export const TOKEN_PURPOSES = ['open', 'click', 'survey', 'unsubscribe', 'honeypot'] as const;
+export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
+
+export interface TrackingPayload {
+  messageId: string;
+  customerId: string;
+  experiment: string;
+  variant: string;
+  purpose: TokenPurpose;
+  /** The click URL (click), the survey metric (survey); empty for the other purposes. */
+  target?: string;
+}
+
+const VERSION = 1;
+// 16 bytes of MAC (128 bits) keep links short while staying far beyond guessing.
+const MAC_BYTES = 16;
+const MAC_CHARS = Math.ceil((MAC_BYTES * 4) / 3);
+const MAX_TOKEN_CHARS = 8192;
+const CODES: Record<TokenPurpose, string> = { open: 'o', click: 'c', survey: 's', unsubscribe: 'u', honeypot: 'h' };
+const PURPOSE_BY_CODE = new Map(Object.entries(CODES).map(([purpose, code]) => [code, purpose as TokenPurpose]));
+
+let secret: Buffer | undefined;
+
+function trackingSecret(): Buffer {
+  if (!secret) {
+    const config = getConfig();
+    secret = Buffer.from(config.TRACKING_SECRET ?? resolveSecrets(config).trackingSecret, 'utf8');
+  }
+  return secret;
+}
+
+function mac(encodedPayload: string): Buffer {
+  // Domain-separated, so a MAC made for another use of the same secret can never pass here.
+  return crypto.createHmac('sha256', trackingSecret()).update(`verdict-tracking:v${VERSION}:${encodedPayload}`).digest().subarray(0, MAC_BYTES);
+}
+
+/** A compact, URL-safe token: base64url(JSON array of the fields) "." base64url(MAC). */
+export function signToken(payload: TrackingPayload): string {
+  const fields = [VERSION, CODES[payload.purpose], payload.messageId, payload.customerId, payload.experiment, payload.variant, payload.target ?? ''];
+  const encoded = Buffer.from(JSON.stringify(fields), 'utf8').toString('base64url');
+  return `${encoded}.${mac(encoded).toString('base64url')}`;
+}
+
+/** The payload of a genuine token; null for anything tampered, truncated or malformed. */
+export function verifyToken(token: string): TrackingPayload | null {
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return null;
+  const dot = token.lastIndexOf('.');
+  if (dot <= 0 || token.length - dot - 1 !== MAC_CHARS) return null;
+  const encoded = token.slice(0, dot);
+  if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return null;
+  const given = Buffer.from(token.slice(dot + 1), 'base64url');
+  const expected = mac(encoded);
+  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) return null;
+  let fields: unknown;
+  try {
+    fields = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(fields) || fields.length !== 7 || fields[0] !== VERSION) return null;
+  const [, code, messageId, customerId, experiment, variant, target] = fields as unknown[];
+  const purpose = typeof code === 'string' ? PURPOSE_BY_CODE.get(code) : undefined;
+  if (!purpose) return null;
+  for (const field of [messageId, customerId, experiment, variant, target]) if (typeof field !== 'string') return null;
+  return {
+    messageId: messageId as string,
+    customerId: customerId as string,
+    experiment: experiment as string,
+    variant: variant as string,
+    purpose,
+    ...(target !== '' ? { target: target as string } : {}),
+  };
+}
+
+/** Where public links point: PUBLIC_BASE_URL, or the local listener in development. */
+export function publicBaseUrl(): string {
+  const config = getConfig();
+  const base = config.PUBLIC_BASE_URL ?? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
+  return base.replace(/\/+$/, '');
+}
+
+export const trackingUrls = {
+  open: (token: string) => `${publicBaseUrl()}/t/o/${token}`,
+  click: (token: string) => `${publicBaseUrl()}/t/c/${token}`,
+  survey: (token: string, score: number) => `${publicBaseUrl()}/s/${token}?score=${score}`,
+  unsubscribe: (token: string) => `${publicBaseUrl()}/u/${token}`,
+};
