@@ -27,6 +27,8 @@ export const configSchema = z
     BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i).default('1mb'),
     API_KEY_CACHE_SECONDS: z.coerce.number().min(0).default(10),
     SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
+    WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).default(30_000),
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
     TRUST_PROXY: booleanFromString.default(false),
   })
   .superRefine((env, ctx) => {
