@@ -1,0 +1,62 @@
+// Signed, expiring share links for the HTML report. Pure: no I/O. A token is `<expiry>.<mac>` where
+// expiry is Unix seconds and mac = HMAC-SHA256(secret, "verdict-report\n<key>\n<expiry>"), base64url.
+// The purpose prefix keeps these MACs from being valid for any other signed link made with the same secret.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+const PURPOSE = 'verdict-report';
+const TOKEN_PATTERN = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
+
+export const DEFAULT_SHARE_SECONDS = 7 * 24 * 3600;
+export const MAX_SHARE_SECONDS = 90 * 24 * 3600;
+export const MIN_SHARE_SECONDS = 60;
+
+function mac(secret: string, key: string, expiresAt: number): Buffer {
+  return createHmac('sha256', secret).update(`${PURPOSE}\n${key}\n${expiresAt}`, 'utf8').digest();
+}
+
+/** A token for `key`, valid until `expiresAt` (Unix seconds). */
+export function signShareToken(secret: string, key: string, expiresAt: number): string {
+  return `${expiresAt}.${mac(secret, key, expiresAt).toString('base64url')}`;
+}
+
+/**
+ * True when the token was made with this secret for this key and has not expired. The MAC comparison
+ * is constant-time; the shape check before it only looks at public structure, not the secret.
+ */
+export function verifyShareToken(secret: string, key: string, token: unknown, nowMs: number = Date.now()): boolean {
+  if (typeof token !== 'string') return false;
+  const match = TOKEN_PATTERN.exec(token);
+  if (!match) return false;
+  const expiresAt = Number(match[1]);
+  // Compared as text, not decoded bytes: base64url has several spellings of the last character.
+  const given = Buffer.from(match[2]!, 'utf8');
+  const expected = Buffer.from(mac(secret, key, expiresAt).toString('base64url'), 'utf8');
+  const valid = given.length === expected.length && timingSafeEqual(given, expected);
+  return valid && expiresAt * 1000 > nowMs;
+}
+
+const DURATION_PATTERN = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
+
+/**
+ * Seconds from an ISO-8601 duration (PnW, PnDTnHnMnS) or a whole number of seconds. Years and months
+ * are refused: their length depends on the calendar. Returns an error message instead of throwing.
+ */
+export function parseExpiresIn(value: string | number): { seconds: number } | { error: string } {
+  let seconds: number;
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return { error: 'must be a whole number of seconds or an ISO-8601 duration such as P7D or PT12H' };
+    seconds = value;
+  } else if (/^\d{1,10}$/.test(value)) {
+    seconds = Number(value);
+  } else {
+    const match = DURATION_PATTERN.exec(value.toUpperCase());
+    if (!match || value.length < 3 || /T$/i.test(value)) {
+      return { error: 'must be a whole number of seconds or an ISO-8601 duration such as P7D, PT12H or P1W (years and months are not accepted)' };
+    }
+    const [weeks, days, hours, minutes, secs] = match.slice(1).map((part) => Number(part ?? 0));
+    seconds = weeks! * 604_800 + days! * 86_400 + hours! * 3600 + minutes! * 60 + secs!;
+  }
+  if (seconds < MIN_SHARE_SECONDS) return { error: `must be at least ${MIN_SHARE_SECONDS} seconds` };
+  if (seconds > MAX_SHARE_SECONDS) return { error: 'must be at most 90 days (P90D)' };
+  return { seconds };
+}
