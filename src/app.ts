@@ -11,6 +11,7 @@ import { apiKeysRouter } from './modules/api-keys';
 import { assignmentsRouter, pageRedirectRouter } from './modules/assignments';
 import { eventsRouter } from './modules/events';
 import { experimentsRouter } from './modules/experiments';
+import { trackingRouter } from './modules/tracking';
 
 export interface AppExtensions {
   /** Routers mounted under /v1, behind authentication (later features add theirs here). */
@@ -55,7 +56,7 @@ export function buildApp(extensions: AppExtensions = {}): express.Express {
   app.use(express.json({ limit: config.BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: config.BODY_LIMIT }));
 
-  app.use(pageRedirectRouter);
+  app.use(pageRedirectRouter, trackingRouter);
   for (const router of extensions.public ?? []) app.use(router);
 
   const v1 = Router();

@@ -27,6 +27,7 @@ export type SurveyMetric = (typeof SURVEY_METRICS)[number];
 
 export const BUILT_IN_METRICS: Record<string, MetricDefinition> = {
   email_open: { key: 'email_open', kind: 'binomial', direction: 'increase', source: 'event', event: 'email.open', description: 'share of assigned customers who opened the email' },
+  email_open_human: { key: 'email_open_human', kind: 'binomial', direction: 'increase', source: 'event', event: 'email.open.human', description: 'opens excluding privacy-proxy prefetches' },
   email_click: { key: 'email_click', kind: 'binomial', direction: 'increase', source: 'event', event: 'email.click', description: 'share of assigned customers who clicked a link' },
   page_view: { key: 'page_view', kind: 'binomial', direction: 'increase', source: 'event', event: 'page.view', description: 'share of assigned customers who viewed the page' },
   conversion: { key: 'conversion', kind: 'binomial', direction: 'increase', source: 'event', event: 'conversion', description: 'share of assigned customers who converted' },

@@ -2,3 +2,5 @@ export { signToken, verifyToken, publicBaseUrl, trackingUrls, TOKEN_PURPOSES, ty
 export { renderCampaignMessage, surveyMetricOf, type RenderInput, type RenderedMessage } from './rendering.service';
 export { suppressionService, customerSuppressionId, emailSuppressionId, type UnsubscribeInput } from './suppression.service';
 export { registerMessageLookup, type MessageFacts, type MessageLookup } from './message-lookup.registry';
+export { trackingRouter } from './tracking.router';
+export { trackingService } from './tracking.service';

@@ -1,0 +1,109 @@
+import { Router, type Request, type Response } from 'express';
+import { NotFoundError } from '../../lib/errors';
+import { logger } from '../../lib/logger';
+import { SURVEY_SCALES } from '../experiments';
+import { localeFromAcceptLanguage, type Locale } from './locales.catalogue';
+import { blankPage, invalidLinkPage, invalidScorePage, PAGE_HEADERS, thankYouPage, unsubscribeConfirmPage, unsubscribedPage } from './pages.view';
+import { surveyForm, surveyQuery, tokenParams } from './tracking.schemas';
+import { trackingService, type RequestFacts } from './tracking.service';
+import { verifyToken, type TokenPurpose, type TrackingPayload } from './tokens.service';
+import { scannerAgent } from './traffic.classifier';
+
+/** Public: the signed links in campaign messages. No API key and no cookies: the token is the proof. */
+export const trackingRouter = Router();
+
+// A 1×1 transparent GIF.
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+function facts(req: Request): RequestFacts {
+  return {
+    ...(req.get('user-agent') !== undefined ? { userAgent: req.get('user-agent')! } : {}),
+    ...(req.ip !== undefined ? { ip: req.ip } : {}),
+    ...(req.get('accept-language') !== undefined ? { acceptLanguage: req.get('accept-language')! } : {}),
+  };
+}
+
+function tokenFrom(req: Request, purposes: TokenPurpose[]): TrackingPayload | null {
+  const parsed = tokenParams.safeParse(req.params);
+  if (!parsed.success) return null;
+  const token = verifyToken(parsed.data.token);
+  return token && purposes.includes(token.purpose) ? token : null;
+}
+
+function sendPage(res: Response, status: number, html: string): void {
+  res.status(status).set(PAGE_HEADERS).send(html);
+}
+
+function browserLocale(req: Request): Locale {
+  return localeFromAcceptLanguage(req.get('accept-language')) ?? 'en';
+}
+
+trackingRouter.get('/t/o/:token', async (req, res) => {
+  const token = tokenFrom(req, ['open']);
+  // HEAD requests and prefetch checks get the pixel too, but only a GET of a genuine token is an open.
+  if (token && req.method === 'GET') {
+    try {
+      await trackingService.recordOpen(token, facts(req));
+    } catch (error) {
+      logger.error({ err: error, experiment: token.experiment }, 'could not record an email open');
+    }
+  }
+  res.status(200).set({ 'Content-Type': 'image/gif', 'Cache-Control': 'no-store, no-cache, must-revalidate, private', Pragma: 'no-cache', Expires: '0' }).send(PIXEL);
+});
+
+trackingRouter.get('/t/c/:token', async (req, res) => {
+  const token = tokenFrom(req, ['click', 'honeypot']);
+  // Never a redirect for a bad token: only a signed target is ever followed (no open redirect).
+  if (!token) throw new NotFoundError('link');
+  if (token.purpose === 'honeypot') {
+    if (req.method === 'GET') await trackingService.recordClickHit(token, facts(req));
+    sendPage(res, 200, blankPage());
+    return;
+  }
+  const target = token.target ?? '';
+  if (!/^https?:\/\//i.test(target)) throw new NotFoundError('link');
+  if (req.method === 'GET') await trackingService.recordClickHit(token, facts(req));
+  res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }).redirect(302, target);
+});
+
+trackingRouter.get('/s/:token', async (req, res) => {
+  const token = tokenFrom(req, ['survey']);
+  const metric = token && trackingService.surveyMetric(token);
+  if (!token || !metric) return sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+  const request = facts(req);
+  const locale = await trackingService.localeFor(token, request);
+  const score = trackingService.parseScore(metric, surveyQuery.safeParse(req.query).data?.score);
+  if (score === null) return sendPage(res, 400, invalidScorePage(locale, SURVEY_SCALES[metric]));
+  // Link scanners follow every score link of a message: their GETs show the page but record nothing.
+  if (req.method === 'GET' && !scannerAgent(request.userAgent)) await trackingService.recordAnswer(token, metric, score);
+  sendPage(res, 200, thankYouPage(locale, req.params.token as string, metric, score, false));
+});
+
+trackingRouter.post('/s/:token', async (req, res) => {
+  const token = tokenFrom(req, ['survey']);
+  const metric = token && trackingService.surveyMetric(token);
+  if (!token || !metric) return sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+  const locale = await trackingService.localeFor(token, facts(req));
+  const form = surveyForm.safeParse(req.body ?? {});
+  const score = form.success ? trackingService.parseScore(metric, form.data.score) : null;
+  if (!form.success || score === null) return sendPage(res, 400, invalidScorePage(locale, SURVEY_SCALES[metric]));
+  const comment = form.data.comment?.trim();
+  await trackingService.recordAnswer(token, metric, score, comment || undefined);
+  sendPage(res, 200, thankYouPage(locale, req.params.token as string, metric, score, Boolean(comment)));
+});
+
+trackingRouter.get('/u/:token', async (req, res) => {
+  const token = tokenFrom(req, ['unsubscribe']);
+  if (!token) return sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+  // Showing the page changes nothing: scanners and prefetchers GET links, only a POST unsubscribes.
+  sendPage(res, 200, unsubscribeConfirmPage(await trackingService.localeFor(token, facts(req)), req.params.token as string));
+});
+
+trackingRouter.post('/u/:token', async (req, res) => {
+  const token = tokenFrom(req, ['unsubscribe']);
+  if (!token) return sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+  // RFC 8058 clients POST "List-Unsubscribe=One-Click"; the page's button posts an empty form.
+  const oneClick = (req.body as Record<string, unknown> | undefined)?.['List-Unsubscribe'] === 'One-Click';
+  await trackingService.unsubscribe(token, oneClick ? 'one_click' : 'link');
+  sendPage(res, 200, unsubscribedPage(await trackingService.localeFor(token, facts(req))));
+});

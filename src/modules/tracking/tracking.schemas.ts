@@ -1,0 +1,9 @@
+import { z } from 'zod';
+
+export const tokenParams = z.object({ token: z.string().min(1).max(8192) });
+export const surveyQuery = z.object({ score: z.string().max(10).optional() });
+/** The comment form; the score travels again so the answer stands on its own. */
+export const surveyForm = z.object({
+  score: z.string().max(10),
+  comment: z.string().max(5000, 'at most 5000 characters').optional(),
+});
