@@ -8,6 +8,7 @@ import { resolveSecrets } from './lib/dev-secrets';
 import { logger } from './lib/logger';
 import { setAdminKey } from './modules/api-keys';
 import { eventsService } from './modules/events';
+import { trackingService } from './modules/tracking';
 
 export interface RunningService {
   server: Server;
@@ -22,6 +23,8 @@ export async function startService(): Promise<RunningService> {
   const database = await connectDatabase();
   await ensureIndexes();
   await eventsService.recoverPendingBatches();
+  // Classifies tracked clicks as they settle, including hits a restart left unclassified.
+  trackingService.startWorker();
 
   const app = buildApp();
   const server = await new Promise<Server>((resolve, reject) => {
@@ -44,6 +47,7 @@ export async function startService(): Promise<RunningService> {
           server.close(() => resolve());
           server.closeIdleConnections();
         });
+        await trackingService.stopWorker();
         await disconnectDatabase();
       })();
       return stopping;

@@ -12,8 +12,11 @@ export type MessageLookup = (messageId: string) => Promise<MessageFacts | null>;
 
 let lookup: MessageLookup | undefined;
 
-export function registerMessageLookup(fn: MessageLookup): void {
+/** Sets the lookup (undefined removes it); returns the one it replaces, so a caller can put it back. */
+export function registerMessageLookup(fn: MessageLookup | undefined): MessageLookup | undefined {
+  const previous = lookup;
   lookup = fn;
+  return previous;
 }
 
 /** The message's facts, or null when unknown (no lookup registered, not found, or the lookup failed). */
