@@ -11,6 +11,7 @@ import { apiKeysRouter } from './modules/api-keys';
 import { assignmentsRouter, pageRedirectRouter } from './modules/assignments';
 import { eventsRouter } from './modules/events';
 import { experimentsRouter } from './modules/experiments';
+import { resultsRouter } from './modules/results';
 import { trackingRouter } from './modules/tracking';
 
 export interface AppExtensions {
@@ -61,7 +62,7 @@ export function buildApp(extensions: AppExtensions = {}): express.Express {
 
   const v1 = Router();
   v1.use(authenticate);
-  v1.use(apiKeysRouter, experimentsRouter, assignmentsRouter, eventsRouter);
+  v1.use(apiKeysRouter, experimentsRouter, assignmentsRouter, eventsRouter, resultsRouter);
   for (const router of extensions.v1 ?? []) v1.use(router);
   app.use('/v1', v1);
 

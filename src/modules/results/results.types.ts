@@ -16,6 +16,8 @@ export interface VariantEstimate {
   distribution?: Record<string, number>;
   /** CSAT: top-2-box share among responders. */
   topBox?: { successes: number; trials: number; rate: number | null; ci: Interval | null };
+  /** Mean, ordinal and NPS metrics: standard deviation of the per-customer values (NPS: answers recoded ±100). */
+  standardDeviation?: number | null;
 }
 
 export interface Comparison {
@@ -28,7 +30,10 @@ export interface Comparison {
   pValue: number | null;
   adjustedPValue: number | null;
   significant: boolean;
+  /** Bayesian method, binomial metrics: posterior probability that the variant is better in the metric's direction. */
   chanceToBeatControl?: number;
+  /** Sequential method: the classic fixed-horizon p-value, shown beside the always-valid one in pValue. */
+  fixedHorizonPValue?: number | null;
   /** true: better in the metric's direction and significant; false: significantly worse; null: no evidence. */
   better: boolean | null;
   /** Robustness checks shown beside the main test (Mann–Whitney for CSAT/CES, top-2-box for CSAT). */

@@ -1,0 +1,524 @@
+// Turns an experiment and its aggregates into per-metric estimates and comparisons. Pure: no I/O, so the
+// results cost the same whatever the number of raw events, and every rule here is unit-testable.
+import normal = require('@stdlib/stats-base-dists-normal');
+import studentT = require('@stdlib/stats-base-dists-t');
+import {
+  adjustPValues,
+  alwaysValidPValue,
+  chanceToBeatControl,
+  chiSquareIndependence,
+  DEFAULT_TAU2,
+  histogramToArray,
+  mannWhitneyTest,
+  meanStatsFromHistogram,
+  meanStatsFromSums,
+  npsCountsFromHistogram,
+  npsTest,
+  responseRateTable,
+  srmTest,
+  tau2ForHorizon,
+  topBoxCounts,
+  twoProportionTest,
+  welchTTest,
+  type MeanSample,
+} from '../../stats';
+import { ASSIGNED, type AggregateRecord } from '../aggregates';
+import { metricsOf, SURVEY_SCALES, type ExperimentRecord, type MetricDefinition, type SurveyMetric } from '../experiments';
+import type { Comparison, ExperimentResults, Interval, MetricResult, VariantEstimate } from './results.types';
+
+/** SRM needs this many expected customers per variant before its chi-square approximation is trusted. */
+export const SRM_MIN_PER_VARIANT = 8;
+/** Response rates differing with p below this get a warning: survey scores are then biased by who answered. */
+export const RESPONSE_RATE_WARNING_P = 0.05;
+/** Tuning horizon N* (customers per variant) for τ² of non-rate metrics under the sequential method. */
+export const SEQUENTIAL_HORIZON = 5000;
+/** CSAT top-2-box threshold on the 1–5 scale. */
+const CSAT_TOP_BOX = 4;
+
+export type Role = MetricResult['role'];
+
+/** Raw numbers of one comparison before the sequential step and the correction. */
+interface Look {
+  difference: number;
+  /** Variance of the difference estimate, for the always-valid p-value. */
+  variance: number;
+  /** Per-customer variance pooled over both arms, to tune τ² on the first look (non-rate metrics). */
+  unitVariance: number;
+}
+
+interface Draft {
+  comparison: Comparison;
+  look: Look | null;
+}
+
+export interface AnalysisOutput {
+  results: Omit<ExperimentResults, 'decision'>;
+  /** Sequential state to store: new running minima ("metric|variant") and first-look τ² ("metric|~tau2"). */
+  sequentialUpdates: Record<string, number>;
+}
+
+export function sequentialKey(metric: string, variant: string): string {
+  return `${metric}|${variant}`;
+}
+export function tau2Key(metric: string): string {
+  return `${metric}|~tau2`;
+}
+
+function zCritical(alpha: number): number {
+  return normal.quantile(1 - alpha / 2, 0, 1);
+}
+
+/** Wilson score interval: well-behaved for small n and rates near 0 or 1, unlike the Wald interval. */
+export function wilsonInterval(successes: number, trials: number, alpha: number): Interval | null {
+  if (!(trials > 0) || successes < 0 || successes > trials) return null;
+  const z = zCritical(alpha);
+  const p = successes / trials;
+  const z2 = z * z;
+  const center = (p + z2 / (2 * trials)) / (1 + z2 / trials);
+  const half = (z * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / (1 + z2 / trials);
+  return [Math.max(0, center - half), Math.min(1, center + half)];
+}
+
+function meanInterval(sample: MeanSample, alpha: number): Interval {
+  const half = studentT.quantile(1 - alpha / 2, sample.n - 1) * Math.sqrt(sample.variance / sample.n);
+  return [sample.mean - half, sample.mean + half];
+}
+
+/** Runs a statistics call, turning its RangeError on impossible input (inconsistent aggregates) into null. */
+function attempt<T>(fn: () => T): T | null {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof RangeError) return null;
+    throw error;
+  }
+}
+
+function emptyComparison(variant: string, baseline: string): Comparison {
+  return {
+    variant,
+    baseline,
+    absoluteLift: null,
+    relativeLift: null,
+    ci: null,
+    relativeCi: null,
+    pValue: null,
+    adjustedPValue: null,
+    significant: false,
+    better: null,
+  };
+}
+
+class AggregateIndex {
+  private readonly byKey = new Map<string, AggregateRecord>();
+  constructor(records: AggregateRecord[]) {
+    for (const record of records) this.byKey.set(`${record.variant}|${record.metric}`, record);
+  }
+  get(variant: string, metric: string): AggregateRecord | undefined {
+    return this.byKey.get(`${variant}|${metric}`);
+  }
+  assigned(variant: string): number {
+    return this.get(variant, ASSIGNED)?.units ?? 0;
+  }
+}
+
+interface Context {
+  experiment: ExperimentRecord;
+  index: AggregateIndex;
+  control: string;
+  treatments: string[];
+  alpha: number;
+  bayesian: boolean;
+}
+
+// --- Binomial: share of assigned customers with at least one event after assignment ---------------------
+
+function binomialMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[] } {
+  const sample = (variant: string) => ({ successes: ctx.index.get(variant, metric.key)?.units ?? 0, trials: ctx.index.assigned(variant) });
+  const variants = ctx.experiment.variants.map(({ key }): VariantEstimate => {
+    const { successes, trials } = sample(key);
+    const consistent = trials > 0 && successes <= trials;
+    return { variant: key, units: trials, value: consistent ? successes / trials : null, ci: consistent ? wilsonInterval(successes, trials, ctx.alpha) : null };
+  });
+  const control = sample(ctx.control);
+  const drafts = ctx.treatments.map((variant): Draft => {
+    const treatment = sample(variant);
+    const empty = { comparison: emptyComparison(variant, ctx.control), look: null };
+    // Fewer than 2 customers, more events than customers, or no variance at all (nobody or everybody converted).
+    if (control.trials < 2 || treatment.trials < 2) return empty;
+    if (control.successes > control.trials || treatment.successes > treatment.trials) return empty;
+    const totalSuccesses = control.successes + treatment.successes;
+    if (totalSuccesses === 0 || totalSuccesses === control.trials + treatment.trials) return empty;
+    const test = attempt(() => twoProportionTest({ control, treatment, alpha: ctx.alpha }));
+    if (!test) return empty;
+    const comparison: Comparison = {
+      ...emptyComparison(variant, ctx.control),
+      absoluteLift: test.absoluteLift,
+      relativeLift: test.relativeLift,
+      ci: test.ci,
+      relativeCi: test.relativeCi,
+      pValue: test.pValue,
+    };
+    if (ctx.bayesian) {
+      const chance = attempt(() => chanceToBeatControl({ control, treatment }));
+      // Reported as the chance of being better in the metric's direction (fewer unsubscribes beat more).
+      if (chance !== null) comparison.chanceToBeatControl = metric.direction === 'increase' ? chance : 1 - chance;
+    }
+    const pC = test.controlRate;
+    const pT = test.treatmentRate;
+    const variance = (pC * (1 - pC)) / control.trials + (pT * (1 - pT)) / treatment.trials;
+    return { comparison, look: { difference: test.absoluteLift, variance, unitVariance: (pC * (1 - pC) + pT * (1 - pT)) / 2 } };
+  });
+  return { variants, drafts };
+}
+
+// --- Mean (custom event values): per-customer sums over every assigned customer (no event = 0) ----------
+
+function meanMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[] } {
+  const stats = (variant: string): MeanSample | null => {
+    const aggregate = ctx.index.get(variant, metric.key);
+    const count = ctx.index.assigned(variant);
+    if (count < 2) return null;
+    return attempt(() => meanStatsFromSums({ count, sum: aggregate?.sum ?? 0, sumSquares: aggregate?.sumSquares ?? 0 }));
+  };
+  const variants = ctx.experiment.variants.map(({ key }): VariantEstimate => {
+    const assigned = ctx.index.assigned(key);
+    const sample = stats(key);
+    const sum = ctx.index.get(key, metric.key)?.sum ?? 0;
+    return {
+      variant: key,
+      units: assigned,
+      value: assigned > 0 ? sum / assigned : null,
+      ci: sample ? meanInterval(sample, ctx.alpha) : null,
+      standardDeviation: sample ? Math.sqrt(sample.variance) : null,
+    };
+  });
+  const control = stats(ctx.control);
+  const drafts = ctx.treatments.map((variant) => welchDraft(ctx, variant, control, stats(variant)));
+  return { variants, drafts };
+}
+
+function welchDraft(ctx: Context, variant: string, control: MeanSample | null, treatment: MeanSample | null): Draft {
+  const empty = { comparison: emptyComparison(variant, ctx.control), look: null };
+  if (!control || !treatment) return empty;
+  const variance = control.variance / control.n + treatment.variance / treatment.n;
+  // Both arms constant: the t statistic is infinite or undefined, so there is nothing to infer.
+  if (!(variance > 0)) return empty;
+  const test = attempt(() => welchTTest({ control, treatment, alpha: ctx.alpha }));
+  if (!test) return empty;
+  return {
+    comparison: {
+      ...emptyComparison(variant, ctx.control),
+      absoluteLift: test.difference,
+      relativeLift: test.relativeLift,
+      ci: test.ci,
+      relativeCi: test.relativeCi,
+      pValue: test.pValue,
+    },
+    look: { difference: test.difference, variance, unitVariance: (control.variance + treatment.variance) / 2 },
+  };
+}
+
+// --- Surveys: among responders ---------------------------------------------------------------------------
+
+interface SurveyArm {
+  counts: number[] | null; // per scale point, min..max; null when the histogram is not valid for the scale
+  responders: number;
+  histogram: Record<string, number>;
+}
+
+function surveyArm(ctx: Context, variant: string, metric: SurveyMetric): SurveyArm {
+  const scale = SURVEY_SCALES[metric];
+  const aggregate = ctx.index.get(variant, metric);
+  // Replaced answers leave zero (never negative) entries behind; drop them before validating.
+  const histogram = Object.fromEntries(Object.entries(aggregate?.histogram ?? {}).filter(([, count]) => count !== 0));
+  const counts = attempt(() => histogramToArray(histogram, scale.min, scale.max));
+  return { counts, histogram, responders: counts ? counts.reduce((a, b) => a + b, 0) : 0 };
+}
+
+function distributionOf(counts: number[] | null, min: number): Record<string, number> | undefined {
+  if (!counts) return undefined;
+  return Object.fromEntries(counts.map((count, i) => [String(min + i), count]));
+}
+
+/** CSAT (mean + top-2-box) and CES (ordinal): Welch on the mean among responders, Mann–Whitney beside it. */
+function scoreMetric(ctx: Context, metric: MetricDefinition, key: 'csat' | 'ces'): { variants: VariantEstimate[]; drafts: Draft[] } {
+  const scale = SURVEY_SCALES[key];
+  const arms = new Map(ctx.experiment.variants.map(({ key: variant }) => [variant, surveyArm(ctx, variant, key)]));
+  const meanOf = (arm: SurveyArm) => (arm.counts && arm.responders >= 2 ? attempt(() => meanStatsFromHistogram(arm.histogram)) : null);
+  const variants = ctx.experiment.variants.map(({ key: variant }): VariantEstimate => {
+    const arm = arms.get(variant)!;
+    const sample = meanOf(arm);
+    const value = arm.counts && arm.responders > 0 ? arm.counts.reduce((sum, count, i) => sum + count * (scale.min + i), 0) / arm.responders : null;
+    const estimate: VariantEstimate = {
+      variant,
+      units: arm.responders,
+      value,
+      ci: sample ? meanInterval(sample, ctx.alpha) : null,
+      responders: arm.responders,
+      standardDeviation: sample ? Math.sqrt(sample.variance) : null,
+    };
+    const distribution = distributionOf(arm.counts, scale.min);
+    if (distribution) estimate.distribution = distribution;
+    if (key === 'csat') {
+      const top = arm.counts ? topBoxCounts(arm.histogram, CSAT_TOP_BOX) : { successes: 0, trials: 0 };
+      estimate.topBox = { ...top, rate: top.trials > 0 ? top.successes / top.trials : null, ci: wilsonInterval(top.successes, top.trials, ctx.alpha) };
+    }
+    return estimate;
+  });
+  const control = arms.get(ctx.control)!;
+  const drafts = ctx.treatments.map((variant) => {
+    const treatment = arms.get(variant)!;
+    const draft = welchDraft(ctx, variant, meanOf(control), meanOf(treatment));
+    const robustness: NonNullable<Comparison['robustness']> = {};
+    if (control.counts && treatment.counts && control.responders >= 2 && treatment.responders >= 2) {
+      const mw = attempt(() => mannWhitneyTest({ control: control.counts!, treatment: treatment.counts! }));
+      if (mw) robustness.mannWhitney = { pValue: mw.pValue, statistic: mw.zScore };
+      if (key === 'csat') {
+        const top = attempt(() =>
+          twoProportionTest({ control: topBoxCounts(control.histogram, CSAT_TOP_BOX), treatment: topBoxCounts(treatment.histogram, CSAT_TOP_BOX), alpha: ctx.alpha }),
+        );
+        if (top) robustness.topBox = { pValue: top.pValue, statistic: top.zScore };
+      }
+    }
+    if (Object.keys(robustness).length > 0) draft.comparison.robustness = robustness;
+    return draft;
+  });
+  return { variants, drafts };
+}
+
+/** Per-customer variance of answers recoded +100 / 0 / −100 (promoter / passive / detractor). */
+function npsUnitVariance(counts: { promoters: number; passives: number; detractors: number }): { nps: number; variance: number; n: number } {
+  const n = counts.promoters + counts.passives + counts.detractors;
+  const p = counts.promoters / n;
+  const d = counts.detractors / n;
+  return { nps: 100 * (p - d), variance: Math.max(0, 10000 * (p + d - (p - d) * (p - d))), n };
+}
+
+function npsMetric(ctx: Context): { variants: VariantEstimate[]; drafts: Draft[] } {
+  const arms = new Map(ctx.experiment.variants.map(({ key }) => [key, surveyArm(ctx, key, 'nps')]));
+  const countsOf = (arm: SurveyArm) => (arm.counts && arm.responders > 0 ? attempt(() => npsCountsFromHistogram(arm.histogram)) : null);
+  const z = zCritical(ctx.alpha);
+  const variants = ctx.experiment.variants.map(({ key }): VariantEstimate => {
+    const arm = arms.get(key)!;
+    const counts = countsOf(arm);
+    const unit = counts ? npsUnitVariance(counts) : null;
+    const half = unit ? z * Math.sqrt(unit.variance / unit.n) : 0;
+    const estimate: VariantEstimate = {
+      variant: key,
+      units: arm.responders,
+      value: unit ? unit.nps : null,
+      ci: unit && arm.responders >= 2 ? [unit.nps - half, unit.nps + half] : null,
+      responders: arm.responders,
+      standardDeviation: unit ? Math.sqrt(unit.variance) : null,
+    };
+    const distribution = distributionOf(arm.counts, SURVEY_SCALES.nps.min);
+    if (distribution) estimate.distribution = distribution;
+    return estimate;
+  });
+  const control = arms.get(ctx.control)!;
+  const drafts = ctx.treatments.map((variant): Draft => {
+    const empty = { comparison: emptyComparison(variant, ctx.control), look: null };
+    const treatment = arms.get(variant)!;
+    if (control.responders < 2 || treatment.responders < 2) return empty;
+    const c = countsOf(control);
+    const t = countsOf(treatment);
+    if (!c || !t) return empty;
+    const test = attempt(() => npsTest({ control: c, treatment: t, alpha: ctx.alpha }));
+    if (!test || !(test.standardError > 0)) return empty;
+    const relative = test.controlNps !== 0 ? test.difference / Math.abs(test.controlNps) : null;
+    return {
+      comparison: {
+        ...emptyComparison(variant, ctx.control),
+        absoluteLift: test.difference,
+        // NPS can be zero or negative, so the relative change is taken against its magnitude.
+        relativeLift: relative,
+        ci: test.ci,
+        relativeCi: relative !== null ? [test.ci[0] / Math.abs(test.controlNps), test.ci[1] / Math.abs(test.controlNps)] : null,
+        pValue: test.pValue,
+      },
+      look: {
+        difference: test.difference,
+        variance: test.standardError * test.standardError,
+        unitVariance: (npsUnitVariance(c).variance + npsUnitVariance(t).variance) / 2,
+      },
+    };
+  });
+  return { variants, drafts };
+}
+
+function analyseMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[]; test: string } {
+  if (metric.source === 'survey') {
+    if (metric.key === 'nps') return { ...npsMetric(ctx), test: 'nps-z-test' };
+    if (metric.key === 'csat' || metric.key === 'ces') return { ...scoreMetric(ctx, metric, metric.key), test: 'welch-t-test' };
+  }
+  if (metric.kind === 'mean') return { ...meanMetric(ctx, metric), test: 'welch-t-test' };
+  return { ...binomialMetric(ctx, metric), test: 'two-proportion-z-test' };
+}
+
+/** The metrics an experiment reports, each once, in role order: primary, secondary, guardrails. */
+export function reportedMetrics(experiment: ExperimentRecord): { key: string; role: Role }[] {
+  const seen = new Set<string>();
+  const out: { key: string; role: Role }[] = [];
+  const add = (key: string, role: Role) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ key, role });
+  };
+  add(experiment.metrics.primary, 'primary');
+  for (const key of experiment.metrics.secondary) add(key, 'secondary');
+  for (const key of experiment.metrics.guardrails) add(key, 'guardrail');
+  return out;
+}
+
+function health(ctx: Context, metrics: MetricResult[]): ExperimentResults['health'] {
+  const { experiment, index } = ctx;
+  const unitsByVariant = Object.fromEntries(experiment.variants.map((v) => [v.key, index.assigned(v.key)]));
+  const warnings: string[] = [];
+  // Zero-weight variants expect nobody; anyone there (forced QA assignments) is reported, not tested.
+  const weighted = experiment.variants.filter((v) => v.weight > 0);
+  for (const variant of experiment.variants) {
+    if (variant.weight === 0 && unitsByVariant[variant.key]! > 0) {
+      warnings.push(`Variant "${variant.key}" has weight 0 but ${unitsByVariant[variant.key]} assigned customers (forced assignments?); they are left out of the sample ratio check.`);
+    }
+  }
+  let srm = { chiSquare: 0, pValue: 1, mismatch: false };
+  if (weighted.length >= 2) {
+    const test = attempt(() => srmTest({ observed: weighted.map((v) => unitsByVariant[v.key]!), weights: weighted.map((v) => v.weight) }));
+    if (test) {
+      const total = weighted.reduce((sum, v) => sum + unitsByVariant[v.key]!, 0);
+      const weightSum = weighted.reduce((sum, v) => sum + v.weight, 0);
+      const enough = weighted.every((v) => (total * v.weight) / weightSum >= SRM_MIN_PER_VARIANT);
+      srm = { chiSquare: test.chiSquare, pValue: test.pValue, mismatch: enough && test.mismatch };
+      if (!enough) warnings.push(`The sample ratio check needs at least ${SRM_MIN_PER_VARIANT} expected customers per variant; it is not applied yet.`);
+      else if (srm.mismatch) {
+        const observed = weighted.map((v) => `${v.key} ${unitsByVariant[v.key]} (expected ${Math.round((total * v.weight) / weightSum)})`).join(', ');
+        warnings.push(`Sample ratio mismatch: assigned customers ${observed} do not match the configured weights (chi-square ${test.chiSquare.toFixed(1)}, ${pPhrase('p', test.pValue)}).`);
+      }
+    }
+  }
+  const min = experiment.analysis.minSamplePerVariant;
+  const short = experiment.variants.filter((v) => unitsByVariant[v.key]! < min).map((v) => `${v.key} (${unitsByVariant[v.key]})`);
+  if (short.length > 0) warnings.push(`Too few customers for a decision: ${short.join(', ')} below the minimum of ${min} per variant.`);
+
+  for (const metric of metrics) {
+    if (!SURVEY_SCALES[metric.metric as SurveyMetric]) continue;
+    const rows = metric.variants.map((v) => ({ units: v.responders ?? 0, assigned: unitsByVariant[v.variant] ?? 0 }));
+    if (rows.some((row) => row.assigned === 0)) continue;
+    const table = attempt(() => responseRateTable(rows));
+    const test = table ? attempt(() => chiSquareIndependence(table)) : null;
+    if (test && test.pValue < RESPONSE_RATE_WARNING_P) {
+      const rates = metric.variants.map((v, i) => `${v.variant} ${formatPercent(rows[i]!.units / rows[i]!.assigned)}`).join(', ');
+      warnings.push(
+        `${metric.metric.toUpperCase()} response rates differ between variants more than chance explains (${rates}; chi-square ${pPhrase('p', test.pValue)}): the scores compare different kinds of customers and may be biased.`,
+      );
+    }
+  }
+  return { srm, unitsByVariant, warnings };
+}
+
+export function formatP(p: number): string {
+  return p < 0.0001 ? '< 0.0001' : String(Number(p.toPrecision(2)));
+}
+/** "p = 0.003" or "p < 0.0001". */
+export function pPhrase(name: string, p: number): string {
+  const text = formatP(p);
+  return text.startsWith('<') ? `${name} ${text}` : `${name} = ${text}`;
+}
+export function formatPercent(rate: number): string {
+  return `${(rate * 100).toFixed(1)}%`;
+}
+
+/**
+ * Computes every metric of an experiment from its aggregates. `sequential` is the state stored on the
+ * experiment (running minima and τ²); the returned updates hold what changed, for the caller to store.
+ */
+export function analyse(experiment: ExperimentRecord, aggregates: AggregateRecord[], now: Date): AnalysisOutput {
+  const { analysis } = experiment;
+  const ctx: Context = {
+    experiment,
+    index: new AggregateIndex(aggregates),
+    control: experiment.controlVariant,
+    treatments: experiment.variants.map((v) => v.key).filter((key) => key !== experiment.controlVariant),
+    alpha: analysis.alpha,
+    bayesian: analysis.method === 'bayesian',
+  };
+  const definitions = metricsOf(experiment.metrics.custom);
+  const analysed = reportedMetrics(experiment).flatMap(({ key, role }) => {
+    const definition = definitions[key];
+    if (!definition) return [];
+    const { variants, drafts, test } = analyseMetric(ctx, definition);
+    return [{ definition, role, variants, drafts, test }];
+  });
+
+  // Sequential: each look's always-valid p-value joins the stored running minimum; τ² stays fixed per metric.
+  const state = experiment.sequential ?? {};
+  const sequentialUpdates: Record<string, number> = {};
+  if (analysis.method === 'sequential') {
+    for (const { definition, drafts } of analysed) {
+      let tau2: number | undefined = definition.kind === 'binomial' && definition.source === 'event' ? DEFAULT_TAU2 : state[tau2Key(definition.key)];
+      for (const draft of drafts) {
+        const { comparison, look } = draft;
+        if (!look || !(look.variance > 0)) continue;
+        if (tau2 === undefined && look.unitVariance > 0) {
+          const tuned = attempt(() => tau2ForHorizon({ unitVariance: look.unitVariance, samplesPerVariant: SEQUENTIAL_HORIZON, alpha: analysis.alpha }));
+          if (tuned !== null) {
+            tau2 = tuned;
+            sequentialUpdates[tau2Key(definition.key)] = tuned;
+          }
+        }
+        if (tau2 === undefined) continue;
+        const tau = tau2;
+        const p = attempt(() => alwaysValidPValue({ difference: look.difference, variance: look.variance, tau2: tau }));
+        if (p === null) continue;
+        const key = sequentialKey(definition.key, comparison.variant);
+        const previous = state[key];
+        const minimum = previous === undefined ? p : Math.min(previous, p);
+        if (previous === undefined || minimum < previous) sequentialUpdates[key] = minimum;
+        comparison.fixedHorizonPValue = comparison.pValue;
+        comparison.pValue = minimum;
+      }
+    }
+  }
+
+  // Correction over primary and secondary metrics × treatments; guardrails stay uncorrected (any harm counts).
+  const family = analysed.filter((m) => m.role !== 'guardrail').flatMap((m) => m.drafts.map((d) => d.comparison).filter((c) => c.pValue !== null));
+  const adjusted = adjustPValues(family.map((c) => c.pValue!), analysis.correction);
+  family.forEach((comparison, i) => {
+    comparison.adjustedPValue = adjusted[i]!;
+  });
+  for (const m of analysed) {
+    for (const { comparison } of m.drafts) {
+      if (m.role === 'guardrail') comparison.adjustedPValue = comparison.pValue;
+      comparison.significant = comparison.adjustedPValue !== null && comparison.adjustedPValue < analysis.alpha;
+      const lift = comparison.absoluteLift;
+      comparison.better = comparison.significant && lift !== null && lift !== 0 ? lift > 0 === (m.definition.direction === 'increase') : null;
+    }
+  }
+
+  const metrics: MetricResult[] = analysed.map((m) => ({
+    metric: m.definition.key,
+    role: m.role,
+    kind: m.definition.kind,
+    direction: m.definition.direction,
+    test: m.test,
+    variants: m.variants,
+    comparisons: m.drafts.map((d) => d.comparison),
+  }));
+
+  return {
+    results: {
+      experiment: experiment._id,
+      name: experiment.name,
+      status: experiment.status,
+      generatedAt: now.toISOString(),
+      method: analysis.method,
+      alpha: analysis.alpha,
+      correction: analysis.correction,
+      controlVariant: experiment.controlVariant,
+      health: health(ctx, metrics),
+      metrics,
+    },
+    sequentialUpdates,
+  };
+}

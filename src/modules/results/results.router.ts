@@ -1,0 +1,32 @@
+import { Router } from 'express';
+import { handle } from '../../lib/handler';
+import { can } from '../../middleware/auth';
+import { experimentKeyParams } from '../experiments';
+import { rollbackBody, rolloutBody } from './results.schemas';
+import { resultsService } from './results.service';
+
+export const resultsRouter = Router();
+
+resultsRouter.get('/experiments/:key/results', can.read, handle({ params: experimentKeyParams }, ({ params }) => resultsService.compute(params.key)));
+resultsRouter.get(
+  '/experiments/:key/results.csv',
+  can.read,
+  handle({ params: experimentKeyParams }, async ({ params }, _req, res) => {
+    const csv = await resultsService.csv(params.key);
+    res
+      .status(200)
+      .set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${params.key}-results.csv"`, 'Cache-Control': 'no-store' })
+      .send(csv);
+  }),
+);
+resultsRouter.post('/experiments/:key/recompute', can.edit, handle({ params: experimentKeyParams }, ({ params }) => resultsService.recompute(params.key)));
+resultsRouter.post(
+  '/experiments/:key/rollout',
+  can.edit,
+  handle({ params: experimentKeyParams, body: rolloutBody }, ({ params, body }, req) => resultsService.rollout(params.key, body, req.principal!.name)),
+);
+resultsRouter.post(
+  '/experiments/:key/rollback',
+  can.edit,
+  handle({ params: experimentKeyParams, body: rollbackBody }, ({ params }, req) => resultsService.rollback(params.key, req.principal!.name)),
+);

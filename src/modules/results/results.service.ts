@@ -1,0 +1,84 @@
+import { BadRequestError, ConflictError } from '../../lib/errors';
+import { aggregatesRepository } from '../aggregates';
+import { eventsService } from '../events';
+import { experimentsService, type Experiment, type ExperimentStatus } from '../experiments';
+import { notifyDecision } from '../webhooks';
+import { analyse } from './results.analysis';
+import { resultsToCsv } from './results.csv';
+import { decide } from './results.decision';
+import type { RolloutInput } from './results.schemas';
+import type { Decision, ExperimentResults } from './results.types';
+
+const ROLLOUT_FROM: ExperimentStatus[] = ['running', 'paused', 'stopped'];
+
+export interface RolloutResult {
+  experiment: Experiment;
+  rollout: { variant: string; at: Date; by: string };
+  forced: boolean;
+  decision: Decision;
+}
+
+export const resultsService = {
+  /**
+   * Results from the experiment record and its aggregates only: two reads whatever the number of events.
+   * Under the sequential method the new running minima are stored, so later looks cannot undo them.
+   */
+  async compute(key: string): Promise<ExperimentResults> {
+    const experiment = await experimentsService.getRecord(key);
+    const aggregates = await aggregatesRepository.forExperiment(key);
+    const now = new Date();
+    const { results, sequentialUpdates } = analyse(experiment, aggregates, now);
+    if (Object.keys(sequentialUpdates).length > 0) await experimentsService.recordSequentialMinimum(key, sequentialUpdates);
+    // Webhooks hear of a changed decision or a new sample ratio mismatch from here (never fails the request).
+    return notifyDecision({ ...results, decision: decide(results, experiment, now) });
+  },
+
+  async csv(key: string): Promise<string> {
+    return resultsToCsv(await this.compute(key));
+  },
+
+  /** Rebuilds the aggregates from raw assignments, events and answers, then computes from the rebuilt ones. */
+  async recompute(key: string) {
+    const { experiment: _key, ...recomputed } = await eventsService.recompute(key);
+    return { recomputed, results: await this.compute(key) };
+  },
+
+  async rollout(key: string, input: RolloutInput, actor: string): Promise<RolloutResult> {
+    const current = await experimentsService.getRecord(key);
+    if (!ROLLOUT_FROM.includes(current.status)) {
+      throw new ConflictError(`cannot roll out experiment "${key}": it is ${current.status} (rollout needs ${ROLLOUT_FROM.join(', ')})`);
+    }
+    if (input.variant !== undefined && !current.variants.some((v) => v.key === input.variant)) {
+      throw new BadRequestError(`variant: "${input.variant}" is not a variant of experiment "${key}"`, [{ path: 'variant', message: 'is not a variant of this experiment' }]);
+    }
+    const { decision } = await this.compute(key);
+    const forced = input.force === true;
+    const variant = input.variant ?? decision.variant;
+    if (!forced && decision.verdict !== 'ship') {
+      throw new ConflictError(`cannot roll out experiment "${key}": the verdict is ${decision.verdict}, not ship. ${decision.reasons.join(' ')} Send "force": true to roll out anyway.`, { decision });
+    }
+    if (!forced && variant !== decision.variant) {
+      throw new ConflictError(`the decision ships "${decision.variant}", not "${variant}"; send "force": true to roll out another variant`, { decision });
+    }
+    if (variant === undefined) throw new BadRequestError('variant: required, because the decision names no variant', [{ path: 'variant', message: 'required' }]);
+
+    const rollout = { variant, at: new Date(), by: actor };
+    const experiment = await experimentsService.setStatus(key, ROLLOUT_FROM, 'rolled_out', actor, 'rolled_out', {
+      set: { rollout, stoppedAt: current.stoppedAt ?? rollout.at },
+      details: { variant, forced, decision: { verdict: decision.verdict, ...(decision.variant ? { variant: decision.variant } : {}), reasons: decision.reasons } },
+    });
+    return { experiment, rollout, forced, decision };
+  },
+
+  /** Back to stopped: assignments return to what is stored (sticky); nothing stored was ever changed. */
+  async rollback(key: string, actor: string): Promise<Experiment> {
+    const current = await experimentsService.getRecord(key);
+    if (current.status !== 'rolled_out') {
+      throw new ConflictError(`cannot roll back experiment "${key}": it is ${current.status} (only a rolled_out experiment can be rolled back)`);
+    }
+    return experimentsService.setStatus(key, ['rolled_out'], 'stopped', actor, 'rolled_back', {
+      unset: ['rollout'],
+      details: { variant: current.rollout?.variant ?? null },
+    });
+  },
+};
