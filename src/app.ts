@@ -9,6 +9,7 @@ import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { apiKeysRouter } from './modules/api-keys';
 import { assignmentsRouter, pageRedirectRouter } from './modules/assignments';
+import { campaignAudienceRouter, campaignsRouter } from './modules/campaigns';
 import { eventsRouter } from './modules/events';
 import { experimentsRouter } from './modules/experiments';
 import { resultsRouter } from './modules/results';
@@ -54,6 +55,8 @@ export function buildApp(extensions: AppExtensions = {}): express.Express {
     res.status(database ? 200 : 503).json({ status: database ? 'ready' : 'unavailable', database });
   });
 
+  // Streamed audience uploads (up to 1,000,000 rows) read the raw body: mounted before the JSON parser.
+  app.use('/v1', campaignAudienceRouter);
   app.use(express.json({ limit: config.BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: config.BODY_LIMIT }));
 

@@ -7,8 +7,10 @@ import { connectDatabase, disconnectDatabase, ensureIndexes } from './db/connect
 import { resolveSecrets } from './lib/dev-secrets';
 import { logger } from './lib/logger';
 import { setAdminKey } from './modules/api-keys';
+import { CampaignScheduler, closeSharedMailTransport, SendWorker } from './modules/campaigns';
 import { eventsService } from './modules/events';
 import { trackingService } from './modules/tracking';
+import { startWebhookWorker } from './modules/webhooks';
 
 export interface RunningService {
   server: Server;
@@ -25,6 +27,14 @@ export async function startService(): Promise<RunningService> {
   await eventsService.recoverPendingBatches();
   // Classifies tracked clicks as they settle, including hits a restart left unclassified.
   trackingService.startWorker();
+  // Webhook deliveries: pending ones (left by a crash or a restart) resume on the first poll.
+  const webhookWorker = startWebhookWorker();
+
+  // Campaign sending: the worker re-queues what a crash left mid-send; the scheduler resumes enqueues.
+  const sendWorker = new SendWorker();
+  await sendWorker.start();
+  const campaignScheduler = new CampaignScheduler();
+  campaignScheduler.start();
 
   const app = buildApp();
   const server = await new Promise<Server>((resolve, reject) => {
@@ -47,6 +57,10 @@ export async function startService(): Promise<RunningService> {
           server.close(() => resolve());
           server.closeIdleConnections();
         });
+        await campaignScheduler.stop();
+        await sendWorker.stop();
+        closeSharedMailTransport();
+        await webhookWorker.stop();
         await trackingService.stopWorker();
         await disconnectDatabase();
       })();

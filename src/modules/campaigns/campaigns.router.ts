@@ -1,0 +1,80 @@
+import { Router } from 'express';
+import { handle, Reply } from '../../lib/handler';
+import { authenticate, can } from '../../middleware/auth';
+import { campaignKeyParams, createCampaignBody, listCampaignsQuery, outboxQuery, recipientsQuery, sendWinnerBody } from './campaigns.schemas';
+import { campaignsService } from './campaigns.service';
+
+export const campaignsRouter = Router();
+
+campaignsRouter.post('/campaigns', can.edit, handle({ body: createCampaignBody }, ({ body }, req) => campaignsService.create(body, req.principal!.name), { status: 201 }));
+campaignsRouter.get('/campaigns', can.read, handle({ query: listCampaignsQuery }, ({ query }) => campaignsService.list(query)));
+campaignsRouter.get('/campaigns/:key', can.read, handle({ params: campaignKeyParams }, ({ params }) => campaignsService.get(params.key)));
+campaignsRouter.post(
+  '/campaigns/:key/send-test',
+  can.edit,
+  handle({ params: campaignKeyParams }, async ({ params }, req) => new Reply(202, await campaignsService.sendTest(params.key, req.principal!.name))),
+);
+campaignsRouter.post(
+  '/campaigns/:key/send-winner',
+  can.edit,
+  handle({ params: campaignKeyParams, body: sendWinnerBody }, async ({ params, body }, req) => new Reply(202, await campaignsService.sendWinner(params.key, body.variant, req.principal!.name))),
+);
+campaignsRouter.get(
+  '/campaigns/:key/outbox',
+  can.read,
+  handle({ params: campaignKeyParams, query: outboxQuery }, ({ params, query }) => campaignsService.outbox(params.key, query.limit, query.offset)),
+);
+
+const CSV_COLUMNS = ['customerId', 'email', 'group', 'variant', 'subject', 'messageId', 'openPixelUrl', 'clickLinks', 'surveyLinks', 'unsubscribeUrl'] as const;
+
+function csvField(value: string): string {
+  // Quoted always; a leading formula character is neutralised so spreadsheets do not evaluate it.
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return `"${safe.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Streams the recipients with their rendered subject and signed links (CSV, or JSON with ?format=json).
+ * Exporting the test group assigns it through the experiment, as send-test would, without sending.
+ */
+async function exportRecipients(req: import('express').Request, res: import('express').Response, format: 'csv' | 'json') {
+  const { key } = campaignKeyParams.parse(req.params);
+  const query = recipientsQuery.parse(req.query ?? {});
+  const rows = campaignsService.exportRecipients(key, query.group);
+  // The first row is awaited before any header goes out, so a 404 or 409 is still a proper error.
+  const first = await rows.next();
+  res.status(200).set('Cache-Control', 'no-store');
+  if (format === 'csv') {
+    res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="${key}-recipients.csv"`);
+    res.write(`${CSV_COLUMNS.join(',')}\n`);
+  } else {
+    res.type('application/json').write('{"recipients":[');
+  }
+  let count = 0;
+  for (let item = first; !item.done; item = await rows.next()) {
+    const row = item.value;
+    if (format === 'csv') {
+      const cells = [row.customerId, row.email, row.group, row.variant, row.subject, row.messageId, row.openPixelUrl, row.clicks.map((c) => `${c.url} ${c.tracked}`).join('\n'), row.survey.map((s) => `${s.score} ${s.url}`).join('\n'), row.unsubscribeUrl];
+      res.write(`${cells.map(csvField).join(',')}\n`);
+    } else {
+      res.write(`${count > 0 ? ',' : ''}${JSON.stringify(row)}`);
+    }
+    count++;
+  }
+  if (format === 'json') res.write(`],"count":${count}}`);
+  res.end();
+}
+
+campaignsRouter.get('/campaigns/:key/recipients.csv', can.read, (req, res) => exportRecipients(req, res, 'csv'));
+campaignsRouter.get('/campaigns/:key/recipients', can.read, (req, res) => exportRecipients(req, res, recipientsQuery.parse(req.query ?? {}).format ?? 'json'));
+
+/**
+ * The audience upload reads the raw request stream (CSV or JSON, up to 1,000,000 rows), so it is mounted
+ * before the application's JSON body parser and its size limit; it authenticates on its own.
+ */
+export const campaignAudienceRouter = Router();
+campaignAudienceRouter.post('/campaigns/:key/audience', authenticate, can.edit, async (req, res) => {
+  const { key } = campaignKeyParams.parse(req.params);
+  const result = await campaignsService.uploadAudience(key, req.headers['content-type'] ?? '', req, req.principal!.name);
+  res.status(200).json(result);
+});

@@ -1,0 +1,310 @@
+import type { Readable } from 'node:stream';
+import { BadRequestError, ConflictError, NotFoundError } from '../../lib/errors';
+import { logger } from '../../lib/logger';
+import { aggregatesRepository, ASSIGNED } from '../aggregates';
+import { assignmentsService } from '../assignments';
+import { experimentsService, SURVEY_METRICS, type ExperimentRecord } from '../experiments';
+import { registerMessageLookup, renderCampaignMessage, surveyMetricOf } from '../tracking';
+import { audienceService, type UploadResult } from './audience.service';
+import type { CampaignHistoryEntry, CampaignRecord, MessageRecord, RecipientRecord } from './campaigns.model';
+import { campaignsRepository } from './campaigns.repository';
+import { parseDuration, type CreateCampaignInput } from './campaigns.schemas';
+import { decisionService } from './decision.service';
+import { enqueueService, toMessage } from './enqueue.service';
+
+export type CampaignPhase = 'draft' | 'audience_ready' | 'testing' | 'waiting_for_winner' | 'sending_winner' | 'completed' | 'held';
+
+const COUNT_FIELDS = ['queued', 'sent', 'failed', 'bounced', 'suppressed', 'opened', 'clicked', 'answered', 'unsubscribed'] as const;
+type Counts = Record<(typeof COUNT_FIELDS)[number], number>;
+
+function entry(action: string, actor: string, details?: Record<string, unknown>): CampaignHistoryEntry {
+  return { at: new Date(), action, actor, ...(details ? { details } : {}) };
+}
+
+async function mustFind(key: string): Promise<CampaignRecord> {
+  const record = await campaignsRepository.findByKey(key);
+  if (!record) throw new NotFoundError(`campaign "${key}"`);
+  return record;
+}
+
+// Tracking asks for a message's facts (delivery time for scanner detection, locale for its pages).
+registerMessageLookup(async (id) => {
+  const message = await campaignsRepository.findMessage(id);
+  if (!message) return null;
+  const delivery = await campaignsRepository.findDelivery(id);
+  return {
+    campaign: message.campaign,
+    customerId: message.customerId,
+    ...(delivery?.status === 'sent' ? { sentAt: delivery.at } : {}),
+    ...(message.locale !== undefined ? { locale: message.locale } : {}),
+  };
+});
+
+function emptyCounts(): Counts {
+  return Object.fromEntries(COUNT_FIELDS.map((f) => [f, 0])) as Counts;
+}
+
+async function describe(record: CampaignRecord) {
+  const experiment = await experimentsService.getRecord(record.experiment).catch(() => null);
+  const [messageCounts, deliveryCounts, queue, aggregates] = await Promise.all([
+    campaignsRepository.messageCounts(record._id),
+    campaignsRepository.deliveryCounts(record._id),
+    campaignsRepository.queueCounts(record._id),
+    aggregatesRepository.forExperiment(record.experiment),
+  ]);
+  const variantKeys = experiment ? experiment.variants.map((v) => v.key) : [...new Set(messageCounts.map((m) => m.variant))];
+  const survey = experiment ? surveyMetricOf(experiment) : undefined;
+  const units = (variant: string, metric: string) => aggregates.find((a) => a.variant === variant && a.metric === metric)?.units ?? 0;
+  const variants = variantKeys.map((variant) => {
+    const counts = emptyCounts();
+    let testGroup = 0;
+    let winnerGroup = 0;
+    for (const m of messageCounts) {
+      if (m.variant !== variant || m.phase === 'export') continue;
+      if (m.phase === 'test') testGroup += m.n;
+      else winnerGroup += m.n;
+      counts.queued += m.n;
+    }
+    for (const d of deliveryCounts) {
+      if (d.variant !== variant || d.phase === 'export') continue;
+      counts.queued -= d.n;
+      if (d.status in counts) counts[d.status as keyof Counts] += d.n;
+    }
+    // Engagement is measured on the experiment's assigned customers: the test group.
+    counts.opened = units(variant, 'email_open');
+    counts.clicked = units(variant, 'email_click');
+    counts.answered = survey ? units(variant, survey) : SURVEY_METRICS.reduce((max, m) => Math.max(max, units(variant, m)), 0);
+    counts.unsubscribed = units(variant, 'unsubscribe');
+    return { variant, assigned: units(variant, ASSIGNED), testGroup, winnerGroup, ...counts };
+  });
+  const total = { audience: record.audience?.accepted ?? 0, testGroup: record.audience?.testGroup ?? 0, ...emptyCounts() };
+  for (const v of variants) for (const f of COUNT_FIELDS) total[f] += v[f];
+
+  let phase: CampaignPhase;
+  if (!record.audience) phase = 'draft';
+  else if (!record.test) phase = 'audience_ready';
+  else if (!record.test.enqueuedAt || queue.test > 0) phase = 'testing';
+  else if (!record.decision) phase = 'waiting_for_winner';
+  else if (!record.winner) phase = 'held';
+  else if (!record.winner.enqueuedAt || queue.winner > 0) phase = 'sending_winner';
+  else phase = 'completed';
+
+  const { _id, history, winnerPolicy, ...rest } = record;
+  return {
+    key: _id,
+    ...rest,
+    winnerPolicy: { after: winnerPolicy.after, ...(winnerPolicy.metric ? { metric: winnerPolicy.metric } : {}), onInconclusive: winnerPolicy.onInconclusive },
+    phase,
+    counts: { total, variants },
+    history,
+  };
+}
+
+export const campaignsService = {
+  async create(input: CreateCampaignInput, actor: string) {
+    const experiment = await experimentsService.getRecord(input.experiment);
+    if (experiment.assetType !== 'email') throw new BadRequestError(`experiment: "${input.experiment}" is a ${experiment.assetType} experiment; campaigns send email experiments`);
+    if (input.winnerPolicy.metric !== undefined) {
+      const declared = [experiment.metrics.primary, ...experiment.metrics.secondary, ...experiment.metrics.guardrails, ...experiment.metrics.custom.map((m) => m.key)];
+      if (!declared.includes(input.winnerPolicy.metric)) throw new BadRequestError(`winnerPolicy.metric: "${input.winnerPolicy.metric}" is not a metric of experiment "${experiment._id}" (${declared.join(', ')})`);
+    }
+    const now = new Date();
+    const record: CampaignRecord = {
+      _id: input.key,
+      experiment: input.experiment,
+      from: input.from,
+      ...(input.replyTo ? { replyTo: input.replyTo } : {}),
+      testFraction: input.testFraction,
+      winnerPolicy: { ...input.winnerPolicy, afterMs: parseDuration(input.winnerPolicy.after)! },
+      autoSendWinner: input.autoSendWinner,
+      history: [entry('created', actor)],
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await campaignsRepository.insert(record);
+    } catch (error) {
+      if ((error as { code?: number }).code === 11000) throw new ConflictError(`a campaign with key "${input.key}" already exists`);
+      throw error;
+    }
+    return describe(record);
+  },
+
+  async list(query: { experiment?: string; limit: number; offset: number }) {
+    const { items, total } = await campaignsRepository.list(query, query.limit, query.offset);
+    return { campaigns: await Promise.all(items.map(describe)), total, limit: query.limit, offset: query.offset };
+  },
+
+  async get(key: string) {
+    return describe(await mustFind(key));
+  },
+
+  async uploadAudience(key: string, contentType: string, body: Readable, actor: string): Promise<UploadResult> {
+    const campaign = await mustFind(key);
+    if (campaign.test) throw new ConflictError(`campaign "${key}" has sent its test: its audience can no longer change`);
+    const staged = await audienceService.upload(campaign, contentType, body);
+    const { upload, ...result } = staged;
+    const audience = { upload, accepted: result.accepted, merged: result.merged, suppressed: result.suppressed, testGroup: result.testGroup, uploadedAt: new Date() };
+    const updated = await campaignsRepository.update(key, { test: { $exists: false } }, { audience }, entry('audience_uploaded', actor, { accepted: result.accepted, merged: result.merged, suppressed: result.suppressed }));
+    if (!updated) {
+      await campaignsRepository.deleteUpload(upload);
+      throw new ConflictError(`campaign "${key}" started its test while the audience was uploading; the upload was discarded`);
+    }
+    // The previous audience is no longer reachable; removing it is housekeeping, not part of the answer.
+    if (campaign.audience) {
+      campaignsRepository.deleteUpload(campaign.audience.upload).catch((error) => logger.warn({ err: error, campaign: key }, 'could not remove a replaced audience'));
+    }
+    return result;
+  },
+
+  async sendTest(key: string, actor: string) {
+    let campaign = await mustFind(key);
+    if (!campaign.audience) throw new ConflictError(`campaign "${key}" has no audience: POST /v1/campaigns/${key}/audience first`);
+    if (!campaign.test) {
+      const experiment = await experimentsService.getRecord(campaign.experiment);
+      if (experiment.status !== 'running') {
+        throw new ConflictError(`experiment "${experiment._id}" is ${experiment.status}: start it (POST /v1/experiments/${experiment._id}/start) before sending the test, so the test group can be assigned`);
+      }
+      const now = new Date();
+      const updated = await campaignsRepository.update(
+        key,
+        { test: { $exists: false } },
+        { test: { requestedAt: now, winnerDueAt: new Date(now.getTime() + campaign.winnerPolicy.afterMs) } },
+        entry('test_requested', actor),
+      );
+      campaign = updated ?? (await mustFind(key));
+    }
+    if (!campaign.test!.enqueuedAt) await enqueueService.enqueueTest(campaign);
+    return describe(await mustFind(key));
+  },
+
+  /** Records the decision (unless one was taken) and queues the winner; repeated calls change nothing. */
+  async sendWinner(key: string, variant: string | undefined, actor: string, by: 'manual' | 'auto' = 'manual') {
+    let campaign = await mustFind(key);
+    if (!campaign.test?.enqueuedAt) throw new ConflictError(`campaign "${key}" has not sent its test yet: POST /v1/campaigns/${key}/send-test first`);
+    if (!campaign.winner) {
+      const experiment = await experimentsService.getRecord(campaign.experiment);
+      if (variant !== undefined && !experiment.variants.some((v) => v.key === variant)) {
+        throw new BadRequestError(`variant: "${variant}" is not a variant of experiment "${experiment._id}" (${experiment.variants.map((v) => v.key).join(', ')})`);
+      }
+      const decision = await decisionService.decide(campaign, experiment, by, actor, variant);
+      if (!decision.variant) {
+        await campaignsRepository.update(key, { winner: { $exists: false } }, { decision }, entry('winner_held', actor, { reasons: decision.reasons }));
+        throw new ConflictError(`no winner for campaign "${key}": the policy is to hold when the test is inconclusive; name a variant to send`, { decision });
+      }
+      const updated = await campaignsRepository.update(
+        key,
+        { winner: { $exists: false } },
+        { decision, winner: { requestedAt: new Date(), variant: decision.variant } },
+        entry('winner_requested', actor, { variant: decision.variant, rule: decision.rule }),
+      );
+      campaign = updated ?? (await mustFind(key));
+    } else if (variant !== undefined && variant !== campaign.winner.variant) {
+      throw new ConflictError(`campaign "${key}" is already sending variant "${campaign.winner.variant}" to the rest of the audience`);
+    }
+    if (!campaign.winner!.enqueuedAt) await enqueueService.enqueueWinner(campaign);
+    return describe(await mustFind(key));
+  },
+
+  /** The scheduler's pass: resume interrupted enqueues and send winners that are due. */
+  async runDueWork(now = new Date()): Promise<void> {
+    for (const campaign of await campaignsRepository.needingAttention()) {
+      try {
+        if (campaign.test && !campaign.test.enqueuedAt) await enqueueService.enqueueTest(campaign);
+        else if (campaign.winner && !campaign.winner.enqueuedAt) await enqueueService.enqueueWinner(campaign);
+        else if (campaign.autoSendWinner && campaign.test?.enqueuedAt && !campaign.decision && campaign.test.winnerDueAt.getTime() <= now.getTime()) {
+          await this.sendWinner(campaign._id, undefined, 'scheduler', 'auto').catch((error) => {
+            if (!(error instanceof ConflictError)) throw error;
+          });
+        }
+      } catch (error) {
+        logger.error({ err: error, campaign: campaign._id }, 'campaign scheduler step failed; will retry');
+      }
+    }
+  },
+
+  async outbox(key: string, limit: number, offset: number) {
+    await mustFind(key);
+    const { items, total } = await campaignsRepository.outboxPage(key, limit, offset);
+    const messages = await campaignsRepository.findMessages(items.map((d) => d._id));
+    return {
+      messages: items.map((d) => ({ to: messages.get(d._id)?.email ?? null, subject: d.subject ?? null, variant: d.variant, phase: d.phase, file: d.file, sentAt: d.at })),
+      total,
+      limit,
+      offset,
+    };
+  },
+
+  /**
+   * Per recipient, what a team sending through its own platform merges in. The test group is assigned
+   * through the experiment exactly as send-test would (so their engagement is measured), without sending;
+   * the rest get the winner's content once a winner is decided. Message records are created in the
+   * 'export' phase so the tracking links resolve; no queue entries are made, so nothing is sent.
+   */
+  async *exportRecipients(key: string, group: 'test' | 'winner' | 'all') {
+    const campaign = await mustFind(key);
+    if (!campaign.audience) throw new ConflictError(`campaign "${key}" has no audience yet`);
+    const experiment = await experimentsService.getRecord(campaign.experiment);
+    if ((group === 'test' || group === 'all') && experiment.status !== 'running') {
+      throw new ConflictError(`experiment "${experiment._id}" is ${experiment.status}: the test group can only be assigned while it runs`);
+    }
+    if (group === 'winner' && !campaign.winner) throw new ConflictError(`campaign "${key}" has no winner yet`);
+    const filter = group === 'test' ? { test: true } : group === 'winner' ? { test: false } : {};
+    let chunk: RecipientRecord[] = [];
+    const flush = async () => {
+      const rows = await exportChunk(campaign, experiment, chunk, group);
+      chunk = [];
+      return rows;
+    };
+    for await (const recipient of campaignsRepository.recipientsCursor(campaign.audience.upload, filter) as AsyncIterable<RecipientRecord>) {
+      chunk.push(recipient);
+      if (chunk.length >= 500) yield* await flush();
+    }
+    if (chunk.length > 0) yield* await flush();
+  },
+};
+
+async function exportChunk(campaign: CampaignRecord, experiment: ExperimentRecord, chunk: RecipientRecord[], group: 'test' | 'winner' | 'all') {
+  const testers = chunk.filter((r) => r.test);
+  const assigned = testers.length > 0 && group !== 'winner'
+    ? await assignmentsService.assignBatch(experiment._id, testers.map((r) => ({ customerId: r.customerId, ...(r.attributes ? { attributes: r.attributes } : {}) })))
+    : [];
+  const variants = new Map(testers.map((r, i) => [r.customerId, assigned[i]?.variant ?? null]));
+  const now = new Date();
+  const records: MessageRecord[] = [];
+  const rows = [];
+  for (const recipient of chunk) {
+    const variant = recipient.test ? variants.get(recipient.customerId) : campaign.winner?.variant;
+    if (!variant) continue;
+    const message = toMessage(campaign, 'export', recipient, variant, now);
+    records.push(message);
+    const rendered = renderCampaignMessage({
+      campaign: { key: campaign._id, from: campaign.from, ...(campaign.replyTo ? { replyTo: campaign.replyTo } : {}) },
+      messageId: message._id,
+      experiment,
+      variant,
+      recipient: {
+        customerId: recipient.customerId,
+        email: recipient.email,
+        ...(recipient.name !== undefined ? { name: recipient.name } : {}),
+        ...(recipient.locale !== undefined ? { locale: recipient.locale } : {}),
+        ...(recipient.attributes !== undefined ? { attributes: recipient.attributes } : {}),
+      },
+    });
+    rows.push({
+      customerId: recipient.customerId,
+      email: recipient.email,
+      group: recipient.test ? 'test' : 'winner',
+      variant,
+      subject: rendered.subject,
+      messageId: message._id,
+      openPixelUrl: rendered.links.open,
+      clicks: rendered.links.clicks,
+      survey: rendered.links.survey,
+      unsubscribeUrl: rendered.links.unsubscribe,
+      listUnsubscribe: rendered.headers['List-Unsubscribe'],
+    });
+  }
+  await campaignsRepository.insertMessages(records);
+  return rows;
+}
