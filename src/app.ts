@@ -65,7 +65,7 @@ export function buildApp(extensions: AppExtensions = {}): express.Express {
 
   const v1 = Router();
   v1.use(authenticate);
-  v1.use(apiKeysRouter, experimentsRouter, assignmentsRouter, eventsRouter, resultsRouter);
+  v1.use(apiKeysRouter, experimentsRouter, assignmentsRouter, eventsRouter, campaignsRouter, resultsRouter);
   for (const router of extensions.v1 ?? []) v1.use(router);
   app.use('/v1', v1);
 
