@@ -13,6 +13,8 @@ import { campaignAudienceRouter, campaignsRouter } from './modules/campaigns';
 import { eventsRouter } from './modules/events';
 import { experimentsRouter } from './modules/experiments';
 import { resultsRouter } from './modules/results';
+import { reportPageRouter, reportsRouter } from './modules/reports';
+import { webhooksRouter } from './modules/webhooks';
 import { trackingRouter } from './modules/tracking';
 
 export interface AppExtensions {
@@ -60,12 +62,12 @@ export function buildApp(extensions: AppExtensions = {}): express.Express {
   app.use(express.json({ limit: config.BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: config.BODY_LIMIT }));
 
-  app.use(pageRedirectRouter, trackingRouter);
+  app.use(pageRedirectRouter, reportPageRouter, trackingRouter);
   for (const router of extensions.public ?? []) app.use(router);
 
   const v1 = Router();
   v1.use(authenticate);
-  v1.use(apiKeysRouter, experimentsRouter, assignmentsRouter, eventsRouter, campaignsRouter, resultsRouter);
+  v1.use(apiKeysRouter, experimentsRouter, assignmentsRouter, eventsRouter, campaignsRouter, resultsRouter, reportsRouter, webhooksRouter);
   for (const router of extensions.v1 ?? []) v1.use(router);
   app.use('/v1', v1);
 

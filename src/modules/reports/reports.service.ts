@@ -1,0 +1,59 @@
+// Share links and the HTML report. Links are stateless: the signed token carries the experiment key and
+// expiry, so nothing is stored and a link cannot be widened to another experiment or a later date.
+import { getConfig } from '../../../config';
+import { AppError } from '../../lib/errors';
+import { resolveSecrets } from '../../lib/dev-secrets';
+import { logger } from '../../lib/logger';
+import { experimentsService } from '../experiments';
+import { resultsService } from '../results';
+import { buildReportView } from './report-view';
+import { renderNotFoundPage, renderReportPage } from './report.template';
+import { signShareToken, verifyShareToken } from './share-token';
+
+let trackingSecret: string | undefined;
+
+/** TRACKING_SECRET, or the development secret kept under DATA_DIR: the same one the service signs with. */
+function secret(): string {
+  trackingSecret ??= resolveSecrets(getConfig()).trackingSecret;
+  return trackingSecret;
+}
+
+/** Where links point: PUBLIC_BASE_URL, or (development only) the origin the request came to. */
+function linkBase(requestOrigin: string | undefined): string {
+  const config = getConfig();
+  const base = config.PUBLIC_BASE_URL ?? (config.NODE_ENV === 'development' ? requestOrigin : undefined);
+  if (!base) throw new AppError(500, 'not_configured', 'PUBLIC_BASE_URL is not set, so share links cannot be made');
+  return base.endsWith('/') ? base : `${base}/`;
+}
+
+export type RenderedPage = { status: 200 | 404; html: string };
+
+export const reportsService = {
+  async createShareLink(key: string, expiresInSeconds: number, requestOrigin?: string): Promise<{ url: string; expiresAt: string }> {
+    await experimentsService.get(key);
+    const expiresAt = Math.floor(Date.now() / 1000) + expiresInSeconds;
+    const token = signShareToken(secret(), key, expiresAt);
+    const url = new URL(`reports/${encodeURIComponent(key)}`, linkBase(requestOrigin));
+    url.searchParams.set('token', token);
+    return { url: url.toString(), expiresAt: new Date(expiresAt * 1000).toISOString() };
+  },
+
+  /** The report for a valid link; the same not-found page for a bad, expired or unknown one. */
+  async renderReport(key: string, token: string | undefined): Promise<RenderedPage> {
+    if (!verifyShareToken(secret(), key, token)) return { status: 404, html: renderNotFoundPage() };
+    let record;
+    try {
+      record = await experimentsService.getRecord(key);
+    } catch (error) {
+      if (error instanceof AppError && error.status === 404) return { status: 404, html: renderNotFoundPage() };
+      throw error;
+    }
+    const results = await resultsService.compute(key);
+    logger.debug({ experiment: key }, 'report rendered');
+    return { status: 200, html: renderReportPage(buildReportView(results, record.history, record.hypothesis)) };
+  },
+
+  notFoundPage(): RenderedPage {
+    return { status: 404, html: renderNotFoundPage() };
+  },
+};
