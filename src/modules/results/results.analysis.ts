@@ -76,7 +76,8 @@ export function wilsonInterval(successes: number, trials: number, alpha: number)
   const z2 = z * z;
   const center = (p + z2 / (2 * trials)) / (1 + z2 / trials);
   const half = (z * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / (1 + z2 / trials);
-  return [Math.max(0, center - half), Math.min(1, center + half)];
+  // Exact ends when nobody or everybody converted (the formula leaves rounding residue there).
+  return [successes === 0 ? 0 : Math.max(0, center - half), successes === trials ? 1 : Math.min(1, center + half)];
 }
 
 function meanInterval(sample: MeanSample, alpha: number): Interval {
