@@ -5,9 +5,9 @@ export * from './types';
 export { twoProportionTest } from './proportions';
 export { welchTTest } from './means';
 export { npsTest } from './nps';
-export { mannWhitneyTest } from './mannWhitney';
-export { srmTest, chiSquareIndependence, SRM_P_VALUE_THRESHOLD } from './chiSquare';
-export { adjustPValues } from './multipleTesting';
+export { mannWhitneyTest } from './mann-whitney';
+export { srmTest, chiSquareIndependence, SRM_P_VALUE_THRESHOLD } from './chi-square';
+export { adjustPValues } from './multiple-testing';
 export { chanceToBeatControl } from './bayesian';
 export {
   alwaysValidPValue,
@@ -17,7 +17,7 @@ export {
   tau2ForHorizon,
   DEFAULT_TAU2,
 } from './sequential';
-export { sampleSizePerVariant, sampleSizeForMeans } from './sampleSize';
+export { sampleSizePerVariant, sampleSizeForMeans } from './sample-size';
 export {
   meanStatsFromSums,
   meanStatsFromHistogram,
