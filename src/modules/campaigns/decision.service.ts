@@ -2,24 +2,9 @@
 // (verdict "ship" on the policy's metric picks its variant), otherwise as winnerPolicy.onInconclusive says.
 import { aggregatesRepository, ASSIGNED, type AggregateRecord } from '../aggregates';
 import { metricsOf, type ExperimentRecord } from '../experiments';
-import type { ExperimentResults, MetricResult } from '../results/results.types';
+import { resultsService, type ExperimentResults, type MetricResult } from '../results';
 import type { CampaignDecision, CampaignRecord } from './campaigns.model';
 
-interface ResultsProvider {
-  compute(key: string): Promise<ExperimentResults>;
-}
-
-// The results module is built alongside this one; it is loaded when present, so a service without it
-// still decides (every decision is then inconclusive and follows onInconclusive).
-const RESULTS_MODULE = '../results';
-let provider: Promise<ResultsProvider | null> | undefined;
-function resultsProvider(): Promise<ResultsProvider | null> {
-  provider ??= import(RESULTS_MODULE).then(
-    (mod: { resultsService?: Partial<ResultsProvider> }) => (typeof mod?.resultsService?.compute === 'function' ? (mod.resultsService as ResultsProvider) : null),
-    () => null,
-  );
-  return provider;
-}
 
 /** Observed value per variant from the aggregates, for send_best when no results are available. */
 function observedFromAggregates(experiment: ExperimentRecord, metric: string, aggregates: AggregateRecord[]): Map<string, number | null> {
@@ -76,14 +61,10 @@ export const decisionService = {
 
     const reasons: string[] = [];
     let results: ExperimentResults | null = null;
-    const service = await resultsProvider();
-    if (!service) reasons.push('no statistical results are available in this service');
-    else {
-      try {
-        results = await service.compute(experiment._id);
-      } catch (error) {
-        reasons.push(`results could not be computed: ${(error as Error).message}`);
-      }
+    try {
+      results = await resultsService.compute(experiment._id);
+    } catch (error) {
+      reasons.push(`results could not be computed: ${(error as Error).message}`);
     }
     let resultsVerdict: string | undefined;
     if (results) {

@@ -1,0 +1,120 @@
+// Send rate: messages per second through Verdict's sending path (queue → render → pooled nodemailer →
+// delivery record) to a local smtp-server sink, beside nodemailer alone (same pool settings, same sink,
+// pre-rendered messages) in the same run. Runs against the embedded database in a temporary DATA_DIR.
+//   npx tsx scripts/bench/send-rate.ts [messages=2000] [connections=5]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+
+const MESSAGES = Number(process.argv[2] ?? 2000);
+const CONNECTIONS = Number(process.argv[3] ?? 5);
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verdict-bench-'));
+process.env.DATA_DIR = dataDir;
+process.env.LOG_LEVEL ??= 'warn';
+process.env.ADMIN_API_KEY ??= 'bench-admin-key-0123456789abcdef';
+process.env.TRACKING_SECRET ??= 'bench-tracking-secret-0123456789abcdef0123456789';
+process.env.PUBLIC_BASE_URL ??= 'https://verdict.bench';
+process.env.MONGODB_DB = `verdict_bench_${process.pid}`;
+
+async function main(): Promise<void> {
+  const { SMTPServer } = await import('smtp-server');
+  const nodemailer = (await import('nodemailer')).default;
+  const { connectDatabase, disconnectDatabase, ensureIndexes } = await import('../../src/db/connection');
+  const { experimentsService } = await import('../../src/modules/experiments');
+  const { campaignsService, SendWorker } = await import('../../src/modules/campaigns');
+  const { Readable } = await import('node:stream');
+
+  let received = 0;
+  const sink = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        received++;
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', () => resolve()));
+  const smtpUrl = `smtp://127.0.0.1:${(sink.server.address() as AddressInfo).port}`;
+
+  await connectDatabase();
+  await ensureIndexes();
+  try {
+    const key = `bench-${process.pid}`;
+    await experimentsService.create(
+      {
+        key,
+        name: 'Send-rate benchmark',
+        assetType: 'email',
+        variants: [
+          { key: 'control', weight: 0.5, content: { subject: 'Welcome to Acme', html: '<p>Hello {{name}}, <a href="https://acme.example/start">get started</a></p>' } },
+          { key: 'friendly', weight: 0.5, content: { subject: 'Hi {{name}}', html: '<p>Hi {{name}}! <a href="https://acme.example/start?v=2">Start here</a></p>' } },
+        ],
+        coverage: 1,
+        metrics: { primary: 'email_open', secondary: ['csat'], guardrails: [], custom: [] },
+        analysis: { alpha: 0.05, power: 0.8, minimumDetectableEffect: 0.05, method: 'frequentist', correction: 'holm', minSamplePerVariant: 100 },
+      },
+      'bench',
+    );
+    await experimentsService.transition(key, 'start', 'bench');
+    await campaignsService.create({ key, experiment: key, from: 'Acme <cx@acme.example>', testFraction: 1, winnerPolicy: { after: 'P1D', onInconclusive: 'send_control' }, autoSendWinner: false }, 'bench');
+    const rows = Array.from({ length: MESSAGES }, (_, i) => ({ customerId: `c${i}`, email: `c${i}@example.org`, name: `Customer ${i}` }));
+    await campaignsService.uploadAudience(key, 'application/json', Readable.from([JSON.stringify(rows)]), 'bench');
+
+    // Verdict: enqueue (assign + message records + queue entries), then the worker drains the queue.
+    const worker = new SendWorker({ transportOptions: { smtpUrl, maxConnections: CONNECTIONS }, pollMs: 20, progressEvery: 1_000_000 });
+    const enqueueStart = process.hrtime.bigint();
+    await campaignsService.sendTest(key, 'bench');
+    const enqueueSeconds = Number(process.hrtime.bigint() - enqueueStart) / 1e9;
+    const sendStart = process.hrtime.bigint();
+    await worker.start();
+    while (received < MESSAGES) await new Promise((resolve) => setTimeout(resolve, 10));
+    const verdictSeconds = Number(process.hrtime.bigint() - sendStart) / 1e9;
+    await worker.stop();
+
+    // nodemailer alone, same sink and pool settings, messages of the same size rendered in advance.
+    const sample = { from: 'Acme <cx@acme.example>', subject: 'Hi Customer', html: '<p>Hi!</p>'.padEnd(4000, ' '), text: 'Hi!' };
+    const transporter = nodemailer.createTransport({ url: smtpUrl, pool: true, maxConnections: CONNECTIONS, maxMessages: 100 } as Parameters<typeof nodemailer.createTransport>[0]);
+    received = 0;
+    const plainStart = process.hrtime.bigint();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS * 2 }, async () => {
+        while (next < MESSAGES) {
+          const i = next++;
+          await transporter.sendMail({ ...sample, to: `p${i}@example.org` });
+        }
+      }),
+    );
+    const plainSeconds = Number(process.hrtime.bigint() - plainStart) / 1e9;
+    transporter.close();
+
+    const rate = (seconds: number) => (MESSAGES / seconds).toFixed(0);
+    const table = [
+      ['path', 'messages', 'seconds', 'messages/s'],
+      ['Verdict enqueue (assign + records)', String(MESSAGES), enqueueSeconds.toFixed(2), rate(enqueueSeconds)],
+      ['Verdict send (queue → SMTP → record)', String(MESSAGES), verdictSeconds.toFixed(2), rate(verdictSeconds)],
+      ['nodemailer alone (pooled)', String(MESSAGES), plainSeconds.toFixed(2), rate(plainSeconds)],
+    ];
+    const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+    process.stdout.write(`\nSend rate to a local SMTP sink, ${CONNECTIONS} connections, embedded database (Node ${process.version})\n`);
+    for (const row of table) process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}\n`);
+  } finally {
+    await disconnectDatabase();
+    await new Promise<void>((resolve) => sink.close(() => resolve()));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`send-rate: ${(error as Error).stack}\n`);
+    process.exit(1);
+  },
+);
