@@ -1,6 +1,7 @@
 // Verdict's embedded database: FerretDB v1.24.2 on SQLite, built once from the Go module proxy into a
 // project-local cache and started as a child process on a free loopback port.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -17,8 +18,11 @@ export interface EmbeddedDatabase {
 
 type Print = (message: string) => void;
 
+/** The cache folder is keyed by the wrapper's sources too, so a changed wrapper is rebuilt, not reused. */
 function binaryPath(cacheDir: string): string {
-  return path.join(cacheDir, FERRETDB_VERSION, 'bin', 'ferretdb');
+  const sources = createHash('sha256');
+  for (const file of ['main.go', 'go.mod', 'go.sum']) sources.update(fs.readFileSync(path.join(buildModuleDir(), file)));
+  return path.join(cacheDir, `${FERRETDB_VERSION}-${sources.digest('hex').slice(0, 12)}`, 'bin', 'ferretdb');
 }
 
 function buildModuleDir(): string {
