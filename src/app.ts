@@ -12,10 +12,19 @@ import { assignmentsRouter, pageRedirectRouter } from './modules/assignments';
 import { campaignAudienceRouter, campaignsRouter } from './modules/campaigns';
 import { eventsRouter } from './modules/events';
 import { experimentsRouter } from './modules/experiments';
+import { trackingRouter } from './modules/tracking';
 import { resultsRouter } from './modules/results';
 import { reportPageRouter, reportsRouter } from './modules/reports';
 import { webhooksRouter } from './modules/webhooks';
-import { trackingRouter } from './modules/tracking';
+
+/**
+ * The path as logged: no query string (it may carry customer ids or tokens), and the signed token of
+ * tracking, survey, unsubscribe and report links replaced, since a token names a customer.
+ */
+export function loggablePath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return path.replace(/^\/(t\/[oc]|s|u|reports)\/[^/]+/, '/$1/:token').replace(/^\/v1\/customers\/[^/]+/, '/v1/customers/:customerId');
+}
 
 export interface AppExtensions {
   /** Routers mounted under /v1, behind authentication (later features add theirs here). */
@@ -41,7 +50,7 @@ export function buildApp(extensions: AppExtensions = {}): express.Express {
       },
       // Only method, path (no query string: it may carry customer ids or tokens) and status.
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: loggablePath(req.url) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
