@@ -35,7 +35,12 @@ const CACHE_TTL_MS = 1000;
 const cache = new Map<string, { record: ExperimentRecord | null; expires: number }>();
 let activeCache: { records: ExperimentRecord[]; expires: number } | undefined;
 
+// Bumped by every local change: a read that started before a change must not refill the cache with
+// what it read (it would hide the change, e.g. a just-started experiment, for a whole TTL).
+let generation = 0;
+
 function invalidate(key: string): void {
+  generation++;
   cache.delete(key);
   activeCache = undefined;
 }
@@ -96,8 +101,9 @@ export const experimentsService = {
       if (!hit.record) throw new NotFoundError(`experiment "${key}"`);
       return hit.record;
     }
+    const readAt = generation;
     const record = await experimentsRepository.findByKey(key);
-    cache.set(key, { record, expires: now + CACHE_TTL_MS });
+    if (readAt === generation) cache.set(key, { record, expires: now + CACHE_TTL_MS });
     if (!record) throw new NotFoundError(`experiment "${key}"`);
     return record;
   },
@@ -106,8 +112,9 @@ export const experimentsService = {
   async listWithAssignments(): Promise<ExperimentRecord[]> {
     const now = Date.now();
     if (activeCache && activeCache.expires > now) return activeCache.records;
+    const readAt = generation;
     const records = await experimentsRepository.listByStatus(['running', 'paused', 'stopped', 'rolled_out']);
-    activeCache = { records, expires: now + CACHE_TTL_MS };
+    if (readAt === generation) activeCache = { records, expires: now + CACHE_TTL_MS };
     return records;
   },
 
