@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrl } from '../../lib/schemas';
 import { BUILT_IN_METRIC_KEYS } from './metric-catalogue';
 
 export const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{1,63}$/;
@@ -9,17 +10,6 @@ export const experimentKey = z.string().regex(KEY_PATTERN, 'must be a slug: lowe
 const variantKey = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a slug: lowercase letters, digits, - and _');
 const metricKey = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a metric key');
 
-const httpUrl = z
-  .string()
-  .max(2048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === 'https:' || url.protocol === 'http:';
-    } catch {
-      return false;
-    }
-  }, 'must be an absolute http(s) URL');
 
 export const emailContent = z.strictObject({
   subject: z.string().min(1).max(998),

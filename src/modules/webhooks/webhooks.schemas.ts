@@ -1,17 +1,7 @@
 import { z } from 'zod';
+import { httpUrl } from '../../lib/schemas';
 import { WEBHOOK_EVENTS } from './webhooks.model';
 
-const httpUrl = z
-  .string()
-  .max(2048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === 'https:' || url.protocol === 'http:';
-    } catch {
-      return false;
-    }
-  }, 'must be an absolute http(s) URL');
 
 export const createWebhookBody = z.strictObject({
   url: httpUrl,
