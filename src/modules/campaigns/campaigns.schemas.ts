@@ -1,19 +1,12 @@
 import { z } from 'zod';
+import { isoDurationToMs } from '../../lib/duration';
 import { customerId } from '../assignments';
 import { experimentKey } from '../experiments';
 
 export const campaignKey = z.string().regex(/^[a-z0-9][a-z0-9_-]{1,63}$/, 'must be a slug: lowercase letters, digits, - and _, 2 to 64 characters');
 
-const DURATION = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
-
-/** ISO-8601 duration in weeks, days, hours, minutes, seconds (years and months have no fixed length). */
-export function parseDuration(value: string): number | null {
-  const match = DURATION.exec(value);
-  if (!match || value === 'P' || value.endsWith('T')) return null;
-  const [, w, d, h, m, s] = match;
-  const ms = ((Number(w ?? 0) * 7 + Number(d ?? 0)) * 24 * 3600 + Number(h ?? 0) * 3600 + Number(m ?? 0) * 60 + Number(s ?? 0)) * 1000;
-  return ms > 0 ? ms : null;
-}
+/** Milliseconds of an ISO-8601 duration (weeks, days, hours, minutes, seconds), or null. */
+export const parseDuration = isoDurationToMs;
 
 const emailAddress = z.email({ message: 'must be an email address' }).max(254);
 

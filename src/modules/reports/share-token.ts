@@ -2,6 +2,7 @@
 // expiry is Unix seconds and mac = HMAC-SHA256(secret, "verdict-report\n<key>\n<expiry>"), base64url.
 // The purpose prefix keeps these MACs from being valid for any other signed link made with the same secret.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isoDurationToMs } from '../../lib/duration';
 
 const PURPOSE = 'verdict-report';
 const TOKEN_PATTERN = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
@@ -35,8 +36,6 @@ export function verifyShareToken(secret: string, key: string, token: unknown, no
   return valid && expiresAt * 1000 > nowMs;
 }
 
-const DURATION_PATTERN = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
-
 /**
  * Seconds from an ISO-8601 duration (PnW, PnDTnHnMnS) or a whole number of seconds. Years and months
  * are refused: their length depends on the calendar. Returns an error message instead of throwing.
@@ -49,12 +48,11 @@ export function parseExpiresIn(value: string | number): { seconds: number } | { 
   } else if (/^\d{1,10}$/.test(value)) {
     seconds = Number(value);
   } else {
-    const match = DURATION_PATTERN.exec(value.toUpperCase());
-    if (!match || value.length < 3 || /T$/i.test(value)) {
+    const ms = isoDurationToMs(value.toUpperCase());
+    if (ms === null || ms % 1000 !== 0) {
       return { error: 'must be a whole number of seconds or an ISO-8601 duration such as P7D, PT12H or P1W (years and months are not accepted)' };
     }
-    const [weeks, days, hours, minutes, secs] = match.slice(1).map((part) => Number(part ?? 0));
-    seconds = weeks! * 604_800 + days! * 86_400 + hours! * 3600 + minutes! * 60 + secs!;
+    seconds = ms / 1000;
   }
   if (seconds < MIN_SHARE_SECONDS) return { error: `must be at least ${MIN_SHARE_SECONDS} seconds` };
   if (seconds > MAX_SHARE_SECONDS) return { error: 'must be at most 90 days (P90D)' };
