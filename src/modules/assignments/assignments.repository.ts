@@ -1,8 +1,14 @@
+import { LRUCache } from 'lru-cache';
 import { collectionOf } from '../../db/connection';
 import { insertNew } from '../../db/insert-new';
 import { AssignmentModel, type AssignmentRecord } from './assignments.model';
 
 const assignments = () => collectionOf<AssignmentRecord>(AssignmentModel);
+
+// Assignments never change once stored (sticky by design), so a process may keep the ones it has seen:
+// sticky answers and event counting then skip the database. Only positive results are cached, since a
+// customer without an assignment may get one from another instance at any moment.
+const known = new LRUCache<string, AssignmentRecord>({ max: 200_000 });
 
 export function assignmentId(experiment: string, customerId: string): string {
   return `${experiment}:${customerId}`;
@@ -10,21 +16,35 @@ export function assignmentId(experiment: string, customerId: string): string {
 
 export const assignmentsRepository = {
   async find(experiment: string, customerId: string): Promise<AssignmentRecord | null> {
-    return assignments().findOne({ _id: assignmentId(experiment, customerId) });
+    const id = assignmentId(experiment, customerId);
+    const cached = known.get(id);
+    if (cached) return cached;
+    const record = await assignments().findOne({ _id: id });
+    if (record) known.set(id, record);
+    return record;
   },
 
   /** Point lookups by _id: the one query every backend answers from its primary index. */
   async findMany(ids: string[], concurrency = 16): Promise<Map<string, AssignmentRecord>> {
     const found = new Map<string, AssignmentRecord>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const cached = known.get(id);
+      if (cached) found.set(id, cached);
+      else missing.push(id);
+    }
     let next = 0;
     const worker = async () => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        const record = (await assignments().findOne({ _id: id }));
-        if (record) found.set(id, record);
+      while (next < missing.length) {
+        const id = missing[next++]!;
+        const record = await assignments().findOne({ _id: id });
+        if (record) {
+          found.set(id, record);
+          known.set(id, record);
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, missing.length) }, worker));
     return found;
   },
 
@@ -32,6 +52,7 @@ export const assignmentsRepository = {
   async insert(record: AssignmentRecord): Promise<boolean> {
     try {
       await assignments().insertOne(record);
+      known.set(record._id, record);
       return true;
     } catch (error) {
       if ((error as { code?: number }).code === 11000) return false;
@@ -41,7 +62,9 @@ export const assignmentsRepository = {
 
   /** Inserts many; returns the ids that already existed. */
   async insertMany(records: AssignmentRecord[]): Promise<Set<string>> {
-    return insertNew(assignments(), records);
+    const existing = await insertNew(assignments(), records);
+    for (const record of records) if (!existing.has(record._id)) known.set(record._id, record);
+    return existing;
   },
 
   async listForExperiment(experiment: string, filter: { customerId?: string; variant?: string }, limit: number, offset: number) {
