@@ -1,6 +1,7 @@
 // Turns results and history into what the HTML report shows: the verdict sentence, formatted numbers and
 // chart geometry. Pure: no I/O, no HTML (the template escapes every string it is given).
 import type { Comparison, ExperimentResults, MetricResult, VariantEstimate } from '../results';
+import { metricLabel as labelOf } from '../experiments';
 
 export interface HistoryItem {
   at: Date | string;
@@ -9,20 +10,8 @@ export interface HistoryItem {
   details?: Record<string, unknown>;
 }
 
-const METRIC_LABELS: Record<string, string> = {
-  email_open: 'email open rate',
-  email_click: 'email click rate',
-  page_view: 'page view rate',
-  conversion: 'conversion rate',
-  unsubscribe: 'unsubscribe rate',
-  complaint: 'complaint rate',
-  csat: 'CSAT score',
-  nps: 'NPS',
-  ces: 'customer effort score',
-};
-
 export function metricLabel(metric: MetricResult | { metric: string; kind: string }): string {
-  return METRIC_LABELS[metric.metric] ?? (metric.kind === 'binomial' ? `${metric.metric.replace(/_/g, ' ')} rate` : metric.metric.replace(/_/g, ' '));
+  return labelOf(metric.metric, metric.kind);
 }
 
 function trim(text: string): string {

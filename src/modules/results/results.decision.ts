@@ -1,6 +1,6 @@
 // The decision rules of docs/decisions.md, applied to computed metrics. Pure: no I/O.
 import { sampleSizeForMeans, sampleSizePerVariant } from '../../stats';
-import type { ExperimentRecord } from '../experiments';
+import { metricLabel, type ExperimentRecord } from '../experiments';
 import { formatPercent, pPhrase } from './results.analysis';
 import type { Comparison, Decision, ExperimentResults, MetricResult, VariantEstimate } from './results.types';
 
@@ -14,18 +14,7 @@ function formatValue(metric: MetricResult, value: number | null): string {
 }
 
 function label(metric: MetricResult): string {
-  const names: Record<string, string> = {
-    email_open: 'email open rate',
-    email_click: 'email click rate',
-    page_view: 'page view rate',
-    conversion: 'conversion rate',
-    unsubscribe: 'unsubscribe rate',
-    complaint: 'complaint rate',
-    csat: 'CSAT',
-    nps: 'NPS',
-    ces: 'customer effort score',
-  };
-  return names[metric.metric] ?? metric.metric;
+  return metricLabel(metric.metric, metric.kind);
 }
 
 function estimate(metric: MetricResult, variant: string): VariantEstimate | undefined {
