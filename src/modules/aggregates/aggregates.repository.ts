@@ -52,21 +52,47 @@ export class DeltaAccumulator {
 const collection = () => collectionOf<AggregateRecord>(AggregateModel);
 const units = () => collectionOf<UnitRecord>(UnitModel);
 
+async function writeDeltas(accumulator: DeltaAccumulator): Promise<void> {
+  const ops: AnyBulkWriteOperation<AggregateRecord>[] = accumulator.values().map((delta) => {
+    const inc: Record<string, number> = { units: delta.units, sum: delta.sum, sumSquares: delta.sumSquares };
+    for (const [score, count] of Object.entries(delta.histogram)) if (count !== 0) inc[`histogram.${score}`] = count;
+    return {
+      updateOne: {
+        filter: { _id: aggregateId(delta.experiment, delta.variant, delta.metric) },
+        update: { $inc: inc, $setOnInsert: { experiment: delta.experiment, variant: delta.variant, metric: delta.metric } },
+        upsert: true,
+      },
+    };
+  });
+  await collection().bulkWrite(ops, { ordered: false });
+}
+
+let pending: { deltas: DeltaAccumulator; written: Promise<void> | undefined } | undefined;
+let writing: Promise<void> | undefined;
+
 export const aggregatesRepository = {
+  /**
+   * Adds deltas to the aggregates. Concurrent callers share writes (group commit): while one write is in
+   * flight, the deltas that arrive meanwhile are summed and written together next, so ten concurrent
+   * assignments to a variant cost one counter update, not ten. Each caller still returns only once its
+   * own deltas are written, so an acknowledged request is never ahead of the database.
+   */
   async applyDeltas(accumulator: DeltaAccumulator): Promise<void> {
     if (accumulator.size === 0) return;
-    const ops: AnyBulkWriteOperation<AggregateRecord>[] = accumulator.values().map((delta) => {
-      const inc: Record<string, number> = { units: delta.units, sum: delta.sum, sumSquares: delta.sumSquares };
-      for (const [score, count] of Object.entries(delta.histogram)) if (count !== 0) inc[`histogram.${score}`] = count;
-      return {
-        updateOne: {
-          filter: { _id: aggregateId(delta.experiment, delta.variant, delta.metric) },
-          update: { $inc: inc, $setOnInsert: { experiment: delta.experiment, variant: delta.variant, metric: delta.metric } },
-          upsert: true,
-        },
-      };
-    });
-    await collection().bulkWrite(ops, { ordered: false });
+    pending ??= { deltas: new DeltaAccumulator(), written: undefined };
+    const batch = pending;
+    for (const delta of accumulator.values()) batch.deltas.add(delta);
+    batch.written ??= (async () => {
+      while (writing) await writing.catch(() => undefined);
+      pending = undefined; // later callers start the next batch
+      writing = writeDeltas(batch.deltas);
+      try {
+        await writing;
+      } finally {
+        writing = undefined;
+      }
+    })();
+    await batch.written;
   },
 
   async forExperiment(experiment: string): Promise<AggregateRecord[]> {
