@@ -1,6 +1,7 @@
 // The only code that touches the aggregate collections. Writes go through the driver: they are the hot path.
 import type { AnyBulkWriteOperation } from 'mongodb';
 import { collectionOf } from '../../db/connection';
+import { groupCommit } from '../../db/group-commit';
 import { insertNew } from '../../db/insert-new';
 import { AggregateModel, UnitModel, type AggregateRecord, type UnitRecord } from './aggregates.model';
 
@@ -67,32 +68,18 @@ async function writeDeltas(accumulator: DeltaAccumulator): Promise<void> {
   await collection().bulkWrite(ops, { ordered: false });
 }
 
-let pending: { deltas: DeltaAccumulator; written: Promise<void> | undefined } | undefined;
-let writing: Promise<void> | undefined;
+/** Sums the deltas of every waiting caller into one bulk write. */
+const commitDeltas = groupCommit<DeltaAccumulator, void>(async (batches) => {
+  const merged = new DeltaAccumulator();
+  for (const batch of batches) for (const delta of batch.values()) merged.add(delta);
+  await writeDeltas(merged);
+  return batches.map(() => undefined);
+});
 
 export const aggregatesRepository = {
-  /**
-   * Adds deltas to the aggregates. Concurrent callers share writes (group commit): while one write is in
-   * flight, the deltas that arrive meanwhile are summed and written together next, so ten concurrent
-   * assignments to a variant cost one counter update, not ten. Each caller still returns only once its
-   * own deltas are written, so an acknowledged request is never ahead of the database.
-   */
+  /** Adds deltas to the aggregates; concurrent callers share one write (see group-commit.ts). */
   async applyDeltas(accumulator: DeltaAccumulator): Promise<void> {
-    if (accumulator.size === 0) return;
-    pending ??= { deltas: new DeltaAccumulator(), written: undefined };
-    const batch = pending;
-    for (const delta of accumulator.values()) batch.deltas.add(delta);
-    batch.written ??= (async () => {
-      while (writing) await writing.catch(() => undefined);
-      pending = undefined; // later callers start the next batch
-      writing = writeDeltas(batch.deltas);
-      try {
-        await writing;
-      } finally {
-        writing = undefined;
-      }
-    })();
-    await batch.written;
+    if (accumulator.size > 0) await commitDeltas(accumulator);
   },
 
   async forExperiment(experiment: string): Promise<AggregateRecord[]> {

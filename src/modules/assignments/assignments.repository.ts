@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { collectionOf } from '../../db/connection';
+import { groupCommit } from '../../db/group-commit';
 import { insertNew } from '../../db/insert-new';
 import { AssignmentModel, type AssignmentRecord } from './assignments.model';
 
@@ -9,6 +10,16 @@ const assignments = () => collectionOf<AssignmentRecord>(AssignmentModel);
 // sticky answers and event counting then skip the database. Only positive results are cached, since a
 // customer without an assignment may get one from another instance at any moment.
 const known = new LRUCache<string, AssignmentRecord>({ max: 200_000 });
+
+/** Concurrent single assignments share one insertMany; a duplicate fails only its own record. */
+const insertOneShared = groupCommit<AssignmentRecord, boolean>(async (records) => {
+  const unique = new Map<string, AssignmentRecord>();
+  for (const record of records) if (!unique.has(record._id)) unique.set(record._id, record);
+  const existing = await insertNew(assignments(), [...unique.values()]);
+  for (const record of unique.values()) if (!existing.has(record._id)) known.set(record._id, record);
+  // Of two requests for the same new customer in one batch, the first wins; the other sees a duplicate.
+  return records.map((record) => !existing.has(record._id) && unique.get(record._id) === record);
+});
 
 export function assignmentId(experiment: string, customerId: string): string {
   return `${experiment}:${customerId}`;
@@ -50,14 +61,7 @@ export const assignmentsRepository = {
 
   /** Inserts the first assignment; returns false when one exists already (another request won). */
   async insert(record: AssignmentRecord): Promise<boolean> {
-    try {
-      await assignments().insertOne(record);
-      known.set(record._id, record);
-      return true;
-    } catch (error) {
-      if ((error as { code?: number }).code === 11000) return false;
-      throw error;
-    }
+    return insertOneShared(record);
   },
 
   /** Inserts many; returns the ids that already existed. */
