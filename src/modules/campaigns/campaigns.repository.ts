@@ -1,5 +1,6 @@
 // The only code touching the campaign collections. Hot paths go through the driver and query by _id.
 import { collectionOf } from '../../db/connection';
+import { groupCommit } from '../../db/group-commit';
 import { insertNew } from '../../db/insert-new';
 import {
   CampaignModel,
@@ -20,6 +21,13 @@ const recipients = () => collectionOf<RecipientRecord>(RecipientModel);
 const messages = () => collectionOf<MessageRecord>(MessageModel);
 const deliveries = () => collectionOf<DeliveryRecord>(DeliveryModel);
 const queue = () => collectionOf<QueueEntryRecord>(QueueEntryModel);
+
+const insertDeliveryShared = groupCommit<DeliveryRecord, boolean>(async (records) => {
+  const unique = new Map<string, DeliveryRecord>();
+  for (const record of records) if (!unique.has(record._id)) unique.set(record._id, record);
+  const existing = await insertNew(deliveries(), [...unique.values()]);
+  return records.map((record) => !existing.has(record._id) && unique.get(record._id) === record);
+});
 
 /** Point lookups by _id with bounded concurrency: the query every backend answers from its primary index. */
 async function findEach<T extends { _id: string }>(find: (id: string) => Promise<T | null>, ids: string[], concurrency = 16): Promise<Map<string, T>> {
@@ -128,8 +136,9 @@ export const campaignsRepository = {
   },
 
   // Deliveries (insert-only: one outcome per message).
+  /** Records a message's outcome once; concurrent sends share one insert (group commit). */
   async insertDelivery(record: DeliveryRecord): Promise<boolean> {
-    return (await insertNew(deliveries(), [record])).size === 0;
+    return insertDeliveryShared(record);
   },
 
   async findDelivery(id: string): Promise<DeliveryRecord | null> {
