@@ -1,5 +1,5 @@
 // Words the recipient sees (survey block, thank-you, unsubscribe and error pages) per language.
-// Placeholders in braces are filled by text(); numbers are written with the locale's digits.
+// Fields in braces are filled by text(); numbers are written with the locale's digits.
 import type { SurveyMetric } from '../experiments';
 
 export const LOCALES = ['en', 'fa', 'ar'] as const;
@@ -132,7 +132,7 @@ export function formatNumber(locale: Locale, value: number): string {
   return new Intl.NumberFormat(locale, { useGrouping: false }).format(value);
 }
 
-/** Fills {placeholders}; values are inserted as given (callers escape for HTML afterwards). */
+/** Fills {fields}; values are inserted as given (callers escape for HTML afterwards). */
 export function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (match, name: string) => values[name] ?? match);
 }
