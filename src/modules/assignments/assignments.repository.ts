@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { collectionOf } from '../../db/connection';
-import { groupCommit } from '../../db/group-commit';
-import { insertNew } from '../../db/insert-new';
+import { findEach } from '../../db/find-each';
+import { insertNew, sharedInsertOne } from '../../db/insert-new';
 import { AssignmentModel, type AssignmentRecord } from './assignments.model';
 
 const assignments = () => collectionOf<AssignmentRecord>(AssignmentModel);
@@ -12,14 +12,7 @@ const assignments = () => collectionOf<AssignmentRecord>(AssignmentModel);
 const known = new LRUCache<string, AssignmentRecord>({ max: 200_000 });
 
 /** Concurrent single assignments share one insertMany; a duplicate fails only its own record. */
-const insertOneShared = groupCommit<AssignmentRecord, boolean>(async (records) => {
-  const unique = new Map<string, AssignmentRecord>();
-  for (const record of records) if (!unique.has(record._id)) unique.set(record._id, record);
-  const existing = await insertNew(assignments(), [...unique.values()]);
-  for (const record of unique.values()) if (!existing.has(record._id)) known.set(record._id, record);
-  // Of two requests for the same new customer in one batch, the first wins; the other sees a duplicate.
-  return records.map((record) => !existing.has(record._id) && unique.get(record._id) === record);
-});
+const insertOneShared = sharedInsertOne(assignments, (record) => known.set(record._id, record));
 
 export function assignmentId(experiment: string, customerId: string): string {
   return `${experiment}:${customerId}`;
@@ -35,7 +28,7 @@ export const assignmentsRepository = {
     return record;
   },
 
-  /** Point lookups by _id: the one query every backend answers from its primary index. */
+  /** Cached, then point lookups by _id for the rest. */
   async findMany(ids: string[], concurrency = 16): Promise<Map<string, AssignmentRecord>> {
     const found = new Map<string, AssignmentRecord>();
     const missing: string[] = [];
@@ -44,18 +37,11 @@ export const assignmentsRepository = {
       if (cached) found.set(id, cached);
       else missing.push(id);
     }
-    let next = 0;
-    const worker = async () => {
-      while (next < missing.length) {
-        const id = missing[next++]!;
-        const record = await assignments().findOne({ _id: id });
-        if (record) {
-          found.set(id, record);
-          known.set(id, record);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, missing.length) }, worker));
+    const fetched = await findEach((id) => assignments().findOne({ _id: id }), missing, concurrency);
+    for (const [id, record] of fetched) {
+      found.set(id, record);
+      known.set(id, record);
+    }
     return found;
   },
 

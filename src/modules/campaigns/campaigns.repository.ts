@@ -1,7 +1,7 @@
 // The only code touching the campaign collections. Hot paths go through the driver and query by _id.
 import { collectionOf } from '../../db/connection';
-import { groupCommit } from '../../db/group-commit';
-import { insertNew } from '../../db/insert-new';
+import { findEach } from '../../db/find-each';
+import { insertNew, sharedInsertOne } from '../../db/insert-new';
 import {
   CampaignModel,
   DeliveryModel,
@@ -22,27 +22,7 @@ const messages = () => collectionOf<MessageRecord>(MessageModel);
 const deliveries = () => collectionOf<DeliveryRecord>(DeliveryModel);
 const queue = () => collectionOf<QueueEntryRecord>(QueueEntryModel);
 
-const insertDeliveryShared = groupCommit<DeliveryRecord, boolean>(async (records) => {
-  const unique = new Map<string, DeliveryRecord>();
-  for (const record of records) if (!unique.has(record._id)) unique.set(record._id, record);
-  const existing = await insertNew(deliveries(), [...unique.values()]);
-  return records.map((record) => !existing.has(record._id) && unique.get(record._id) === record);
-});
-
-/** Point lookups by _id with bounded concurrency: the query every backend answers from its primary index. */
-async function findEach<T extends { _id: string }>(find: (id: string) => Promise<T | null>, ids: string[], concurrency = 16): Promise<Map<string, T>> {
-  const found = new Map<string, T>();
-  let next = 0;
-  const worker = async () => {
-    while (next < ids.length) {
-      const id = ids[next++]!;
-      const record = await find(id);
-      if (record) found.set(id, record);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
-  return found;
-}
+const insertDeliveryShared = sharedInsertOne(deliveries);
 
 export const campaignsRepository = {
   async insert(record: CampaignRecord): Promise<void> {
