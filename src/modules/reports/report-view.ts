@@ -291,7 +291,9 @@ export function buildReportView(results: ExperimentResults, history: HistoryItem
     verdict: { sentence: verdictSentence(results), tone: results.decision.verdict, label: VERDICT_LABELS[results.decision.verdict] ?? results.decision.verdict, reasons: results.decision.reasons },
     health: {
       srmOk: !srm.mismatch,
-      srmText: srm.mismatch
+      srmText: !srm.applied
+        ? 'Sample ratio check not applied yet: it needs more customers per variant.'
+        : srm.mismatch
         ? `Sample ratio mismatch: the split of customers between variants is not what the weights say (chi-square ${srm.chiSquare.toFixed(2)}, p = ${formatP(srm.pValue)}).`
         : `Sample ratio OK: the split of customers matches the weights (chi-square ${srm.chiSquare.toFixed(2)}, p = ${formatP(srm.pValue)}).`,
       units: Object.entries(results.health.unitsByVariant).map(([variant, units]) => ({ variant, units: count(units) })),

@@ -383,14 +383,14 @@ function health(ctx: Context, metrics: MetricResult[]): ExperimentResults['healt
       warnings.push(`Variant "${variant.key}" has weight 0 but ${unitsByVariant[variant.key]} assigned customers (forced assignments?); they are left out of the sample ratio check.`);
     }
   }
-  let srm = { chiSquare: 0, pValue: 1, mismatch: false };
+  let srm = { chiSquare: 0, pValue: 1, mismatch: false, applied: false };
   if (weighted.length >= 2) {
     const test = attempt(() => srmTest({ observed: weighted.map((v) => unitsByVariant[v.key]!), weights: weighted.map((v) => v.weight) }));
     if (test) {
       const total = weighted.reduce((sum, v) => sum + unitsByVariant[v.key]!, 0);
       const weightSum = weighted.reduce((sum, v) => sum + v.weight, 0);
       const enough = weighted.every((v) => (total * v.weight) / weightSum >= SRM_MIN_PER_VARIANT);
-      srm = { chiSquare: test.chiSquare, pValue: test.pValue, mismatch: enough && test.mismatch };
+      srm = { chiSquare: test.chiSquare, pValue: test.pValue, mismatch: enough && test.mismatch, applied: enough };
       if (!enough) warnings.push(`The sample ratio check needs at least ${SRM_MIN_PER_VARIANT} expected customers per variant; it is not applied yet.`);
       else if (srm.mismatch) {
         const observed = weighted.map((v) => `${v.key} ${unitsByVariant[v.key]} (expected ${Math.round((total * v.weight) / weightSum)})`).join(', ');

@@ -68,7 +68,8 @@ export interface ExperimentResults {
   correction: 'holm' | 'benjamini-hochberg' | 'none';
   controlVariant: string;
   health: {
-    srm: { chiSquare: number; pValue: number; mismatch: boolean };
+    /** applied: false while too few customers are expected per variant for the test to mean anything. */
+    srm: { chiSquare: number; pValue: number; mismatch: boolean; applied: boolean };
     unitsByVariant: Record<string, number>;
     warnings: string[];
   };

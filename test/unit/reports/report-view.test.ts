@@ -30,7 +30,7 @@ function results(overrides: Partial<ExperimentResults> = {}): ExperimentResults 
     alpha: 0.05,
     correction: 'holm',
     controlVariant: 'control',
-    health: { srm: { chiSquare: 0.1, pValue: 0.75, mismatch: false }, unitsByVariant: { control: 1000, friendly: 1000 }, warnings: [] },
+    health: { srm: { chiSquare: 0.1, pValue: 0.75, mismatch: false, applied: true }, unitsByVariant: { control: 1000, friendly: 1000 }, warnings: [] },
     metrics: [openMetric(), { ...openMetric(), metric: 'unsubscribe', role: 'guardrail', direction: 'decrease', comparisons: [{ ...openMetric().comparisons[0]!, significant: false, better: null }] }],
     decision: { verdict: 'ship', variant: 'friendly', reasons: ['email_open is significantly better for friendly'] },
     ...overrides,
@@ -75,7 +75,7 @@ describe('reports: report view', () => {
   });
 
   it('when text from the experiment contains markup, then the rendered page escapes it', () => {
-    const html = renderReportPage(buildReportView(results({ health: { srm: { chiSquare: 0, pValue: 1, mismatch: false }, unitsByVariant: {}, warnings: ['<script>alert(1)</script>'] } }), [{ at: new Date(0), action: 'created', actor: '<img src=x>' }]));
+    const html = renderReportPage(buildReportView(results({ health: { srm: { chiSquare: 0, pValue: 1, mismatch: false, applied: false }, unitsByVariant: {}, warnings: ['<script>alert(1)</script>'] } }), [{ at: new Date(0), action: 'created', actor: '<img src=x>' }]));
     assert.ok(!html.includes('<script>'));
     assert.ok(!html.includes('<img src=x>'));
     assert.ok(html.includes('Welcome &lt;b&gt;subject&lt;/b&gt;'));
