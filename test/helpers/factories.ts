@@ -48,3 +48,24 @@ let eventCounter = 0;
 export function eventId(): string {
   return `evt-${process.pid}-${Date.now()}-${eventCounter++}`;
 }
+
+/**
+ * A running email experiment with a clear winner on email_open: 400 customers split by hash, 'friendly'
+ * opened by 60% of its customers and 'control' by 15%. Returns the key and the assignments.
+ */
+export async function experimentWithClearWinner(client: Api, body: Record<string, unknown> = emailExperiment({ analysis: { minSamplePerVariant: 50 } })) {
+  const key = await runningExperiment(client, body);
+  const customers = Array.from({ length: 400 }, (_, i) => ({ customerId: `${key}-c${i}` }));
+  const assigned = await client.post('/v1/assignments/batch').send({ experiment: key, customers });
+  if (assigned.status !== 200) throw new Error(`assign failed: ${assigned.status} ${JSON.stringify(assigned.body)}`);
+  const assignments = assigned.body.assignments as { customerId: string; variant: string }[];
+  const seen: Record<string, number> = {};
+  const events = [];
+  for (const a of assignments) {
+    const rank = (seen[a.variant] = (seen[a.variant] ?? -1) + 1);
+    if (a.variant === 'friendly' ? rank % 5 < 3 : rank % 20 < 3) events.push({ eventId: eventId(), customerId: a.customerId, name: 'email.open', experiment: key });
+  }
+  const sent = await client.post('/v1/events').send({ events });
+  if (sent.status !== 202) throw new Error(`events failed: ${sent.status} ${JSON.stringify(sent.body)}`);
+  return { key, assignments };
+}

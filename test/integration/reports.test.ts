@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
 import { signShareToken } from '../../src/modules/reports';
 import { api, type Api } from '../helpers/app';
-import { emailExperiment, eventId, runningExperiment } from '../helpers/factories';
+import { emailExperiment, experimentWithClearWinner } from '../helpers/factories';
 import { registerStopper } from '../helpers/resources';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -15,25 +15,13 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
  * customers and 'control' by 15%, nobody unsubscribed (the guardrail).
  */
 async function experimentWithWinner(client: Api): Promise<string> {
-  const key = await runningExperiment(
+  const { key, assignments } = await experimentWithClearWinner(
     client,
     emailExperiment({ analysis: { minSamplePerVariant: 50 }, metrics: { primary: 'email_open', secondary: ['email_click', 'csat'], guardrails: ['unsubscribe'] } }),
   );
-  const customers = Array.from({ length: 400 }, (_, i) => ({ customerId: `${key}-c${i}` }));
-  const assigned = await client.post('/v1/assignments/batch').send({ experiment: key, customers });
-  assert.equal(assigned.status, 200, JSON.stringify(assigned.body));
-  const seen: Record<string, number> = {};
-  const events = [];
-  for (const a of assigned.body.assignments as { customerId: string; variant: string }[]) {
-    const rank = (seen[a.variant] = (seen[a.variant] ?? -1) + 1);
-    const opened = a.variant === 'friendly' ? rank % 5 < 3 : rank % 20 < 3;
-    if (opened) events.push({ eventId: eventId(), customerId: a.customerId, name: 'email.open', experiment: key });
-  }
-  const sent = await client.post('/v1/events').send({ events });
-  assert.equal(sent.status, 202, JSON.stringify(sent.body));
   // A CSAT survey answered by the first 12 customers of each variant.
   const answered: Record<string, number> = {};
-  for (const a of assigned.body.assignments as { customerId: string; variant: string }[]) {
+  for (const a of assignments) {
     answered[a.variant] = (answered[a.variant] ?? 0) + 1;
     if (answered[a.variant]! > 12) continue;
     const response = await client.post('/v1/responses').send({ customerId: a.customerId, experiment: key, metric: 'csat', score: answered[a.variant]! % 2 ? 4 : 5 });

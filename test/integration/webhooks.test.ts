@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startWebhookWorker, verifyPayload, webhooksService, type WebhookWorker } from '../../src/modules/webhooks';
 import { api, type Api } from '../helpers/app';
-import { emailExperiment, eventId, runningExperiment, uniqueKey } from '../helpers/factories';
+import { emailExperiment, eventId, experimentWithClearWinner, runningExperiment, uniqueKey } from '../helpers/factories';
 import { registerStopper } from '../helpers/resources';
 
 interface Received {
@@ -61,20 +61,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
   }
 }
 
-/** 400 customers split by hash; 'friendly' opened by 60%, 'control' by 15%: the verdict is ship friendly. */
 async function experimentWithWinner(client: Api): Promise<string> {
-  const key = await runningExperiment(client, emailExperiment({ analysis: { minSamplePerVariant: 50 } }));
-  const customers = Array.from({ length: 400 }, (_, i) => ({ customerId: `${key}-c${i}` }));
-  const assigned = await client.post('/v1/assignments/batch').send({ experiment: key, customers });
-  assert.equal(assigned.status, 200, JSON.stringify(assigned.body));
-  const seen: Record<string, number> = {};
-  const events = [];
-  for (const a of assigned.body.assignments as { customerId: string; variant: string }[]) {
-    const rank = (seen[a.variant] = (seen[a.variant] ?? -1) + 1);
-    if (a.variant === 'friendly' ? rank % 5 < 3 : rank % 20 < 3) events.push({ eventId: eventId(), customerId: a.customerId, name: 'email.open', experiment: key });
-  }
-  assert.equal((await client.post('/v1/events').send({ events })).status, 202);
-  return key;
+  return (await experimentWithClearWinner(client)).key;
 }
 
 describe('webhooks', () => {
