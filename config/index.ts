@@ -1,6 +1,7 @@
 // The one place that reads process.env: parsed once, validated with zod, frozen.
 import path from 'node:path';
 import { z } from 'zod';
+import { isoDurationToMs } from '../src/lib/duration';
 
 const booleanFromString = z
   .enum(['true', 'false', '1', '0'])
@@ -30,6 +31,7 @@ export const configSchema = z
     WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).default(30_000),
     WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
     TRUST_PROXY: booleanFromString.default(false),
+    LOOK_INTERVAL: z.string().default('PT1H').refine((value) => isoDurationToMs(value) !== null, 'must be an ISO-8601 duration such as PT1H or P1D (no years or months)'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -46,6 +48,8 @@ export interface Config extends RawConfig {
   dataDir: string;
   /** Absolute FerretDB build cache. */
   ferretDbCacheDir: string;
+  /** LOOK_INTERVAL in milliseconds. */
+  lookIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -64,6 +68,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     ...parsed.data,
     dataDir: path.resolve(parsed.data.DATA_DIR),
     ferretDbCacheDir: path.resolve(parsed.data.FERRETDB_CACHE_DIR),
+    lookIntervalMs: isoDurationToMs(parsed.data.LOOK_INTERVAL)!,
   });
 }
 

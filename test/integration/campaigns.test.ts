@@ -113,7 +113,7 @@ describe('campaigns', () => {
       const response = await client.post(`/v1/campaigns/${key}/audience`).set('Content-Type', 'text/csv').send(csv);
       assert.equal(response.status, 200, JSON.stringify(response.body));
       assert.deepEqual(response.body, { accepted: 2, merged: 2, suppressed: 0, testGroup: 2, invalid: [] });
-      const exported = await client.get(`/v1/campaigns/${key}/recipients?format=json`);
+      const exported = await client.post(`/v1/campaigns/${key}/recipients?format=json`);
       assert.equal(exported.status, 200, JSON.stringify(exported.body));
       const byId = new Map(exported.body.recipients.map((r: { customerId: string }) => [r.customerId, r]));
       assert.deepEqual([...byId.keys()].sort(), ['d1', 'd3']);
@@ -122,7 +122,7 @@ describe('campaigns', () => {
 
     it('when a customer unsubscribed, then a later upload leaves them out and counts them', async () => {
       const { key } = await campaignWithAudience(client, audience(uniqueKey('u'), 3), { testFraction: 1 });
-      const exported = await client.get(`/v1/campaigns/${key}/recipients?format=json`);
+      const exported = await client.post(`/v1/campaigns/${key}/recipients`);
       const first = exported.body.recipients[0];
       const unsubscribe = await client.raw().post(new URL(first.unsubscribeUrl).pathname).type('form').send('List-Unsubscribe=One-Click');
       assert.equal(unsubscribe.status, 200);
@@ -379,7 +379,7 @@ describe('campaigns', () => {
     it('when the test group is exported as CSV, then each row has its variant, subject and signed links, and the group is assigned', async () => {
       const prefix = uniqueKey('e');
       const { key, experiment } = await campaignWithAudience(client, audience(prefix, 10), { testFraction: 1 });
-      const csv = await client.get(`/v1/campaigns/${key}/recipients.csv`);
+      const csv = await client.post(`/v1/campaigns/${key}/recipients`).set('Accept', 'text/csv');
       assert.equal(csv.status, 200);
       assert.match(csv.headers['content-type']!, /^text\/csv/);
       const lines = csv.text.trim().split('\n');
@@ -388,13 +388,46 @@ describe('campaigns', () => {
       assert.ok(csv.text.includes('https://verdict.test/u/'));
       const assigned = await client.get(`/v1/experiments/${experiment}/assignments`);
       assert.equal(assigned.body.assignments.length, 10);
-      const json = await client.get(`/v1/campaigns/${key}/recipients?format=json`);
+      const json = await client.post(`/v1/campaigns/${key}/recipients?format=json`);
       assert.equal(json.body.count, 10);
       const row = json.body.recipients[0];
       const pixel = await client.raw().get(new URL(row.openPixelUrl).pathname);
       assert.equal(pixel.status, 200);
       assert.equal(row.survey.length, 5);
-      assert.equal((await client.get('/v1/campaigns/nope-nope/recipients.csv')).status, 404);
+      assert.equal((await client.post('/v1/campaigns/nope-nope/recipients')).status, 404);
+      assert.equal((await client.post(`/v1/campaigns/${key}/recipients?format=csv`)).text, csv.text, '?format=csv gives the same file, and exporting again the same rows');
+    });
+
+    it('when a viewer reads the recipients, then only what an export created is listed, nothing is assigned, and it says when nothing was exported', async () => {
+      const viewer = await api((await client.post('/v1/api-keys').send({ name: 'recipients viewer', role: 'viewer' })).body.key);
+      const prefix = uniqueKey('r');
+      const { key, experiment } = await campaignWithAudience(client, audience(prefix, 8), { testFraction: 1 });
+
+      const none = await viewer.get(`/v1/campaigns/${key}/recipients`);
+      assert.equal(none.status, 200, JSON.stringify(none.body));
+      assert.equal(none.headers['x-verdict-exported'], '0');
+      assert.match(none.headers['x-verdict-note']!, /nothing has been exported yet/);
+      assert.deepEqual({ ...none.body, note: undefined }, { recipients: [], count: 0, exported: 0, note: undefined });
+      assert.match(none.body.note, /POST \/v1\/campaigns\/.+\/recipients/);
+      const noneCsv = await viewer.get(`/v1/campaigns/${key}/recipients.csv`);
+      assert.equal(noneCsv.status, 200);
+      assert.equal(noneCsv.text, 'customerId,email,group,variant,subject,messageId,openPixelUrl,clickLinks,surveyLinks,unsubscribeUrl\n');
+      assert.equal(noneCsv.headers['x-verdict-exported'], '0');
+      assert.equal((await client.get(`/v1/experiments/${experiment}/assignments`)).body.assignments.length, 0, 'reading assigned nobody');
+
+      assert.equal((await viewer.post(`/v1/campaigns/${key}/recipients`)).status, 403, 'exporting is for editors');
+      const exported = await client.post(`/v1/campaigns/${key}/recipients`);
+      assert.equal(exported.status, 200);
+      assert.equal(exported.body.count, 8);
+
+      const read = await viewer.get(`/v1/campaigns/${key}/recipients`);
+      assert.equal(read.headers['x-verdict-exported'], '8');
+      assert.equal(read.headers['x-verdict-note'], undefined);
+      assert.deepEqual(read.body.recipients, exported.body.recipients, 'the same rows as the export');
+      assert.equal(read.body.exported, 8);
+      const readCsv = await viewer.get(`/v1/campaigns/${key}/recipients.csv`);
+      assert.equal(readCsv.text, (await client.post(`/v1/campaigns/${key}/recipients?format=csv`)).text);
+      assert.equal((await viewer.get('/v1/campaigns/nope-nope/recipients.csv')).status, 404);
     });
   });
 });

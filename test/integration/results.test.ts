@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { parse } from 'csv-parse/sync';
+import { recordLook } from '../../src/modules/results';
 import { api, type Api } from '../helpers/app';
 import { emailExperiment, pageExperiment, runningExperiment, uniqueKey } from '../helpers/factories';
 import { assignCustomers, eventsAtRates, hits, metricOf, respond, sendEvents, type Customer, type MetricBody } from './results.helpers';
@@ -369,6 +370,9 @@ describe('results', () => {
     const spend1 = metricOf(look1, 'spend').comparisons[0]!;
     assert.equal(typeof spend1.fixedHorizonPValue, 'number');
     assert.equal(typeof spend1.pValue, 'number');
+    // The GET only read; a look (here the scheduled one) records the running minimum.
+    const look = await recordLook(key, 'scheduled');
+    assert.equal(metricOf(look.results as unknown as ResultsBody, 'email_open').comparisons[0]!.pValue, open1.pValue);
 
     // A second wave with no difference dilutes the effect: this look alone is weaker, the stored minimum stays.
     const second = await assignCustomers(client, key, 400, key, 400);
@@ -376,6 +380,7 @@ describe('results', () => {
     const look2 = await results(client, key);
     const open2 = metricOf(look2, 'email_open').comparisons[0]!;
     assert.ok(open2.absoluteLift! < open1.absoluteLift!);
+    assert.ok(open2.fixedHorizonPValue! > open1.fixedHorizonPValue!, 'the diluted effect alone is weaker');
     assert.equal(open2.pValue, open1.pValue, 'the running minimum of the always-valid p-value never goes up');
   });
 

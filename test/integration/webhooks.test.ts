@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getConfig } from '../../config';
+import { runDueLooks } from '../../src/modules/results';
 import { startWebhookWorker, verifyPayload, webhooksService, type WebhookWorker } from '../../src/modules/webhooks';
 import { api, type Api } from '../helpers/app';
 import { emailExperiment, eventId, experimentWithClearWinner, runningExperiment, uniqueKey } from '../helpers/factories';
@@ -183,6 +185,11 @@ describe('webhooks', () => {
       const results = await client.get(`/v1/experiments/${key}/results`);
       assert.equal(results.status, 200);
       assert.equal(results.body.decision.verdict, 'ship', JSON.stringify(results.body.decision));
+      // Reading the results notifies nobody: decisions are noticed by looks.
+      await worker.tick();
+      assert.equal((await deliveriesOf(hook.id)).filter((d) => d.payload.data.experiment === key).length, 0, 'a GET queues nothing');
+      const lookedAt = new Date();
+      assert.ok((await runDueLooks(lookedAt)) >= 1);
 
       await until('two requests for the experiment', () => receiver.about(key).length >= 2 && receiver.about(key));
       const [first, second] = receiver.about(key) as [Received, Received];
@@ -204,8 +211,8 @@ describe('webhooks', () => {
       assert.deepEqual(delivery.attempts.map((a) => [a.attempt, a.ok, a.statusCode]), [[1, false, 500], [2, true, 200]]);
       assert.equal(delivery.attempts[0]!.error, 'HTTP 500');
 
-      // The decision did not change again: computing it again queues nothing new.
-      assert.equal((await client.get(`/v1/experiments/${key}/results`)).status, 200);
+      // The decision did not change again: the next scheduled look queues nothing new.
+      assert.ok((await runDueLooks(new Date(lookedAt.getTime() + getConfig().lookIntervalMs))) >= 1);
       await worker.tick();
       assert.equal((await deliveriesOf(hook.id)).filter((d) => d.payload.data.experiment === key).length, 1);
     });
@@ -222,7 +229,11 @@ describe('webhooks', () => {
       }
       const results = await client.get(`/v1/experiments/${key}/results`);
       assert.equal(results.body.health.srm.mismatch, true, JSON.stringify(results.body.health));
-      assert.equal((await client.get(`/v1/experiments/${key}/results`)).status, 200);
+      await worker.tick();
+      assert.equal(receiver.about(key).length, 0, 'a GET queues nothing');
+      // The scheduled look notices the mismatch; the rollout look (409: the verdict is invalid) sees it again.
+      assert.ok((await runDueLooks(new Date())) >= 1);
+      assert.equal((await client.post(`/v1/experiments/${key}/rollout`).send({})).status, 409);
 
       const [request] = await until('srm.detected', () => receiver.about(key).length > 0 && receiver.about(key));
       assert.equal(request!.event, 'srm.detected');

@@ -101,6 +101,10 @@ export const campaignsRepository = {
     return findEach((id) => messages().findOne({ _id: id }), ids);
   },
 
+  async countMessages(campaign: string, phase: MessagePhase): Promise<number> {
+    return messages().countDocuments({ campaign, phase });
+  },
+
   messagesCursor(campaign: string, phase: MessagePhase) {
     return messages().find({ campaign, phase });
   },

@@ -1,8 +1,9 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { handle, Reply } from '../../lib/handler';
 import { authenticate, can } from '../../middleware/auth';
 import { campaignKeyParams, createCampaignBody, listCampaignsQuery, outboxQuery, recipientsQuery, sendWinnerBody } from './campaigns.schemas';
 import { campaignsService } from './campaigns.service';
+import { exportService, type ExportedRecipient } from './export.service';
 
 export const campaignsRouter = Router();
 
@@ -33,17 +34,18 @@ function csvField(value: string): string {
   return `"${safe.replace(/"/g, '""')}"`;
 }
 
-/**
- * Streams the recipients with their rendered subject and signed links (CSV, or JSON with ?format=json).
- * Exporting the test group assigns it through the experiment, as send-test would, without sending.
- */
-async function exportRecipients(req: import('express').Request, res: import('express').Response, format: 'csv' | 'json') {
-  const { key } = campaignKeyParams.parse(req.params);
-  const query = recipientsQuery.parse(req.query ?? {});
-  const rows = campaignsService.exportRecipients(key, query.group);
+type RecipientRows = AsyncGenerator<ExportedRecipient>;
+
+/** CSV when asked by ?format=csv or an Accept header preferring text/csv; JSON otherwise. */
+function formatOf(req: Request, requested: 'csv' | 'json' | undefined): 'csv' | 'json' {
+  return requested ?? (req.accepts(['application/json', 'text/csv']) === 'text/csv' ? 'csv' : 'json');
+}
+
+/** Streams recipient rows as CSV or JSON; `extra` goes into the JSON answer and, as headers, beside the CSV. */
+async function streamRecipients(res: Response, key: string, format: 'csv' | 'json', rows: RecipientRows, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) {
   // The first row is awaited before any header goes out, so a 404 or 409 is still a proper error.
   const first = await rows.next();
-  res.status(200).set('Cache-Control', 'no-store');
+  res.status(200).set({ 'Cache-Control': 'no-store', ...headers });
   if (format === 'csv') {
     res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="${key}-recipients.csv"`);
     res.write(`${CSV_COLUMNS.join(',')}\n`);
@@ -61,12 +63,35 @@ async function exportRecipients(req: import('express').Request, res: import('exp
     }
     count++;
   }
-  if (format === 'json') res.write(`],"count":${count}}`);
+  if (format === 'json') res.write(`],"count":${count}${Object.entries(extra).map(([name, value]) => `,${JSON.stringify(name)}:${JSON.stringify(value)}`).join('')}}`);
   res.end();
 }
 
-campaignsRouter.get('/campaigns/:key/recipients.csv', can.read, (req, res) => exportRecipients(req, res, 'csv'));
-campaignsRouter.get('/campaigns/:key/recipients', can.read, (req, res) => exportRecipients(req, res, recipientsQuery.parse(req.query ?? {}).format ?? 'json'));
+/**
+ * POST (editors) exports the recipients: it assigns the test group and creates the message records the
+ * signed links point to, then streams the rows (see exportService.exportRecipients).
+ */
+campaignsRouter.post('/campaigns/:key/recipients', can.edit, async (req, res) => {
+  const { key } = campaignKeyParams.parse(req.params);
+  const query = recipientsQuery.parse(req.query ?? {});
+  await streamRecipients(res, key, formatOf(req, query.format), exportService.exportRecipients(key, query.group));
+});
+
+/**
+ * GET (viewers) only reads: the recipients an export already created messages for, never assigning or
+ * creating anything. X-Verdict-Exported (and "exported" in JSON) says how many exist, 0 before any export.
+ */
+async function readRecipients(req: Request, res: Response, format?: 'csv') {
+  const { key } = campaignKeyParams.parse(req.params);
+  const query = recipientsQuery.parse(req.query ?? {});
+  const exported = await exportService.countExported(key);
+  const note = exported === 0 ? `nothing has been exported yet: an editor exports with POST /v1/campaigns/${key}/recipients` : undefined;
+  const headers: Record<string, string> = { 'X-Verdict-Exported': String(exported) };
+  if (note) headers['X-Verdict-Note'] = note;
+  await streamRecipients(res, key, format ?? formatOf(req, query.format), exportService.readExportedRecipients(key, query.group), headers, { exported, ...(note ? { note } : {}) });
+}
+campaignsRouter.get('/campaigns/:key/recipients.csv', can.read, (req, res) => readRecipients(req, res, 'csv'));
+campaignsRouter.get('/campaigns/:key/recipients', can.read, (req, res) => readRecipients(req, res));
 
 /**
  * The audience upload reads the raw request stream (CSV or JSON, up to 1,000,000 rows), so it is mounted

@@ -2,15 +2,14 @@ import type { Readable } from 'node:stream';
 import { BadRequestError, ConflictError, NotFoundError } from '../../lib/errors';
 import { logger } from '../../lib/logger';
 import { aggregatesRepository, ASSIGNED } from '../aggregates';
-import { assignmentsService } from '../assignments';
-import { experimentsService, SURVEY_METRICS, type ExperimentRecord } from '../experiments';
-import { registerMessageLookup, renderCampaignMessage, surveyMetricOf } from '../tracking';
+import { experimentsService, SURVEY_METRICS } from '../experiments';
+import { registerMessageLookup, surveyMetricOf } from '../tracking';
 import { audienceService, type UploadResult } from './audience.service';
-import type { CampaignHistoryEntry, CampaignRecord, MessageRecord, RecipientRecord } from './campaigns.model';
+import type { CampaignHistoryEntry, CampaignRecord } from './campaigns.model';
 import { campaignsRepository } from './campaigns.repository';
 import { parseDuration, type CreateCampaignInput } from './campaigns.schemas';
 import { decisionService } from './decision.service';
-import { enqueueService, toMessage } from './enqueue.service';
+import { enqueueService } from './enqueue.service';
 
 export type CampaignPhase = 'draft' | 'audience_ready' | 'testing' | 'waiting_for_winner' | 'sending_winner' | 'completed' | 'held';
 
@@ -234,77 +233,4 @@ export const campaignsService = {
       offset,
     };
   },
-
-  /**
-   * Per recipient, what a team sending through its own platform merges in. The test group is assigned
-   * through the experiment exactly as send-test would (so their engagement is measured), without sending;
-   * the rest get the winner's content once a winner is decided. Message records are created in the
-   * 'export' phase so the tracking links resolve; no queue entries are made, so nothing is sent.
-   */
-  async *exportRecipients(key: string, group: 'test' | 'winner' | 'all') {
-    const campaign = await mustFind(key);
-    if (!campaign.audience) throw new ConflictError(`campaign "${key}" has no audience yet`);
-    const experiment = await experimentsService.getRecord(campaign.experiment);
-    if ((group === 'test' || group === 'all') && experiment.status !== 'running') {
-      throw new ConflictError(`experiment "${experiment._id}" is ${experiment.status}: the test group can only be assigned while it runs`);
-    }
-    if (group === 'winner' && !campaign.winner) throw new ConflictError(`campaign "${key}" has no winner yet`);
-    const filter = group === 'test' ? { test: true } : group === 'winner' ? { test: false } : {};
-    let chunk: RecipientRecord[] = [];
-    const flush = async () => {
-      const rows = await exportChunk(campaign, experiment, chunk, group);
-      chunk = [];
-      return rows;
-    };
-    for await (const recipient of campaignsRepository.recipientsCursor(campaign.audience.upload, filter) as AsyncIterable<RecipientRecord>) {
-      chunk.push(recipient);
-      if (chunk.length >= 500) yield* await flush();
-    }
-    if (chunk.length > 0) yield* await flush();
-  },
 };
-
-async function exportChunk(campaign: CampaignRecord, experiment: ExperimentRecord, chunk: RecipientRecord[], group: 'test' | 'winner' | 'all') {
-  const testers = chunk.filter((r) => r.test);
-  const assigned = testers.length > 0 && group !== 'winner'
-    ? await assignmentsService.assignBatch(experiment._id, testers.map((r) => ({ customerId: r.customerId, ...(r.attributes ? { attributes: r.attributes } : {}) })))
-    : [];
-  const variants = new Map(testers.map((r, i) => [r.customerId, assigned[i]?.variant ?? null]));
-  const now = new Date();
-  const records: MessageRecord[] = [];
-  const rows = [];
-  for (const recipient of chunk) {
-    const variant = recipient.test ? variants.get(recipient.customerId) : campaign.winner?.variant;
-    if (!variant) continue;
-    const message = toMessage(campaign, 'export', recipient, variant, now);
-    records.push(message);
-    const rendered = renderCampaignMessage({
-      campaign: { key: campaign._id, from: campaign.from, ...(campaign.replyTo ? { replyTo: campaign.replyTo } : {}) },
-      messageId: message._id,
-      experiment,
-      variant,
-      recipient: {
-        customerId: recipient.customerId,
-        email: recipient.email,
-        ...(recipient.name !== undefined ? { name: recipient.name } : {}),
-        ...(recipient.locale !== undefined ? { locale: recipient.locale } : {}),
-        ...(recipient.attributes !== undefined ? { attributes: recipient.attributes } : {}),
-      },
-    });
-    rows.push({
-      customerId: recipient.customerId,
-      email: recipient.email,
-      group: recipient.test ? 'test' : 'winner',
-      variant,
-      subject: rendered.subject,
-      messageId: message._id,
-      openPixelUrl: rendered.links.open,
-      clicks: rendered.links.clicks,
-      survey: rendered.links.survey,
-      unsubscribeUrl: rendered.links.unsubscribe,
-      listUnsubscribe: rendered.headers['List-Unsubscribe'],
-    });
-  }
-  await campaignsRepository.insertMessages(records);
-  return rows;
-}

@@ -2,7 +2,7 @@
 // (verdict "ship" on the policy's metric picks its variant), otherwise as winnerPolicy.onInconclusive says.
 import { aggregatesRepository, ASSIGNED, type AggregateRecord } from '../aggregates';
 import { metricsOf, type ExperimentRecord } from '../experiments';
-import { resultsService, type ExperimentResults, type MetricResult } from '../results';
+import { looksService, type ExperimentResults, type MetricResult } from '../results';
 import type { CampaignDecision, CampaignRecord } from './campaigns.model';
 
 
@@ -62,7 +62,8 @@ export const decisionService = {
     const reasons: string[] = [];
     let results: ExperimentResults | null = null;
     try {
-      results = await resultsService.compute(experiment._id);
+      // Deciding from the results is a look: its sequential minima are recorded and webhooks hear of it.
+      results = (await looksService.recordLook(experiment._id, 'campaign_decision')).results;
     } catch (error) {
       reasons.push(`results could not be computed: ${(error as Error).message}`);
     }

@@ -39,6 +39,8 @@ export interface ExperimentRecord {
   rollout?: { variant: string; at: Date; by: string };
   /** Running minimum of always-valid p-values per "metric|variant", for the sequential method. */
   sequential?: Record<string, number>;
+  /** When the last look (src/modules/results/looks.service.ts) recorded this experiment's results. */
+  lastLookAt?: Date;
   history: HistoryEntry[];
   createdAt: Date;
   updatedAt: Date;
@@ -62,6 +64,7 @@ const experimentSchema = new Schema<ExperimentRecord>(
     status: { type: String, required: true, index: true },
     rollout: Schema.Types.Mixed,
     sequential: Schema.Types.Mixed,
+    lastLookAt: Date,
     history: { type: Schema.Types.Mixed, default: () => [] },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },

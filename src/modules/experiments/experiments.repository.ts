@@ -59,9 +59,39 @@ export const experimentsRepository = {
     return fromStored(await ExperimentModel.findOneAndUpdate({ _id: key, status: { $in: expectedStatuses } }, update, { new: true }).lean<StoredExperiment>());
   },
 
-  async setSequentialMinimum(key: string, values: Record<string, number>): Promise<void> {
-    const set = Object.fromEntries(Object.entries(values).map(([k, v]) => [`sequential.${k}`, v]));
-    if (Object.keys(set).length > 0) await ExperimentModel.updateOne({ _id: key }, { $set: set });
+  /**
+   * Lowers each stored running minimum to the given value, never raises it: one atomic `$min` per field,
+   * so concurrent looks cannot undo each other's lower minimum.
+   */
+  async applySequentialMinima(key: string, values: Record<string, number>): Promise<void> {
+    const min = Object.fromEntries(Object.entries(values).map(([k, v]) => [`sequential.${k}`, v]));
+    if (Object.keys(min).length > 0) await ExperimentModel.updateOne({ _id: key }, { $min: min });
+  },
+
+  /** Stores a sequential setting only while it is absent (first writer wins); true when this call stored it. */
+  async setSequentialIfAbsent(key: string, field: string, value: number): Promise<boolean> {
+    const path = `sequential.${field}`;
+    const result = await ExperimentModel.updateOne({ _id: key, [path]: { $exists: false } }, { $set: { [path]: value } });
+    return result.modifiedCount === 1;
+  },
+
+  /**
+   * Claims the scheduled look of an experiment: sets lastLookAt to `now` only when the previous look is
+   * at least `intervalMs` old (or there was none) and the experiment is in one of `statuses`. A
+   * compare-and-set, so of several instances claiming at once exactly one gets it.
+   */
+  async claimLook(key: string, statuses: ExperimentStatus[], now: Date, intervalMs: number): Promise<boolean> {
+    const claimed = await ExperimentModel.findOneAndUpdate(
+      { _id: key, status: { $in: statuses }, $or: [{ lastLookAt: { $exists: false } }, { lastLookAt: { $lte: new Date(now.getTime() - intervalMs) } }] },
+      { $set: { lastLookAt: now } },
+      { new: true },
+    ).lean();
+    return claimed !== null;
+  },
+
+  /** Moves lastLookAt forward to `at` (never back), for looks that are taken without a claim. */
+  async advanceLastLook(key: string, at: Date): Promise<void> {
+    await ExperimentModel.updateOne({ _id: key }, { $max: { lastLookAt: at } });
   },
 
   async deleteDraft(key: string): Promise<boolean> {

@@ -10,10 +10,10 @@ import {
 } from './experiments.schemas';
 import { z } from 'zod';
 
-export type Experiment = Omit<ExperimentRecord, '_id' | 'history' | 'sequential'> & { key: string };
+export type Experiment = Omit<ExperimentRecord, '_id' | 'history' | 'sequential' | 'lastLookAt'> & { key: string };
 
 export function toExperiment(record: ExperimentRecord): Experiment {
-  const { _id, history: _history, sequential: _sequential, ...rest } = record;
+  const { _id, history: _history, sequential: _sequential, lastLookAt: _lastLookAt, ...rest } = record;
   return { key: _id, ...rest };
 }
 
@@ -200,8 +200,24 @@ export const experimentsService = {
     return (await mustFind(key)).history;
   },
 
-  async recordSequentialMinimum(key: string, values: Record<string, number>): Promise<void> {
-    await experimentsRepository.setSequentialMinimum(key, values);
+  /** Lowers the stored running minima of always-valid p-values ("metric|variant"); never raises one. */
+  async recordSequentialMinima(key: string, values: Record<string, number>): Promise<void> {
+    await experimentsRepository.applySequentialMinima(key, values);
+  },
+
+  /** Stores a metric's tuned mixing variance ("metric|~tau2") unless one is stored; false when another look stored it first. */
+  async recordSequentialTau2(key: string, field: string, value: number): Promise<boolean> {
+    return experimentsRepository.setSequentialIfAbsent(key, field, value);
+  },
+
+  /** Claims the scheduled look (compare-and-set on lastLookAt); true for exactly one of concurrent callers. */
+  async claimLook(key: string, statuses: ExperimentStatus[], now: Date, intervalMs: number): Promise<boolean> {
+    return experimentsRepository.claimLook(key, statuses, now, intervalMs);
+  },
+
+  /** Records that a look was taken at `at` (lastLookAt only moves forward). */
+  async recordLookTime(key: string, at: Date): Promise<void> {
+    await experimentsRepository.advanceLastLook(key, at);
   },
 
   /** Drafts are deleted; anything that has run is archived, so its assignments and events stay explainable. */

@@ -1,11 +1,9 @@
 import { BadRequestError, ConflictError } from '../../lib/errors';
-import { aggregatesRepository } from '../aggregates';
 import { eventsService } from '../events';
 import { experimentsService, type Experiment, type ExperimentStatus } from '../experiments';
-import { notifyDecision } from '../webhooks';
-import { analyse } from './results.analysis';
+import { looksService } from './looks.service';
 import { resultsToCsv } from './results.csv';
-import { decide } from './results.decision';
+import { readResults } from './results.read';
 import type { RolloutInput } from './results.schemas';
 import type { Decision, ExperimentResults } from './results.types';
 
@@ -21,16 +19,11 @@ export interface RolloutResult {
 export const resultsService = {
   /**
    * Results from the experiment record and its aggregates only: two reads whatever the number of events.
-   * Under the sequential method the new running minima are stored, so later looks cannot undo them.
+   * Writes nothing: the stored sequential minima apply, but only a look (looks.service.ts) records new
+   * ones and notifies webhooks.
    */
   async compute(key: string): Promise<ExperimentResults> {
-    const experiment = await experimentsService.getRecord(key);
-    const aggregates = await aggregatesRepository.forExperiment(key);
-    const now = new Date();
-    const { results, sequentialUpdates } = analyse(experiment, aggregates, now);
-    if (Object.keys(sequentialUpdates).length > 0) await experimentsService.recordSequentialMinimum(key, sequentialUpdates);
-    // Webhooks hear of a changed decision or a new sample ratio mismatch from here (never fails the request).
-    return notifyDecision({ ...results, decision: decide(results, experiment, now) });
+    return (await readResults(key)).results;
   },
 
   async csv(key: string): Promise<string> {
@@ -51,7 +44,8 @@ export const resultsService = {
     if (input.variant !== undefined && !current.variants.some((v) => v.key === input.variant)) {
       throw new BadRequestError(`variant: "${input.variant}" is not a variant of experiment "${key}"`, [{ path: 'variant', message: 'is not a variant of this experiment' }]);
     }
-    const { decision } = await this.compute(key);
+    // The decision acted on is a look: its minima are recorded and webhooks hear of it.
+    const { decision } = (await looksService.recordLook(key, 'rollout')).results;
     const forced = input.force === true;
     const variant = input.variant ?? decision.variant;
     if (!forced && decision.verdict !== 'ship') {

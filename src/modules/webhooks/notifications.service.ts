@@ -86,8 +86,9 @@ async function detectDecisionChange(results: ResultsSnapshot): Promise<void> {
 }
 
 /**
- * Call with every freshly computed result; resolves to it unchanged. Never throws: a webhook problem must not fail the results
- * request (it is logged, and the next computation tries again since the state was not saved).
+ * Called by every look (src/modules/results/looks.service.ts), never by a read; resolves to the results
+ * unchanged. Never throws: a webhook problem must not fail the look (it is logged, and the next look tries
+ * again since the state was not saved).
  */
 export async function notifyDecision<T extends ResultsSnapshot>(results: T): Promise<T> {
   try {
