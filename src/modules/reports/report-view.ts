@@ -1,7 +1,9 @@
 // Turns results and history into what the HTML report shows: the verdict sentence, formatted numbers and
 // chart geometry. Pure: no I/O, no HTML (the template escapes every string it is given).
-import type { Comparison, ExperimentResults, MetricResult, VariantEstimate } from '../results';
+import type { Comparison, ExperimentResults, MetricResult, Timeseries, VariantEstimate } from '../results';
 import { metricLabel as labelOf } from '../experiments';
+import { niceStep, round } from './chart-scale';
+import { buildCohortChart, type CohortChartView } from './cohort-chart';
 
 export interface HistoryItem {
   at: Date | string;
@@ -120,18 +122,6 @@ export interface ChartView {
   empty: { variant: string; labelY: number }[];
   reference: { x: number; label: string } | null;
   title: string;
-}
-
-function niceStep(range: number, count: number): number {
-  const raw = range / count;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const fraction = raw / power;
-  const nice = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10;
-  return nice * power;
-}
-
-function round(value: number): number {
-  return Math.round(value * 10) / 10;
 }
 
 /**
@@ -256,6 +246,8 @@ export interface ReportView {
     survey?: { variant: string; assigned: string; responders: string; rate: string; distribution: string }[];
   }[];
   history: { at: string; action: string; actor: string; details: string }[];
+  /** The primary metric's lift by assignment cohort; absent when no series was given. */
+  cohortChart?: CohortChartView;
 }
 
 const VERDICT_LABELS: Record<string, string> = { ship: 'Ship', keep_control: 'Keep control', inconclusive: 'Inconclusive', invalid: 'Invalid' };
@@ -276,7 +268,7 @@ function isoDate(value: Date | string): string {
   return Number.isNaN(date.getTime()) ? String(value) : date.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
 }
 
-export function buildReportView(results: ExperimentResults, history: HistoryItem[], hypothesis?: string): ReportView {
+export function buildReportView(results: ExperimentResults, history: HistoryItem[], hypothesis?: string, cohorts?: Timeseries): ReportView {
   const { srm } = results.health;
   return {
     experiment: results.experiment,
@@ -359,5 +351,6 @@ export function buildReportView(results: ExperimentResults, history: HistoryItem
       actor: h.actor,
       details: h.details && Object.keys(h.details).length > 0 ? JSON.stringify(h.details) : '',
     })),
+    ...(cohorts ? { cohortChart: buildCohortChart(cohorts) } : {}),
   };
 }

@@ -37,6 +37,15 @@ const STYLE = `
   svg .ci-mark.control .whisker { stroke: #6b7485; }
   svg .dot { fill: #2b6cb0; stroke: #fff; stroke-width: 1.5; }
   svg .ci-mark.control .dot { fill: #6b7485; }
+  svg .zero { stroke: #505a6b; stroke-width: 1.5; }
+  svg .band { stroke: none; fill-opacity: .18; }
+  svg .line { fill: none; stroke-width: 2.5; stroke-linejoin: round; }
+  svg .point-whisker { stroke-width: 2; }
+  svg .series-0 .band, svg .series-0 .swatch, svg .series-0 .point { fill: #2b6cb0; } svg .series-0 .line, svg .series-0 .point-whisker { stroke: #2b6cb0; }
+  svg .series-1 .band, svg .series-1 .swatch, svg .series-1 .point { fill: #c05621; } svg .series-1 .line, svg .series-1 .point-whisker { stroke: #c05621; }
+  svg .series-2 .band, svg .series-2 .swatch, svg .series-2 .point { fill: #2f855a; } svg .series-2 .line, svg .series-2 .point-whisker { stroke: #2f855a; }
+  svg .series-3 .band, svg .series-3 .swatch, svg .series-3 .point { fill: #6b46c1; } svg .series-3 .line, svg .series-3 .point-whisker { stroke: #6b46c1; }
+  svg .series-4 .band, svg .series-4 .swatch, svg .series-4 .point { fill: #b83280; } svg .series-4 .line, svg .series-4 .point-whisker { stroke: #b83280; }
 `;
 
 const REPORT = `<!doctype html>
@@ -131,6 +140,34 @@ const REPORT = `<!doctype html>
 {{else}}
 <p class="muted">No metrics yet.</p>
 {{/each}}
+
+{{#if cohortChart}}
+<section id="cohort-lift" aria-label="Lift by assignment cohort">
+  <h2>Lift by assignment cohort</h2>
+  <p class="muted">{{cohortChart.caption}}</p>
+  {{#if cohortChart.emptyText}}
+  <p class="muted">{{cohortChart.emptyText}}</p>
+  {{else}}
+  <svg class="chart cohort-chart" role="img" aria-labelledby="cohort-lift-title cohort-lift-desc" viewBox="0 0 {{cohortChart.width}} {{cohortChart.height}}" width="{{cohortChart.width}}" height="{{cohortChart.height}}" xmlns="http://www.w3.org/2000/svg">
+    <title id="cohort-lift-title">{{cohortChart.title}}</title>
+    <desc id="cohort-lift-desc">{{cohortChart.desc}}</desc>
+    {{#each cohortChart.yTicks}}<line class="grid" x1="{{../cohortChart.plotLeft}}" x2="{{../cohortChart.plotRight}}" y1="{{y}}" y2="{{y}}"/>
+    <text class="tick" x="{{../cohortChart.plotLeft}}" dx="-8" y="{{y}}" dy="4" text-anchor="end">{{label}}</text>{{/each}}
+    {{#each cohortChart.xTicks}}<text class="tick" x="{{x}}" y="{{../cohortChart.plotBottom}}" dy="18" text-anchor="middle">{{label}}</text>{{/each}}
+    <line class="axis" x1="{{cohortChart.plotLeft}}" x2="{{cohortChart.plotRight}}" y1="{{cohortChart.plotBottom}}" y2="{{cohortChart.plotBottom}}"/>
+    {{#each cohortChart.series}}<g class="series series-{{colour}}" data-variant="{{variant}}">
+      <title>{{legend}}</title>
+      {{#if band}}<path class="band" d="{{band}}"/>{{/if}}
+      {{#if line}}<path class="line" d="{{line}}"/>{{/if}}
+      {{#each dots}}<line class="point-whisker" x1="{{x}}" x2="{{x}}" y1="{{y1}}" y2="{{y2}}"/><circle class="point" cx="{{x}}" cy="{{y}}" r="4"/>{{/each}}
+      <rect class="swatch" x="{{legendX}}" y="{{legendY}}" width="12" height="12" transform="translate(0 -10)"/>
+      <text class="legend" x="{{legendX}}" dx="18" y="{{legendY}}">{{legend}}</text>
+    </g>{{/each}}
+    <line class="zero" x1="{{cohortChart.plotLeft}}" x2="{{cohortChart.plotRight}}" y1="{{cohortChart.zeroY}}" y2="{{cohortChart.zeroY}}"><title>no difference</title></line>
+  </svg>
+  {{/if}}
+</section>
+{{/if}}
 
 <section id="history" aria-label="History">
   <h2>History</h2>

@@ -4,8 +4,8 @@ import { getConfig } from '../../../config';
 import { AppError } from '../../lib/errors';
 import { resolveSecrets } from '../../lib/dev-secrets';
 import { logger } from '../../lib/logger';
-import { experimentsService } from '../experiments';
-import { resultsService } from '../results';
+import { experimentsService, type ExperimentRecord } from '../experiments';
+import { resultsService, timeseriesService, type Timeseries } from '../results';
 import { buildReportView } from './report-view';
 import { renderNotFoundPage, renderReportPage } from './report.template';
 import { signShareToken, verifyShareToken } from './share-token';
@@ -28,6 +28,16 @@ function linkBase(requestOrigin: string | undefined): string {
 
 export type RenderedPage = { status: 200 | 404; html: string };
 
+/** The primary metric by assignment cohort, or nothing (no section) while cohort aggregates are not available. */
+async function primaryByCohort(record: ExperimentRecord): Promise<Timeseries | undefined> {
+  try {
+    return await timeseriesService.forRecord(record);
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'not_available') return undefined;
+    throw error;
+  }
+}
+
 export const reportsService = {
   async createShareLink(key: string, expiresInSeconds: number, requestOrigin?: string): Promise<{ url: string; expiresAt: string }> {
     await experimentsService.get(key);
@@ -49,8 +59,9 @@ export const reportsService = {
       throw error;
     }
     const results = await resultsService.compute(key);
+    const cohorts = await primaryByCohort(record);
     logger.debug({ experiment: key }, 'report rendered');
-    return { status: 200, html: renderReportPage(buildReportView(results, record.history, record.hypothesis)) };
+    return { status: 200, html: renderReportPage(buildReportView(results, record.history, record.hypothesis, cohorts)) };
   },
 
   notFoundPage(): RenderedPage {

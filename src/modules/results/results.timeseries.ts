@@ -17,7 +17,7 @@ const COHORT_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
  * What the series needs of one cohort aggregate: the aggregates module's `CohortAggregate`
  * (experiment × variant × metric × UTC assignment day) fits it as it is.
  */
-export interface CohortTotals {
+export interface CohortInput {
   variant: string;
   metric: string;
   /** 'YYYY-MM-DD': the UTC day the customers were assigned. */
@@ -104,7 +104,7 @@ function pickComparison(c: Comparison): TimeseriesComparison {
  * shows as a rising p-value. Under the bayesian method the points carry no chance to beat control (about a
  * millisecond each, the whole cost of a series otherwise); lifts, intervals and p-values are the same.
  */
-export function computeTimeseries(experiment: ExperimentRecord, cohorts: CohortTotals[], metricKey: string, now: Date): Timeseries {
+export function computeTimeseries(experiment: ExperimentRecord, cohorts: CohortInput[], metricKey: string, now: Date): Timeseries {
   const { role } = timeseriesMetric(experiment, metricKey);
   const single: ExperimentRecord = {
     ...experiment,
@@ -115,7 +115,7 @@ export function computeTimeseries(experiment: ExperimentRecord, cohorts: CohortT
   let sequential: Record<string, number> = experiment.sequential?.[tau2] !== undefined ? { [tau2]: experiment.sequential[tau2]! } : {};
 
   // Cohorts by day, only the two metrics a point needs.
-  const byDay = new Map<number, CohortTotals[]>();
+  const byDay = new Map<number, CohortInput[]>();
   for (const cohort of cohorts) {
     if (cohort.metric !== metricKey && cohort.metric !== ASSIGNED) continue;
     const day = parseDay(cohort.cohort);
@@ -137,7 +137,7 @@ export function computeTimeseries(experiment: ExperimentRecord, cohorts: CohortT
   const shownFrom = Math.max(first, last - MAX_TIMESERIES_POINTS + 1);
 
   const totals = new Map<string, AggregateRecord>();
-  const add = (cohort: CohortTotals) => {
+  const add = (cohort: CohortInput) => {
     const id = `${cohort.variant}|${cohort.metric}`;
     let total = totals.get(id);
     if (!total) {

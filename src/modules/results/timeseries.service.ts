@@ -3,14 +3,14 @@
 import { AppError } from '../../lib/errors';
 import { aggregatesRepository } from '../aggregates';
 import { experimentsService, type ExperimentRecord } from '../experiments';
-import { computeTimeseries, timeseriesMetric, type CohortTotals, type Timeseries } from './results.timeseries';
+import { computeTimeseries, timeseriesMetric, type CohortInput, type Timeseries } from './results.timeseries';
 
 /** The aggregates module's cohort read (`cohortsForExperiment`), looked up when called. */
 interface CohortReader {
-  cohortsForExperiment?: (experiment: string) => Promise<CohortTotals[]>;
+  cohortsForExperiment?: (experiment: string) => Promise<CohortInput[]>;
 }
 
-async function cohortsOf(key: string): Promise<CohortTotals[]> {
+async function cohortsOf(key: string): Promise<CohortInput[]> {
   // Guarded until the counting engine's cohort aggregates land in src/modules/aggregates: without them
   // there is nothing to build a series from, and saying so beats a series of zeros.
   const reader = aggregatesRepository as CohortReader;

@@ -3,10 +3,10 @@ import type { AggregateRecord } from '../../../src/modules/aggregates';
 import type { ExperimentRecord } from '../../../src/modules/experiments';
 import { BadRequestError } from '../../../src/lib/errors';
 import { analyse } from '../../../src/modules/results/results.analysis';
-import { computeTimeseries, MAX_TIMESERIES_POINTS, type CohortTotals, type Timeseries } from '../../../src/modules/results/results.timeseries';
+import { computeTimeseries, MAX_TIMESERIES_POINTS, type CohortInput, type Timeseries } from '../../../src/modules/results/results.timeseries';
 
 // A local stand-in for the aggregates module's CohortAggregate (experiment × variant × metric × UTC day).
-type Cohort = CohortTotals & { experiment: string };
+type Cohort = CohortInput & { experiment: string };
 
 const NOW = new Date('2025-03-10T12:00:00Z');
 
@@ -33,7 +33,7 @@ function experiment(overrides: Partial<ExperimentRecord> = {}): ExperimentRecord
   };
 }
 
-function cohort(cohortDay: string, variant: string, metric: string, fields: Partial<CohortTotals>): Cohort {
+function cohort(cohortDay: string, variant: string, metric: string, fields: Partial<CohortInput>): Cohort {
   return { experiment: 'exp-series', variant, metric, cohort: cohortDay, units: 0, sum: 0, sumSquares: 0, histogram: {}, ...fields };
 }
 const assigned = (day: string, variant: string, units: number) => cohort(day, variant, '$assigned', { units });
