@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
-import { MongoClient, ObjectId, type Collection, type Document } from 'mongodb';
+import { MongoClient, ObjectId, type Collection, type Document, type Filter } from 'mongodb';
 import { getConfig } from '../../config';
 import { connectTestDatabase } from '../helpers/app';
 
@@ -173,7 +173,7 @@ describe('database atomicity', function () {
     });
 
     it('when the ids mix strings, ObjectIds and numbers, then each matches by its own type', async () => {
-      const found = await c.find({ _id: { $in: ['s-2', objectIds[1], 7, 's-2', null] } }).toArray();
+      const found = await c.find({ _id: { $in: ['s-2', objectIds[1], 7, 's-2', null] } } as Filter<Doc>).toArray();
       assert.deepEqual(found.map((d) => d.tag).sort(), ['even', 'number', 'oid-1']);
       const numbersOnly = await c.find({ _id: { $in: [7, 8] } }).toArray();
       assert.deepEqual(numbersOnly.map((d) => d.tag), ['number']);
