@@ -21,7 +21,7 @@ async function cohortsOf(key: string): Promise<CohortInput[]> {
 export const timeseriesService = {
   /** The series of `metric` (default: the primary metric) for an experiment key; unknown experiment → 404. */
   async compute(key: string, metric?: string): Promise<Timeseries> {
-    return this.forRecord(await experimentsService.getRecord(key), metric);
+    return timeseriesService.forRecord(await experimentsService.getRecord(key), metric);
   },
 
   /** The series for an experiment record already read (the HTML report has one). */
