@@ -31,6 +31,12 @@ export const configSchema = z
     WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).default(30_000),
     WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
     TRUST_PROXY: booleanFromString.default(false),
+    /** An ingest request that has not sealed its batch after this long is presumed dead; the aggregator takes the batch over. */
+    COUNTING_GRACE_MS: z.coerce.number().int().min(100).default(30_000),
+    /** Pause of an idle aggregator between looks for new batches (a local write or a waiting read wakes it sooner). */
+    AGGREGATOR_IDLE_MS: z.coerce.number().int().min(5).max(10_000).default(100),
+    /** Lease of a background duty; a dead holder's duty is taken over within about this long. */
+    JOB_LEASE_MS: z.coerce.number().int().min(200).max(300_000).default(20_000),
     LOOK_INTERVAL: z.string().default('PT1H').refine((value) => isoDurationToMs(value) !== null, 'must be an ISO-8601 duration such as PT1H or P1D (no years or months)'),
   })
   .superRefine((env, ctx) => {

@@ -8,7 +8,8 @@ import { resolveSecrets } from './lib/dev-secrets';
 import { logger } from './lib/logger';
 import { setAdminKey } from './modules/api-keys';
 import { CampaignScheduler, closeSharedMailTransport, SendWorker } from './modules/campaigns';
-import { eventsService } from './modules/events';
+import { JobRunner } from './jobs/runner';
+import { aggregatorDuty } from './modules/aggregator';
 import { trackingService } from './modules/tracking';
 import { startWebhookWorker } from './modules/webhooks';
 
@@ -24,7 +25,11 @@ export async function startService(): Promise<RunningService> {
   setAdminKey(secrets.adminApiKey);
   const database = await connectDatabase();
   await ensureIndexes();
-  await eventsService.recoverPendingBatches();
+  // Background duties, each run by one instance at a time (leases in the database).
+  const jobs = new JobRunner({ leaseMs: config.JOB_LEASE_MS });
+  const counting = aggregatorDuty(config);
+  jobs.register(counting.duty);
+  jobs.start();
   // Classifies tracked clicks as they settle, including hits a restart left unclassified.
   trackingService.startWorker();
   // Webhook deliveries: pending ones (left by a crash or a restart) resume on the first poll.
@@ -62,6 +67,8 @@ export async function startService(): Promise<RunningService> {
         closeSharedMailTransport();
         await webhookWorker.stop();
         await trackingService.stopWorker();
+        await jobs.stop();
+        counting.aggregator.close();
         await disconnectDatabase();
       })();
       return stopping;

@@ -14,6 +14,10 @@ process.env.TRACKING_SECRET = 'test-tracking-secret-0123456789abcdef0123456789';
 process.env.PUBLIC_BASE_URL ??= 'https://verdict.test';
 process.env.MONGODB_DB = `verdict_test_${process.pid}_${Date.now()}`;
 process.env.SCHEDULER_INTERVAL_MS ??= '200';
+// Short enough that tests of a dead request's batch being taken over need not wait long.
+process.env.COUNTING_GRACE_MS ??= '2000';
+process.env.AGGREGATOR_IDLE_MS ??= '20';
+process.env.JOB_LEASE_MS ??= '3000';
 
 export const mochaHooks = {
   async afterAll(): Promise<void> {

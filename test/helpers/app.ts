@@ -3,22 +3,43 @@ import type { Express } from 'express';
 import supertest from 'supertest';
 import { buildApp, type AppExtensions } from '../../src/app';
 import { connectDatabase, disconnectDatabase, ensureIndexes } from '../../src/db/connection';
+import { getConfig } from '../../config';
+import { JobRunner } from '../../src/jobs/runner';
+import { aggregatorDuty, type Aggregator } from '../../src/modules/aggregator';
 import { setAdminKey } from '../../src/modules/api-keys';
 import { registerStopper } from './resources';
 
 export const ADMIN_KEY = process.env.ADMIN_API_KEY!;
 
 let ready: Promise<void> | undefined;
+let aggregator: Aggregator | undefined;
 
-/** Connects the database once per run; stopped by the root afterAll hook. */
+/**
+ * Connects the database once per run and runs the counting engine's aggregator beside the app, as the
+ * service does; both are stopped by the root afterAll hook.
+ */
 export function connectTestDatabase(): Promise<void> {
   ready ??= (async () => {
     setAdminKey(ADMIN_KEY);
     await connectDatabase();
     await ensureIndexes();
-    registerStopper(disconnectDatabase);
+    const jobs = new JobRunner({ leaseMs: getConfig().JOB_LEASE_MS });
+    const counting = aggregatorDuty(getConfig());
+    aggregator = counting.aggregator;
+    jobs.register(counting.duty);
+    jobs.start();
+    registerStopper(async () => {
+      await jobs.stop();
+      counting.aggregator.close();
+      await disconnectDatabase();
+    });
   })();
   return ready;
+}
+
+/** The test run's aggregator (after connectTestDatabase). */
+export function testAggregator(): Aggregator | undefined {
+  return aggregator;
 }
 
 let app: Express | undefined;

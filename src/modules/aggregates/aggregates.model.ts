@@ -1,12 +1,9 @@
 import { Schema, model } from 'mongoose';
+import type { UnitState } from '../counting';
 
-/** Running totals per experiment × variant × metric; results are computed from these alone. */
-export interface AggregateRecord {
-  _id: string; // `${experiment}|${variant}|${metric}`
-  experiment: string;
-  variant: string;
-  metric: string; // a metric key, or ASSIGNED for the variant's assigned customers
-  /** Customers with at least one event (binomial, mean) or who answered (survey). */
+/** Running totals of one cohort (the customers assigned on one UTC day). */
+export interface CohortTotals {
+  /** Customers with at least one counted event (binomial, mean), who answered (survey), or assigned ($assigned). */
   units: number;
   /** Sum and sum of squares of per-customer values (mean metrics: summed event values; surveys: scores). */
   sum: number;
@@ -15,32 +12,46 @@ export interface AggregateRecord {
   histogram: Record<string, number>;
 }
 
-/** One customer's contribution to one metric of one experiment: what makes counting idempotent. */
-export interface UnitRecord {
-  _id: string; // `${experiment}|${metric}|${customerId}`
+/** One experiment × variant × metric, per assignment cohort; results are computed from these alone. */
+export interface CohortAggregateDocument {
+  _id: string; // `${experiment}|${variant}|${metric}`
+  experiment: string;
+  variant: string;
+  metric: string; // a metric key, or ASSIGNED for the variant's assigned customers
+  /** The last aggregator plan applied to this document: re-applying a plan is a no-op. */
+  n: number;
+  /** Cohort day ('YYYY-MM-DD') → totals. */
+  cohorts: Record<string, CohortTotals>;
+}
+
+/** The whole-experiment totals of one variant × metric (all cohorts together). */
+export interface AggregateRecord extends CohortTotals {
+  _id: string;
   experiment: string;
   variant: string;
   metric: string;
-  customerId: string;
-  /** Mean metrics: the customer's summed value. Surveys: the current score. Binomial: 1. */
-  value: number;
-  /** Surveys: the answer that is current, and its time (a later answer replaces it). */
-  responseId?: string;
-  at: Date;
 }
 
-const aggregateSchema = new Schema<AggregateRecord>(
+/** The totals of one variant × metric × cohort. */
+export interface CohortAggregate extends CohortTotals {
+  experiment: string;
+  variant: string;
+  metric: string;
+  cohort: string;
+}
+
+export type UnitRecord = UnitState;
+
+const aggregateSchema = new Schema<CohortAggregateDocument>(
   {
     _id: String,
     experiment: { type: String, required: true, index: true },
     variant: { type: String, required: true },
     metric: { type: String, required: true },
-    units: { type: Number, default: 0 },
-    sum: { type: Number, default: 0 },
-    sumSquares: { type: Number, default: 0 },
-    histogram: { type: Schema.Types.Mixed, default: {} },
+    n: { type: Number, default: 0 },
+    cohorts: { type: Schema.Types.Mixed, default: {} },
   },
-  { versionKey: false, collection: 'metric_aggregates', minimize: false },
+  { versionKey: false, collection: 'cohort_aggregates', minimize: false },
 );
 
 const unitSchema = new Schema<UnitRecord>(
@@ -50,12 +61,13 @@ const unitSchema = new Schema<UnitRecord>(
     variant: { type: String, required: true },
     metric: { type: String, required: true },
     customerId: { type: String, required: true },
+    cohort: { type: String, required: true },
     value: { type: Number, required: true },
     responseId: String,
     at: { type: Date, required: true },
   },
-  { versionKey: false, collection: 'metric_units' },
+  { versionKey: false, collection: 'counting_units' },
 );
 
-export const AggregateModel = model<AggregateRecord>('Aggregate', aggregateSchema);
+export const AggregateModel = model<CohortAggregateDocument>('Aggregate', aggregateSchema);
 export const UnitModel = model<UnitRecord>('Unit', unitSchema);

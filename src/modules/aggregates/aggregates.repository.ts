@@ -1,127 +1,97 @@
-// The only code that touches the aggregate collections. Writes go through the driver: they are the hot path.
+// The only code that touches the aggregate collections. Written only by the aggregator (one at a time,
+// under its lease); writes go through the driver.
 import type { AnyBulkWriteOperation } from 'mongodb';
 import { collectionOf } from '../../db/connection';
-import { groupCommit } from '../../db/group-commit';
+import { findByIds } from '../../db/find-by-ids';
 import { insertNew } from '../../db/insert-new';
-import { AggregateModel, UnitModel, type AggregateRecord, type UnitRecord } from './aggregates.model';
+import { ASSIGNED, aggregateId, unitId, type AggregateChange } from '../counting';
+import { AggregateModel, UnitModel, type AggregateRecord, type CohortAggregate, type CohortAggregateDocument, type CohortTotals, type UnitRecord } from './aggregates.model';
 
-export const ASSIGNED = '$assigned';
+export { ASSIGNED, aggregateId, unitId };
 
-export function aggregateId(experiment: string, variant: string, metric: string): string {
-  return `${experiment}|${variant}|${metric}`;
-}
-export function unitId(experiment: string, metric: string, customerId: string): string {
-  return `${experiment}|${metric}|${customerId}`;
-}
-
-export interface AggregateDelta {
-  experiment: string;
-  variant: string;
-  metric: string;
-  units?: number;
-  sum?: number;
-  sumSquares?: number;
-  histogram?: Record<string, number>;
-}
-
-/** Sums many deltas into one per aggregate, so a batch of events costs one write per aggregate. */
-export class DeltaAccumulator {
-  private readonly deltas = new Map<string, Required<AggregateDelta>>();
-
-  add(delta: AggregateDelta): void {
-    const id = aggregateId(delta.experiment, delta.variant, delta.metric);
-    let current = this.deltas.get(id);
-    if (!current) {
-      current = { experiment: delta.experiment, variant: delta.variant, metric: delta.metric, units: 0, sum: 0, sumSquares: 0, histogram: {} };
-      this.deltas.set(id, current);
-    }
-    current.units += delta.units ?? 0;
-    current.sum += delta.sum ?? 0;
-    current.sumSquares += delta.sumSquares ?? 0;
-    for (const [score, count] of Object.entries(delta.histogram ?? {})) current.histogram[score] = (current.histogram[score] ?? 0) + count;
-  }
-
-  get size(): number {
-    return this.deltas.size;
-  }
-
-  values(): Required<AggregateDelta>[] {
-    return [...this.deltas.values()];
-  }
-}
-
-const collection = () => collectionOf<AggregateRecord>(AggregateModel);
+const aggregates = () => collectionOf<CohortAggregateDocument>(AggregateModel);
 const units = () => collectionOf<UnitRecord>(UnitModel);
 
-async function writeDeltas(accumulator: DeltaAccumulator): Promise<void> {
-  const ops: AnyBulkWriteOperation<AggregateRecord>[] = accumulator.values().map((delta) => {
-    const inc: Record<string, number> = { units: delta.units, sum: delta.sum, sumSquares: delta.sumSquares };
-    for (const [score, count] of Object.entries(delta.histogram)) if (count !== 0) inc[`histogram.${score}`] = count;
-    return {
-      updateOne: {
-        filter: { _id: aggregateId(delta.experiment, delta.variant, delta.metric) },
-        update: { $inc: inc, $setOnInsert: { experiment: delta.experiment, variant: delta.variant, metric: delta.metric } },
-        upsert: true,
-      },
-    };
-  });
-  await collection().bulkWrite(ops, { ordered: false });
+function addTotals(into: CohortTotals, from: CohortTotals): void {
+  into.units += from.units ?? 0;
+  into.sum += from.sum ?? 0;
+  into.sumSquares += from.sumSquares ?? 0;
+  for (const [score, count] of Object.entries(from.histogram ?? {})) into.histogram[score] = (into.histogram[score] ?? 0) + count;
 }
 
-/** Sums the deltas of every waiting caller into one bulk write. */
-const commitDeltas = groupCommit<DeltaAccumulator, void>(async (batches) => {
-  const merged = new DeltaAccumulator();
-  for (const batch of batches) for (const delta of batch.values()) merged.add(delta);
-  await writeDeltas(merged);
-  return batches.map(() => undefined);
-});
+function totals(doc: CohortAggregateDocument, include: (cohort: string) => boolean = () => true): AggregateRecord {
+  const record: AggregateRecord = { _id: doc._id, experiment: doc.experiment, variant: doc.variant, metric: doc.metric, units: 0, sum: 0, sumSquares: 0, histogram: {} };
+  for (const [cohort, t] of Object.entries(doc.cohorts ?? {})) if (include(cohort)) addTotals(record, t);
+  return record;
+}
+
+const BULK = 1000;
 
 export const aggregatesRepository = {
-  /** Adds deltas to the aggregates; concurrent callers share one write (see group-commit.ts). */
-  async applyDeltas(accumulator: DeltaAccumulator): Promise<void> {
-    if (accumulator.size > 0) await commitDeltas(accumulator);
+  /** Whole-experiment totals per variant × metric (every cohort, or the cohorts `include` keeps). */
+  async forExperiment(experiment: string, include?: (cohort: string) => boolean): Promise<AggregateRecord[]> {
+    const docs = await aggregates().find({ experiment }).toArray();
+    return docs.map((doc) => totals(doc, include));
   },
 
-  async forExperiment(experiment: string): Promise<AggregateRecord[]> {
-    return AggregateModel.find({ experiment }).lean<AggregateRecord[]>();
+  /** Totals per variant × metric × assignment cohort. */
+  async cohortsForExperiment(experiment: string): Promise<CohortAggregate[]> {
+    const docs = await aggregates().find({ experiment }).toArray();
+    const out: CohortAggregate[] = [];
+    for (const doc of docs) {
+      for (const [cohort, t] of Object.entries(doc.cohorts ?? {})) {
+        out.push({ experiment: doc.experiment, variant: doc.variant, metric: doc.metric, cohort, units: t.units ?? 0, sum: t.sum ?? 0, sumSquares: t.sumSquares ?? 0, histogram: { ...(t.histogram ?? {}) } });
+      }
+    }
+    return out;
   },
 
-  /** Inserts new unit records; returns the ids that already existed (the customer was counted before). */
-  async insertUnits(records: UnitRecord[]): Promise<Set<string>> {
-    return insertNew(units(), records);
+  async findUnits(ids: Iterable<string>): Promise<Map<string, UnitRecord>> {
+    return findByIds(units(), ids);
   },
 
-  /** Adds to a customer's summed value and returns the new total. */
-  async incrementUnitValue(id: string, by: number): Promise<number | null> {
-    const after = await units().findOneAndUpdate({ _id: id }, { $inc: { value: by } }, { returnDocument: 'after' });
-    return after ? after.value : null;
+  /** Writes units in their new state (idempotent: the same state written twice is the same). */
+  async saveUnits(created: UnitRecord[], changed: UnitRecord[]): Promise<void> {
+    for (let i = 0; i < created.length; i += BULK) await insertNew(units(), created.slice(i, i + BULK));
+    for (let i = 0; i < changed.length; i += BULK) {
+      const ops: AnyBulkWriteOperation<UnitRecord>[] = changed.slice(i, i + BULK).map((u) => ({ replaceOne: { filter: { _id: u._id }, replacement: u, upsert: true } }));
+      await units().bulkWrite(ops, { ordered: false });
+    }
   },
 
-  /** Replaces a survey answer unless the stored one is newer; returns the replaced record, or null. */
-  async replaceAnswer(id: string, score: number, responseId: string, at: Date): Promise<UnitRecord | null> {
-    const before = await units().findOneAndUpdate(
-      { _id: id, at: { $lte: at } },
-      { $set: { value: score, responseId, at } },
-      { returnDocument: 'before' },
+  /**
+   * Adds a plan's changes. Each document remembers the last plan applied to it, so applying plan `n`
+   * again (after a crash) changes nothing where it was applied already.
+   */
+  async applyChanges(n: number, changes: AggregateChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    await insertNew(
+      aggregates(),
+      changes.map((c) => ({ _id: c._id, experiment: c.experiment, variant: c.variant, metric: c.metric, n: 0, cohorts: {} })),
     );
-    return before;
+    const ops: AnyBulkWriteOperation<CohortAggregateDocument>[] = [];
+    for (const change of changes) {
+      const inc: Record<string, number> = {};
+      for (const [cohort, d] of Object.entries(change.cohorts)) {
+        const at = `cohorts.${cohort}`;
+        if (d.units) inc[`${at}.units`] = d.units;
+        if (d.sum) inc[`${at}.sum`] = d.sum;
+        if (d.sumSquares) inc[`${at}.sumSquares`] = d.sumSquares;
+        for (const [score, count] of Object.entries(d.histogram)) if (count !== 0) inc[`${at}.histogram.${score}`] = count;
+        // A cohort seen for the first time gets all its fields, so every reader finds numbers.
+        for (const field of ['units', 'sum', 'sumSquares'] as const) inc[`${at}.${field}`] ??= 0;
+      }
+      ops.push({ updateOne: { filter: { _id: change._id, n: { $lt: n } }, update: { $inc: inc, $set: { n } } } });
+    }
+    for (let i = 0; i < ops.length; i += BULK) await aggregates().bulkWrite(ops.slice(i, i + BULK), { ordered: false });
   },
 
-  async findUnit(id: string): Promise<UnitRecord | null> {
-    return UnitModel.findById(id).lean<UnitRecord>();
-  },
-
-  async deleteForExperiment(experiment: string): Promise<void> {
+  /** Replaces everything counted for an experiment (a rebuild), stamped as of plan `n`. */
+  async replaceExperiment(experiment: string, n: number, newUnits: UnitRecord[], changes: AggregateChange[]): Promise<void> {
     await units().deleteMany({ experiment });
-    await collection().deleteMany({ experiment });
-  },
-
-  async insertAggregates(records: AggregateRecord[]): Promise<void> {
-    if (records.length > 0) await collection().insertMany(records, { ordered: false });
-  },
-
-  async insertUnitsUnchecked(records: UnitRecord[]): Promise<void> {
-    for (let i = 0; i < records.length; i += 5000) await units().insertMany(records.slice(i, i + 5000), { ordered: false });
+    await aggregates().deleteMany({ experiment });
+    for (let i = 0; i < newUnits.length; i += 5000) await insertNew(units(), newUnits.slice(i, i + 5000));
+    const docs: CohortAggregateDocument[] = changes.map((c) => ({ _id: c._id, experiment: c.experiment, variant: c.variant, metric: c.metric, n, cohorts: c.cohorts }));
+    for (let i = 0; i < docs.length; i += BULK) await insertNew(aggregates(), docs.slice(i, i + BULK));
   },
 };
-

@@ -1,9 +1,2 @@
-export {
-  aggregatesRepository,
-  DeltaAccumulator,
-  ASSIGNED,
-  aggregateId,
-  unitId,
-  type AggregateDelta,
-} from './aggregates.repository';
-export type { AggregateRecord, UnitRecord } from './aggregates.model';
+export { aggregatesRepository, ASSIGNED, aggregateId, unitId } from './aggregates.repository';
+export type { AggregateRecord, CohortAggregate, CohortTotals, UnitRecord } from './aggregates.model';

@@ -1,7 +1,9 @@
 import { LRUCache } from 'lru-cache';
+import type { Collection } from 'mongodb';
 import { collectionOf } from '../../db/connection';
-import { findEach } from '../../db/find-each';
-import { insertNew, sharedInsertOne } from '../../db/insert-new';
+import { findByIds } from '../../db/find-by-ids';
+import { insertEach, type InsertOutcome } from '../../db/insert-new';
+import { sharedAppend, appendRecords, type Stamped } from '../counting';
 import { AssignmentModel, type AssignmentRecord } from './assignments.model';
 
 const assignments = () => collectionOf<AssignmentRecord>(AssignmentModel);
@@ -11,14 +13,25 @@ const assignments = () => collectionOf<AssignmentRecord>(AssignmentModel);
 // customer without an assignment may get one from another instance at any moment.
 const known = new LRUCache<string, AssignmentRecord>({ max: 200_000 });
 
-/** Concurrent single assignments share one insertMany; a duplicate fails only its own record. */
-const insertOneShared = sharedInsertOne(assignments, (record) => known.set(record._id, record));
+async function insertRaw(records: Stamped<AssignmentRecord>[]): Promise<InsertOutcome> {
+  const outcome = await insertEach(assignments(), records);
+  for (const { b: _batch, ...record } of records) if (!outcome.existing.has(record._id) && !outcome.failed.has(record._id)) known.set(record._id, record);
+  return outcome;
+}
+
+/** Concurrent single assignments share one append (group commit); a duplicate fails only its own record. */
+const appendOneShared = sharedAppend<AssignmentRecord>('assignments', insertRaw);
 
 export function assignmentId(experiment: string, customerId: string): string {
   return `${experiment}:${customerId}`;
 }
 
 export const assignmentsRepository = {
+  /** The assignment if this process has seen it (no database read). */
+  findCached(experiment: string, customerId: string): AssignmentRecord | undefined {
+    return known.get(assignmentId(experiment, customerId));
+  },
+
   async find(experiment: string, customerId: string): Promise<AssignmentRecord | null> {
     const id = assignmentId(experiment, customerId);
     const cached = known.get(id);
@@ -28,8 +41,8 @@ export const assignmentsRepository = {
     return record;
   },
 
-  /** Cached, then point lookups by _id for the rest. */
-  async findMany(ids: string[], concurrency = 16): Promise<Map<string, AssignmentRecord>> {
+  /** Cached, then one `_id $in` read for the rest. */
+  async findMany(ids: string[]): Promise<Map<string, AssignmentRecord>> {
     const found = new Map<string, AssignmentRecord>();
     const missing: string[] = [];
     for (const id of ids) {
@@ -37,24 +50,27 @@ export const assignmentsRepository = {
       if (cached) found.set(id, cached);
       else missing.push(id);
     }
-    const fetched = await findEach((id) => assignments().findOne({ _id: id }), missing, concurrency);
-    for (const [id, record] of fetched) {
+    if (missing.length === 0) return found;
+    for (const [id, record] of await findByIds(assignments(), missing)) {
       found.set(id, record);
       known.set(id, record);
     }
     return found;
   },
 
-  /** Inserts the first assignment; returns false when one exists already (another request won). */
-  async insert(record: AssignmentRecord): Promise<boolean> {
-    return insertOneShared(record);
+  /** Stored assignments as stored (with the batch that stored them), for the aggregator. */
+  async findStored(ids: string[]): Promise<Map<string, Stamped<AssignmentRecord>>> {
+    return findByIds(assignments() as unknown as Collection<Stamped<AssignmentRecord>>, ids);
   },
 
-  /** Inserts many; returns the ids that already existed. */
+  /** Stores a first assignment (counted later by the aggregator); false when one exists already. */
+  async insert(record: AssignmentRecord): Promise<boolean> {
+    return appendOneShared(record);
+  },
+
+  /** Stores many first assignments; returns the ids that existed already. */
   async insertMany(records: AssignmentRecord[]): Promise<Set<string>> {
-    const existing = await insertNew(assignments(), records);
-    for (const record of records) if (!existing.has(record._id)) known.set(record._id, record);
-    return existing;
+    return appendRecords('assignments', records, insertRaw);
   },
 
   async listForExperiment(experiment: string, filter: { customerId?: string; variant?: string }, limit: number, offset: number) {
@@ -70,6 +86,6 @@ export const assignmentsRepository = {
 
   /** Streams every assignment of an experiment (for recompute). */
   cursorForExperiment(experiment: string) {
-    return assignments().find({ experiment }, { projection: { customerId: 1, variant: 1, assignedAt: 1 } });
+    return assignments().find({ experiment }, { projection: { experiment: 1, customerId: 1, variant: 1, assignedAt: 1, b: 1 } });
   },
 };

@@ -1,7 +1,6 @@
 import { evalCondition } from '@growthbook/growthbook';
 import { chooseVariation, gbHash, getBucketRanges } from '../../bucketing';
 import { BadRequestError } from '../../lib/errors';
-import { aggregatesRepository, ASSIGNED, DeltaAccumulator } from '../aggregates';
 import { experimentsService, type ExperimentRecord } from '../experiments';
 import type { AssignmentRecord } from './assignments.model';
 import { assignmentId, assignmentsRepository } from './assignments.repository';
@@ -43,12 +42,6 @@ export function bucketCustomer(experiment: ExperimentRecord, customer: CustomerI
   return { variant: experiment.variants[index]!.key };
 }
 
-function countAssigned(records: AssignmentRecord[]): DeltaAccumulator {
-  const deltas = new DeltaAccumulator();
-  for (const record of records) deltas.add({ experiment: record.experiment, variant: record.variant, metric: ASSIGNED, units: 1 });
-  return deltas;
-}
-
 export const assignmentsService = {
   async assign(experimentKey: string, customer: CustomerInput, forceVariant?: string): Promise<Assignment> {
     const experiment = await experimentsService.getCached(experimentKey);
@@ -58,10 +51,17 @@ export const assignmentsService = {
     if (experiment.status === 'rolled_out' && experiment.rollout) return result(experiment, customer.customerId, experiment.rollout.variant, 'rollout');
     if (experiment.status === 'draft' || experiment.status === 'archived') return result(experiment, customer.customerId, null, 'not_running');
 
-    const stored = await assignmentsRepository.find(experimentKey, customer.customerId);
-    if (stored) return result(experiment, customer.customerId, stored.variant, 'sticky', stored.assignedAt);
-    if (experiment.status !== 'running') return result(experiment, customer.customerId, null, 'not_running');
+    // Known here already (assignments never change once stored): sticky, no database work.
+    const cached = assignmentsRepository.findCached(experimentKey, customer.customerId);
+    if (cached) return result(experiment, customer.customerId, cached.variant, 'sticky', cached.assignedAt);
+    if (experiment.status !== 'running') {
+      const stored = await assignmentsRepository.find(experimentKey, customer.customerId);
+      if (stored) return result(experiment, customer.customerId, stored.variant, 'sticky', stored.assignedAt);
+      return result(experiment, customer.customerId, null, 'not_running');
+    }
 
+    // Running: the variant follows from the hash (weights are fixed once started), so a new customer's
+    // assignment is written without reading first; the unique _id settles races and repeats.
     let variant: string;
     let reason: 'hash' | 'forced';
     if (forceVariant !== undefined) {
@@ -69,17 +69,21 @@ export const assignmentsService = {
       reason = 'forced';
     } else {
       const bucket = bucketCustomer(experiment, customer);
-      if (!('variant' in bucket)) return result(experiment, customer.customerId, null, bucket.reason);
+      if (!('variant' in bucket)) {
+        // Not in the experiment now; one assigned before (coverage or targeting since changed) stays.
+        const stored = await assignmentsRepository.find(experimentKey, customer.customerId);
+        if (stored) return result(experiment, customer.customerId, stored.variant, 'sticky', stored.assignedAt);
+        return result(experiment, customer.customerId, null, bucket.reason);
+      }
       variant = bucket.variant;
       reason = 'hash';
     }
     const record: AssignmentRecord = { _id: assignmentId(experimentKey, customer.customerId), experiment: experimentKey, customerId: customer.customerId, variant, reason, assignedAt: new Date() };
     if (!(await assignmentsRepository.insert(record))) {
-      // A concurrent request assigned this customer first: its assignment is the one that sticks.
+      // Assigned before (or by a concurrent request): the stored assignment is the one that sticks.
       const winner = await assignmentsRepository.find(experimentKey, customer.customerId);
       return result(experiment, customer.customerId, winner!.variant, 'sticky', winner!.assignedAt);
     }
-    await aggregatesRepository.applyDeltas(countAssigned([record]));
     return result(experiment, customer.customerId, variant, reason, record.assignedAt);
   },
 
@@ -90,32 +94,41 @@ export const assignmentsService = {
     }
     if (experiment.status === 'draft' || experiment.status === 'archived') return customers.map((c) => result(experiment, c.customerId, null, 'not_running'));
 
-    const ids = [...new Set(customers.map((c) => assignmentId(experimentKey, c.customerId)))];
-    const stored = await assignmentsRepository.findMany(ids);
     const running = experiment.status === 'running';
     const fresh = new Map<string, AssignmentRecord>();
-    const answers: (Assignment | { pending: string })[] = customers.map((customer) => {
+    // Customers the hash leaves out, and everyone when not running: only a stored assignment answers.
+    const lookups = new Set<string>();
+    const assignedAt = new Date();
+    const plan = customers.map((customer) => {
       const id = assignmentId(experimentKey, customer.customerId);
-      const existing = stored.get(id);
-      if (existing) return result(experiment, customer.customerId, existing.variant, 'sticky', existing.assignedAt);
-      if (fresh.has(id)) return { pending: id };
-      if (!running) return result(experiment, customer.customerId, null, 'not_running');
+      const cached = assignmentsRepository.findCached(experimentKey, customer.customerId);
+      if (cached) return { id, cached };
+      if (!running) {
+        lookups.add(id);
+        return { id, otherwise: 'not_running' as const };
+      }
       const bucket = bucketCustomer(experiment, customer);
-      if (!('variant' in bucket)) return result(experiment, customer.customerId, null, bucket.reason);
-      fresh.set(id, { _id: id, experiment: experimentKey, customerId: customer.customerId, variant: bucket.variant, reason: 'hash', assignedAt: new Date() });
-      return { pending: id };
+      if (!('variant' in bucket)) {
+        lookups.add(id);
+        return { id, otherwise: bucket.reason };
+      }
+      if (!fresh.has(id)) fresh.set(id, { _id: id, experiment: experimentKey, customerId: customer.customerId, variant: bucket.variant, reason: 'hash', assignedAt });
+      return { id };
     });
-    const records = [...fresh.values()];
-    const lostRaces = await assignmentsRepository.insertMany(records);
-    const winners = lostRaces.size > 0 ? await assignmentsRepository.findMany([...lostRaces]) : new Map<string, AssignmentRecord>();
-    await aggregatesRepository.applyDeltas(countAssigned(records.filter((r) => !lostRaces.has(r._id))));
+    // New customers are written without a read; those that existed already are read back (the rare path).
+    const existed = await assignmentsRepository.insertMany([...fresh.values()]);
+    const stored = await assignmentsRepository.findMany([...existed, ...lookups]);
     const firstSeen = new Set<string>();
-    return answers.map((answer) => {
-      if (!('pending' in answer)) return answer;
-      const record = winners.get(answer.pending) ?? fresh.get(answer.pending)!;
-      const repeated = firstSeen.has(answer.pending) || winners.has(answer.pending);
-      firstSeen.add(answer.pending);
-      return result(experiment, record.customerId, record.variant, repeated ? 'sticky' : 'hash', record.assignedAt);
+    return plan.map((entry, i) => {
+      const customerId = customers[i]!.customerId;
+      if ('cached' in entry && entry.cached) return result(experiment, customerId, entry.cached.variant, 'sticky', entry.cached.assignedAt);
+      const existing = stored.get(entry.id);
+      if (existing) return result(experiment, customerId, existing.variant, 'sticky', existing.assignedAt);
+      if ('otherwise' in entry && entry.otherwise) return result(experiment, customerId, null, entry.otherwise);
+      const record = fresh.get(entry.id)!;
+      const repeated = firstSeen.has(entry.id);
+      firstSeen.add(entry.id);
+      return result(experiment, customerId, record.variant, repeated ? 'sticky' : 'hash', record.assignedAt);
     });
   },
 

@@ -22,13 +22,6 @@ export interface ResponseRecord {
   receivedAt: Date;
 }
 
-/** Batches being counted: a restart finds unfinished ones here and rebuilds what they touched. */
-export interface PendingBatchRecord {
-  _id: string;
-  kind: 'events' | 'response';
-  experiments: string[] | null; // null: every experiment with assignments
-  createdAt: Date;
-}
 
 const eventSchema = new Schema<EventRecord>(
   {
@@ -58,11 +51,7 @@ const responseSchema = new Schema<ResponseRecord>(
   { versionKey: false, collection: 'responses' },
 );
 
-const pendingBatchSchema = new Schema<PendingBatchRecord>(
-  { _id: String, kind: String, experiments: [String], createdAt: Date },
-  { versionKey: false, collection: 'pending_batches' },
-);
 
 export const EventModel = model<EventRecord>('Event', eventSchema);
 export const ResponseModel = model<ResponseRecord>('Response', responseSchema);
-export const PendingBatchModel = model<PendingBatchRecord>('PendingBatch', pendingBatchSchema);
+

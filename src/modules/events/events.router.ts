@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { handle, Reply } from '../../lib/handler';
 import { can } from '../../middleware/auth';
 import { experimentKeyParams } from '../experiments';
+import { freshnessQuery } from '../counting';
 import { ingestEventsBody, responseBody } from './events.schemas';
 import { eventsService } from './events.service';
 
@@ -16,4 +17,8 @@ eventsRouter.post(
     return new Reply(result.duplicate ? 200 : 201, result);
   }),
 );
-eventsRouter.get('/experiments/:key/summary', can.read, handle({ params: experimentKeyParams }, ({ params }) => eventsService.summary(params.key)));
+eventsRouter.get(
+  '/experiments/:key/summary',
+  can.read,
+  handle({ params: experimentKeyParams, query: freshnessQuery }, ({ params, query }) => eventsService.summary(params.key, { stale: query.stale === 'ok' })),
+);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableObject } from '../../lib/schemas';
 import { customerId } from '../assignments';
 import { experimentKey, SURVEY_METRICS, SURVEY_SCALES } from '../experiments';
 
@@ -13,7 +14,7 @@ export const eventInput = z.strictObject({
   experiment: experimentKey.optional(),
   value: z.number().finite().optional(),
   timestamp: timestamp.optional(),
-  properties: z.record(z.string().max(100), z.unknown()).optional(),
+  properties: storableObject().optional(),
 });
 
 export const ingestEventsBody = z.strictObject({

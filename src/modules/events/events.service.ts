@@ -1,25 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { logger } from '../../lib/logger';
+import { ServiceUnavailableError } from '../../lib/errors';
 import { aggregatesRepository, ASSIGNED } from '../aggregates';
+import { assignmentId, assignmentsRepository } from '../assignments';
+import { countingRepository, readFreshness, wakeAggregator } from '../counting';
 import { experimentsService } from '../experiments';
-import { countingService } from './counting.service';
 import type { EventRecord, ResponseRecord } from './events.model';
 import { eventsRepository } from './events.repository';
 import type { EventInput, ResponseInput } from './events.schemas';
 
-/**
- * Runs a counting step under a journal entry: if the process dies before the step ends, the entry
- * stays and recoverPendingBatches() rebuilds the experiments it may have touched.
- */
-async function journaled<T>(kind: 'events' | 'response', experiments: string[] | null, work: () => Promise<T>): Promise<T> {
-  const id = randomUUID();
-  await eventsRepository.beginBatch({ _id: id, kind, experiments, createdAt: new Date() });
-  const value = await work();
-  await eventsRepository.endBatch(id);
-  return value;
-}
+/** How long POST .../recompute waits for the aggregator to finish the rebuild. */
+const REBUILD_WAIT_MS = 120_000;
 
 export const eventsService = {
+  /** Stores events (answering once they are durable); the aggregator counts them. */
   async ingest(inputs: EventInput[]): Promise<{ accepted: number; duplicates: number }> {
     const receivedAt = new Date();
     // Repeats of one eventId inside the same call are duplicates too.
@@ -38,16 +31,15 @@ export const eventsService = {
       });
     }
     const records = [...unique.values()];
-    const named = [...new Set(records.map((r) => r.experiment))];
-    const scope = named.every((n) => n !== undefined) ? (named as string[]) : null;
-    return journaled('events', scope, async () => {
-      const stored = await eventsRepository.insertEvents(records);
-      const fresh = records.filter((r) => !stored.has(r._id));
-      await countingService.countEvents(fresh);
-      return { accepted: fresh.length, duplicates: inputs.length - fresh.length };
-    });
+    const stored = await eventsRepository.insertEvents(records);
+    const fresh = records.length - stored.size;
+    return { accepted: fresh, duplicates: inputs.length - fresh };
   },
 
+  /**
+   * Stores an answer; the aggregator counts it. `countedIn` says in how many experiments it counts: those
+   * the customer is assigned to at or before the answer's time.
+   */
   async respond(input: ResponseInput): Promise<{ responseId: string; duplicate: boolean; countedIn: number }> {
     const record: ResponseRecord = {
       _id: input.responseId ?? randomUUID(),
@@ -60,16 +52,17 @@ export const eventsService = {
       receivedAt: new Date(),
     };
     if (input.experiment !== undefined) await experimentsService.getCached(input.experiment);
-    return journaled('response', input.experiment ? [input.experiment] : null, async () => {
-      if (!(await eventsRepository.insertResponse(record))) return { responseId: record._id, duplicate: true, countedIn: 0 };
-      const countedIn = await countingService.countResponse(record);
-      return { responseId: record._id, duplicate: false, countedIn };
-    });
+    if (!(await eventsRepository.insertResponse(record))) return { responseId: record._id, duplicate: true, countedIn: 0 };
+    const experiments = (await experimentsService.listWithAssignments()).filter((e) => input.experiment === undefined || e._id === input.experiment);
+    const assignments = await assignmentsRepository.findMany(experiments.map((e) => assignmentId(e._id, record.customerId)));
+    const countedIn = [...assignments.values()].filter((a) => a.assignedAt.getTime() <= record.timestamp.getTime()).length;
+    return { responseId: record._id, duplicate: false, countedIn };
   },
 
   /** Per variant: assigned customers and, per metric, the aggregates the results are computed from. */
-  async summary(experimentKey: string) {
+  async summary(experimentKey: string, options: { stale?: boolean } = {}) {
     const experiment = await experimentsService.getRecord(experimentKey);
+    const freshness = await readFreshness(options);
     const aggregates = await aggregatesRepository.forExperiment(experimentKey);
     const declared = [experiment.metrics.primary, ...experiment.metrics.secondary, ...experiment.metrics.guardrails, ...experiment.metrics.custom.map((m) => m.key)];
     const metricKeys = [...new Set([...declared, ...aggregates.map((a) => a.metric).filter((m) => m !== ASSIGNED)])];
@@ -83,31 +76,27 @@ export const eventsService = {
       }
       return { variant: variant.key, assigned: find(ASSIGNED)?.units ?? 0, metrics };
     });
-    return { experiment: experimentKey, status: experiment.status, generatedAt: new Date(), variants };
+    return { experiment: experimentKey, status: experiment.status, generatedAt: new Date(), asOf: freshness.asOf, pending: freshness.pending, complete: freshness.complete, variants };
   },
 
+  /**
+   * Asks the aggregator to rebuild the experiment's aggregates from its raw records and waits for it.
+   * The rebuild runs between the aggregator's plans, so ingestion can go on meanwhile.
+   */
   async recompute(experimentKey: string) {
-    const rebuilt = await countingService.rebuild(experimentKey);
-    return { experiment: experimentKey, ...rebuilt };
-  },
-
-  /** At start: rebuild what unfinished batches (a crash mid-count) may have left half-counted. */
-  async recoverPendingBatches(): Promise<number> {
-    const pending = await eventsRepository.pendingBatches();
-    if (pending.length === 0) return 0;
-    const everything = pending.some((p) => p.experiments === null);
-    const keys = everything
-      ? (await experimentsService.listWithAssignments()).map((e) => e._id)
-      : [...new Set(pending.flatMap((p) => p.experiments ?? []))];
-    for (const key of keys) {
-      try {
-        await countingService.rebuild(key);
-      } catch (error) {
-        logger.warn({ err: error, experiment: key }, 'could not rebuild aggregates after an unfinished batch');
+    await experimentsService.getRecord(experimentKey);
+    const requestedAt = await countingRepository.requestRebuild(experimentKey, randomUUID());
+    wakeAggregator();
+    const deadline = Date.now() + REBUILD_WAIT_MS;
+    while (Date.now() < deadline) {
+      const request = await countingRepository.readRebuild(experimentKey);
+      // Done by this request's rebuild, or by one asked later (which replaced this request).
+      if (request && request.requestedAt.getTime() >= requestedAt.getTime() && request.status !== 'pending') {
+        if (request.status === 'failed') throw new Error(`recompute failed: ${request.error}`);
+        return { experiment: experimentKey, ...(request.result as { assigned: number; units: number; aggregates: number }) };
       }
+      await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    for (const p of pending) await eventsRepository.endBatch(p._id);
-    logger.info({ batches: pending.length, experiments: keys.length }, 'rebuilt aggregates after unfinished batches');
-    return pending.length;
+    throw new ServiceUnavailableError('the aggregator did not finish the recompute in time; it goes on, read the results again later');
   },
 };

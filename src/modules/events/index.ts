@@ -1,4 +1,4 @@
 export { eventsRouter } from './events.router';
 export { eventsService } from './events.service';
-export { countingService } from './counting.service';
+export { eventsRepository } from './events.repository';
 export type { EventRecord, ResponseRecord } from './events.model';

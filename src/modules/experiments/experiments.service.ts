@@ -118,6 +118,11 @@ export const experimentsService = {
     return records;
   },
 
+  /** The same list read from the database now (the aggregator must not miss an experiment just started). */
+  async listCountedFresh(): Promise<ExperimentRecord[]> {
+    return experimentsRepository.listByStatus(['running', 'paused', 'stopped', 'rolled_out']);
+  },
+
   async list(query: { status?: ExperimentStatus; assetType?: 'email' | 'page'; limit: number; offset: number }) {
     const { items, total } = await experimentsRepository.list(query, query.limit, query.offset);
     return { experiments: items.map(toExperiment), total, limit: query.limit, offset: query.offset };

@@ -2,6 +2,7 @@
 // Reading only: the sequential state the analysis would store comes back to the caller, and only a
 // look (looks.service.ts) stores it.
 import { aggregatesRepository } from '../aggregates';
+import { readFreshness } from '../counting';
 import { experimentsService, type ExperimentRecord } from '../experiments';
 import { analyse } from './results.analysis';
 import { decide } from './results.decision';
@@ -14,10 +15,15 @@ export interface ResultsReading {
   sequentialUpdates: Record<string, number>;
 }
 
-/** Two reads whatever the number of events; the stored running minima apply (min of stored and current). */
-export async function readResults(key: string, now: Date = new Date()): Promise<ResultsReading> {
+/**
+ * Two reads whatever the number of events; the stored running minima apply (min of stored and current).
+ * First waits (at most 5 s) until everything acknowledged before the call is counted, unless `stale`.
+ */
+export async function readResults(key: string, now: Date = new Date(), options: { stale?: boolean } = {}): Promise<ResultsReading> {
   const experiment = await experimentsService.getRecord(key);
+  const freshness = await readFreshness(options);
   const aggregates = await aggregatesRepository.forExperiment(key);
   const { results, sequentialUpdates } = analyse(experiment, aggregates, now);
-  return { experiment, results: { ...results, decision: decide(results, experiment, now) }, sequentialUpdates };
+  const counting = { asOf: freshness.asOf.toISOString(), pending: freshness.pending, complete: freshness.complete };
+  return { experiment, results: { ...results, ...counting, decision: decide(results, experiment, now) }, sequentialUpdates };
 }

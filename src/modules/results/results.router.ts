@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { handle } from '../../lib/handler';
 import { can } from '../../middleware/auth';
+import { freshnessHeaders, freshnessQuery } from '../counting';
 import { experimentKeyParams } from '../experiments';
 import { rollbackBody, rolloutBody } from './results.schemas';
 import { resultsService } from './results.service';
@@ -9,16 +10,25 @@ import { timeseriesService } from './timeseries.service';
 
 export const resultsRouter = Router();
 
-resultsRouter.get('/experiments/:key/results', can.read, handle({ params: experimentKeyParams }, ({ params }) => resultsService.compute(params.key)));
+resultsRouter.get(
+  '/experiments/:key/results',
+  can.read,
+  handle({ params: experimentKeyParams, query: freshnessQuery }, ({ params, query }) => resultsService.compute(params.key, { stale: query.stale === 'ok' })),
+);
 resultsRouter.get('/experiments/:key/results/timeseries', can.read, handle({ params: experimentKeyParams, query: timeseriesQuery }, ({ params, query }) => timeseriesService.compute(params.key, query.metric)));
 resultsRouter.get(
   '/experiments/:key/results.csv',
   can.read,
-  handle({ params: experimentKeyParams }, async ({ params }, _req, res) => {
-    const csv = await resultsService.csv(params.key);
+  handle({ params: experimentKeyParams, query: freshnessQuery }, async ({ params, query }, _req, res) => {
+    const { csv, results } = await resultsService.csv(params.key, { stale: query.stale === 'ok' });
     res
       .status(200)
-      .set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${params.key}-results.csv"`, 'Cache-Control': 'no-store' })
+      .set({
+        'Content-Type': 'text/csv; charset=utf-8',
+        'Content-Disposition': `attachment; filename="${params.key}-results.csv"`,
+        'Cache-Control': 'no-store',
+        ...freshnessHeaders(results),
+      })
       .send(csv);
   }),
 );

@@ -22,12 +22,13 @@ export const resultsService = {
    * Writes nothing: the stored sequential minima apply, but only a look (looks.service.ts) records new
    * ones and notifies webhooks.
    */
-  async compute(key: string): Promise<ExperimentResults> {
-    return (await readResults(key)).results;
+  async compute(key: string, options: { stale?: boolean } = {}): Promise<ExperimentResults> {
+    return (await readResults(key, new Date(), options)).results;
   },
 
-  async csv(key: string): Promise<string> {
-    return resultsToCsv(await this.compute(key));
+  async csv(key: string, options: { stale?: boolean } = {}): Promise<{ csv: string; results: ExperimentResults }> {
+    const results = await this.compute(key, options);
+    return { csv: resultsToCsv(results), results };
   },
 
   /** Rebuilds the aggregates from raw assignments, events and answers, then computes from the rebuilt ones. */

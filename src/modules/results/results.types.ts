@@ -63,6 +63,12 @@ export interface ExperimentResults {
   name: string;
   status: string;
   generatedAt: string;
+  /** Everything acknowledged before this time is counted (read your writes; docs/counting.md). */
+  asOf?: string;
+  /** Records acknowledged but not yet counted when the answer was made. */
+  pending?: number;
+  /** False when the answer did not wait for everything acknowledged before the read (`?stale=ok`, or 5 s passed). */
+  complete?: boolean;
   method: 'frequentist' | 'sequential' | 'bayesian';
   alpha: number;
   correction: 'holm' | 'benjamini-hochberg' | 'none';

@@ -1,0 +1,284 @@
+// The aggregator: the one place that turns stored raw records into units and aggregates. It runs as a
+// continuous duty on the job runner, so one instance at a time does it (a lease in the database). Each
+// cycle it takes the sealed batches (and takes over batches whose request died), reads their raw
+// records, counts them with the one counting rule (countRecords) into a plan, stores the plan, applies
+// it, and removes the batches. A crash anywhere re-applies the stored plan on the next start: every
+// write of a plan is idempotent (documents remember the last plan applied to them). docs/counting.md.
+import { LRUCache } from 'lru-cache';
+import type { DutyContext } from '../../jobs/runner';
+import { logger } from '../../lib/logger';
+import { aggregatesRepository, type UnitRecord } from '../aggregates';
+import { assignmentId, assignmentsRepository, type AssignmentRecord } from '../assignments';
+import {
+  countingRepository,
+  countRecords,
+  emptyChanges,
+  onAppended,
+  onReadWaiting,
+  unitsTouched,
+  type AggregateChange,
+  type AssignmentFact,
+  type CountedRecord,
+  type ExperimentRules,
+  type IngestBatchRecord,
+  type IngestSealRecord,
+  type RebuildRequestRecord,
+} from '../counting';
+import { eventsRepository } from '../events';
+import { experimentsService, metricsByEvent, type ExperimentRecord } from '../experiments';
+
+export interface AggregatorOptions {
+  /** An unsealed batch older than this is taken over: its request died (or outlived any timeout). */
+  graceMs: number;
+  /** At most this many raw records per plan. */
+  maxRecords: number;
+  /** Pause between cycles when there is nothing to do (a local write or a waiting read wakes it). */
+  idleMs: number;
+}
+
+interface Plan {
+  n: number;
+  epoch: number;
+  batches: string[];
+  created: UnitRecord[];
+  changed: UnitRecord[];
+  aggregates: AggregateChange[];
+  taken: { _id: string; found: string[]; at: Date }[];
+  /** Seal times of the batches, for the lag figures. */
+  sealedAt: Date[];
+  at: Date;
+}
+
+interface ReadyBatch {
+  batch: IngestBatchRecord;
+  seal: IngestSealRecord;
+}
+
+type Raw = { _id: string; b?: string };
+
+function rulesOf(experiment: ExperimentRecord): ExperimentRules {
+  return { key: experiment._id, metricsByEvent: metricsByEvent(experiment.metrics.custom) };
+}
+
+async function readRaw(kind: IngestBatchRecord['kind'], ids: string[]): Promise<Map<string, Raw>> {
+  if (kind === 'assignments') return assignmentsRepository.findStored(ids);
+  if (kind === 'events') return eventsRepository.findEvents(ids);
+  return eventsRepository.findResponses(ids);
+}
+
+function counted(kind: IngestBatchRecord['kind'], raw: Raw): CountedRecord {
+  return { kind, record: raw } as unknown as CountedRecord;
+}
+
+export class Aggregator {
+  private readonly units = new LRUCache<string, UnitRecord | false>({ max: 500_000 });
+  private applied = 0;
+  private readonly lags: number[] = [];
+  private wake: (() => void) | undefined;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly options: AggregatorOptions) {
+    this.unsubscribe.push(onAppended(() => this.wake?.()), onReadWaiting(() => this.wake?.()));
+  }
+
+  /** Lag samples (ms from a batch's seal to its plan being applied) since the last call. */
+  takeLags(): number[] {
+    return this.lags.splice(0);
+  }
+
+  close(): void {
+    for (const u of this.unsubscribe) u();
+  }
+
+  /** The continuous duty: recover, then count until stopped or the lease is lost. */
+  async run(ctx: DutyContext): Promise<void> {
+    this.wake = () => ctx.wake();
+    this.units.clear();
+    await this.recover();
+    while (!ctx.signal.aborted && ctx.holds()) {
+      let worked = false;
+      try {
+        worked = await this.cycle(ctx);
+      } catch (error) {
+        logger.error({ err: error }, 'aggregator cycle failed; retrying');
+        this.units.clear();
+        await this.recover().catch(() => undefined);
+        await ctx.sleep(500);
+        continue;
+      }
+      if (!worked) await ctx.sleep(this.options.idleMs);
+    }
+    this.wake = undefined;
+  }
+
+  /** Re-applies the stored plan if its writes may not all have been applied (a crash mid-plan). */
+  async recover(): Promise<void> {
+    const [progress, plan] = await Promise.all([countingRepository.readProgress(), countingRepository.readPlan<Plan & Record<string, unknown>>()]);
+    this.applied = progress.applied;
+    if (plan && plan.n > progress.applied) {
+      logger.info({ plan: plan.n, batches: plan.batches.length }, 'aggregator: re-applying an unfinished plan');
+      await this.apply(plan, new Date());
+    }
+  }
+
+  /** One cycle; false when there was nothing to do. */
+  async cycle(ctx: DutyContext): Promise<boolean> {
+    const started = new Date();
+    const rebuilds = await countingRepository.pendingRebuilds();
+    for (const request of rebuilds) {
+      if (!ctx.holds()) return true;
+      await this.rebuild(request);
+    }
+    const ready = await this.readyBatches(ctx, started);
+    if (ready.length === 0) return rebuilds.length > 0;
+    if (!(await ctx.renew())) return true;
+    const plan = await this.plan(ready, started);
+    await countingRepository.savePlan(plan as unknown as Plan & Record<string, unknown>);
+    await this.apply(plan, started);
+    return true;
+  }
+
+  /** Sealed batches in creation order (taking over expired open ones), up to maxRecords records. */
+  private async readyBatches(ctx: DutyContext, now: Date): Promise<ReadyBatch[]> {
+    // Seals first, then batches: a request opens its batch before it seals it, so every seal listed
+    // here has its batch listed below unless the batch was counted already (then the seal is stale).
+    const seals = new Map((await countingRepository.listSeals()).map((s) => [s._id, s]));
+    const batches = (await countingRepository.listBatches()).sort((a, b) => (a._id < b._id ? -1 : 1));
+    const known = new Set(batches.map((b) => b._id));
+    const stale = [...seals.keys()].filter((id) => !known.has(id));
+    if (stale.length > 0) await countingRepository.removeBatches(stale);
+    const ready: ReadyBatch[] = [];
+    let records = 0;
+    for (const batch of batches) {
+      let seal = seals.get(batch._id);
+      if (!seal && now.getTime() - batch.createdAt.getTime() >= this.options.graceMs && ctx.holds()) {
+        const claim: IngestSealRecord = { _id: batch._id, dups: [], n: 0, takeover: true, at: new Date() };
+        if (await countingRepository.sealBatch(claim)) {
+          logger.warn({ batch: batch._id, kind: batch.kind }, 'aggregator: taking over a batch whose request did not finish');
+          seal = claim;
+        } else {
+          seal = (await countingRepository.findSeal(batch._id)) ?? undefined;
+        }
+      }
+      if (!seal) continue;
+      ready.push({ batch, seal });
+      records += batch.ids.length;
+      if (records >= this.options.maxRecords) break;
+    }
+    return ready;
+  }
+
+  private async plan(ready: ReadyBatch[], at: Date): Promise<Plan> {
+    // 1. The raw records each batch stored.
+    const taken = new Map<string, Set<string>>();
+    const adopted = ready.map((r) => r.batch.adopt).filter((a): a is string => a !== undefined);
+    const takenBefore = adopted.length > 0 ? await countingRepository.takenAmong(adopted) : new Map();
+    const records: CountedRecord[] = [];
+    const byKind = { assignments: [] as CountedRecord[], other: [] as CountedRecord[] };
+    for (const { batch, seal } of ready) {
+      const owner = batch.adopt ?? batch._id;
+      const dups = new Set(seal.dups);
+      const ids = seal.takeover || batch.adopt ? batch.ids : batch.ids.filter((id) => !dups.has(id));
+      const raw = await readRaw(batch.kind, ids);
+      const skip = batch.adopt ? (taken.get(batch.adopt) ?? new Set(takenBefore.get(batch.adopt)?.found ?? [])) : new Set<string>();
+      const found: string[] = [];
+      for (const id of ids) {
+        const record = raw.get(id);
+        // A record counts for the batch that stored it (b), once: a duplicate kept the earlier batch's.
+        if (!record || record.b !== owner || skip.has(id)) continue;
+        found.push(id);
+        (batch.kind === 'assignments' ? byKind.assignments : byKind.other).push(counted(batch.kind, record));
+      }
+      if (seal.takeover) taken.set(batch._id, new Set(found));
+    }
+    records.push(...byKind.assignments, ...byKind.other);
+
+    // 2. What counting them reads: the experiments, the customers' assignments, the units.
+    const experiments = (await experimentsService.listCountedFresh()).map(rulesOf);
+    const assignments = new Map<string, AssignmentFact>();
+    for (const item of byKind.assignments) assignments.set(item.record._id, item.record as AssignmentFact);
+    const wanted = new Set<string>();
+    for (const item of byKind.other) {
+      const r = item.record as { customerId: string; experiment?: string };
+      for (const e of experiments) if (r.experiment === undefined || r.experiment === e.key) wanted.add(assignmentId(e.key, r.customerId));
+    }
+    for (const id of assignments.keys()) wanted.delete(id);
+    for (const [id, a] of await assignmentsRepository.findMany([...wanted])) assignments.set(id, a as AssignmentRecord);
+    const lookupAssignment = (experiment: string, customerId: string) => assignments.get(assignmentId(experiment, customerId));
+    const touched = unitsTouched({ experiments, assignment: lookupAssignment }, byKind.other);
+    const missing = [...touched].filter((id) => !this.units.has(id));
+    if (missing.length > 0) {
+      const stored = await aggregatesRepository.findUnits(missing);
+      for (const id of missing) this.units.set(id, stored.get(id) ?? false);
+    }
+
+    // 3. The one counting rule.
+    const changes = countRecords({ experiments, assignment: lookupAssignment, unit: (id) => this.units.get(id) || null }, records, emptyChanges());
+    const created: UnitRecord[] = [];
+    const changed: UnitRecord[] = [];
+    for (const [id, unit] of changes.units) (changes.created.has(id) ? created : changed).push(unit);
+    return {
+      n: this.applied + 1,
+      epoch: 0,
+      batches: ready.map((r) => r.batch._id),
+      created,
+      changed,
+      aggregates: [...changes.aggregates.values()],
+      taken: [...taken].map(([id, found]) => ({ _id: id, found: [...found], at })),
+      sealedAt: ready.map((r) => r.seal.at),
+      at,
+    };
+  }
+
+  /** Applies a plan; every step may be repeated (a crash mid-way re-applies the whole plan). */
+  private async apply(plan: Plan, asOf: Date): Promise<void> {
+    await aggregatesRepository.saveUnits(plan.created, plan.changed);
+    await aggregatesRepository.applyChanges(plan.n, plan.aggregates);
+    if (plan.taken.length > 0) await countingRepository.recordTaken(plan.taken);
+    await countingRepository.removeBatches(plan.batches);
+    await countingRepository.saveProgress(plan.n, asOf);
+    this.applied = plan.n;
+    for (const unit of [...plan.created, ...plan.changed]) this.units.set(unit._id, unit);
+    const now = Date.now();
+    for (const sealed of plan.sealedAt) this.lags.push(now - new Date(sealed).getTime());
+    if (this.lags.length > 100_000) this.lags.splice(0, this.lags.length - 100_000);
+  }
+
+  /**
+   * Rebuilds one experiment's units and aggregates from its raw records, while ingestion goes on. It
+   * runs between plans, so nothing is counted meanwhile; raw records of batches still waiting (listed
+   * after the scan: a request opens its batch before it stores records) are left to their batch.
+   */
+  private async rebuild(request: RebuildRequestRecord): Promise<void> {
+    const key = request.experiment;
+    try {
+      const experiment = await experimentsService.getRecord(key);
+      const assignments: (AssignmentRecord & { b?: string })[] = [];
+      for await (const a of assignmentsRepository.cursorForExperiment(key)) assignments.push(a as AssignmentRecord & { b?: string });
+      const events: Raw[] = [];
+      for await (const e of eventsRepository.eventsCursor(key)) events.push(e as unknown as Raw);
+      const responses: (Raw & { receivedAt?: Date })[] = [];
+      for await (const r of eventsRepository.responsesCursor(key)) responses.push(r as unknown as Raw);
+      const waiting = await countingRepository.listBatches();
+      const open = new Set(waiting.map((b) => b._id));
+      const adoptedIds = new Map<string, Set<string>>();
+      for (const b of waiting) if (b.adopt) adoptedIds.set(b.adopt, new Set([...(adoptedIds.get(b.adopt) ?? []), ...b.ids]));
+      const settled = (r: Raw) => r.b === undefined || (!open.has(r.b) && !adoptedIds.get(r.b)?.has(r._id));
+
+      const byId = new Map<string, AssignmentFact>(assignments.map((a) => [a._id, a]));
+      const records: CountedRecord[] = [
+        ...assignments.filter(settled).map((a) => counted('assignments', a)),
+        ...events.filter(settled).map((e) => counted('events', e)),
+        ...responses.filter(settled).map((r) => counted('responses', r)),
+      ];
+      const changes = countRecords({ experiments: [rulesOf(experiment)], assignment: (e, c) => byId.get(assignmentId(e, c)), unit: () => null }, records, emptyChanges());
+      await aggregatesRepository.replaceExperiment(key, this.applied, [...changes.units.values()], [...changes.aggregates.values()]);
+      this.units.clear();
+      const assigned = records.filter((r) => r.kind === 'assignments').length;
+      await countingRepository.finishRebuild(key, request.requestId, { result: { assigned, units: changes.units.size, aggregates: changes.aggregates.size } });
+    } catch (error) {
+      logger.warn({ err: error, experiment: key }, 'aggregator: rebuild failed');
+      await countingRepository.finishRebuild(key, request.requestId, { error: (error as Error).message });
+    }
+  }
+}

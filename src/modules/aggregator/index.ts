@@ -1,0 +1,2 @@
+export { Aggregator, type AggregatorOptions } from './aggregator.service';
+export { aggregatorDuty, AGGREGATOR_DUTY } from './counting.duty';

@@ -1,0 +1,81 @@
+// The write path of every counted record (assignments, events, answers): one durable append per
+// request, counted later by the aggregator. See docs/counting.md.
+//
+//   1. open the batch: an ingest_batches entry naming the records about to be stored;
+//   2. store the raw records, each stamped with `b` = the batch (a duplicate _id keeps the stored one);
+//   3. seal the batch: which records were duplicates. Only now does the request answer 2xx.
+//
+// A request that dies anywhere after step 1 leaves an open batch; the aggregator seals it itself after
+// the grace period and counts what was stored by it. So a record is counted because it is stored, never
+// because its request succeeded, and a retry still learns the true duplicates from step 2.
+import { randomBytes } from 'node:crypto';
+import type { InsertOutcome } from '../../db/insert-new';
+import { groupCommit } from '../../db/group-commit';
+import type { RecordKind } from './counting.model';
+import { countingRepository } from './counting.repository';
+
+export type Stamped<T> = T & { b: string };
+export type InsertRaw<T> = (records: Stamped<T>[]) => Promise<InsertOutcome>;
+
+const listeners = new Set<() => void>();
+
+/** Called after every sealed batch in this process (the local aggregator wakes up). */
+export function onAppended(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Batch ids sort by creation time (base-36 milliseconds), then at random. */
+export function newBatchId(now = Date.now()): string {
+  return `${now.toString(36).padStart(9, '0')}-${randomBytes(6).toString('hex')}`;
+}
+
+export class RecordsRefusedError extends Error {
+  constructor(readonly failed: Map<string, Error>) {
+    super(`the database refused ${failed.size} record(s): ${[...failed.values()][0]?.message}`);
+    this.name = 'RecordsRefusedError';
+  }
+}
+
+/**
+ * Appends records (unique _ids) of one kind; resolves to the _ids that were stored before (duplicates)
+ * once the new ones are durably stored and their batch sealed.
+ */
+export async function appendRecords<T extends { _id: string }>(kind: RecordKind, records: T[], insertRaw: InsertRaw<T>): Promise<Set<string>> {
+  if (records.length === 0) return new Set();
+  const batch = newBatchId();
+  await countingRepository.openBatch({ _id: batch, kind, ids: records.map((r) => r._id), createdAt: new Date() });
+  const outcome = await insertRaw(records.map((r) => ({ ...r, b: batch })));
+  const notStored = [...outcome.existing, ...outcome.failed.keys()];
+  const stored = records.length - notStored.length;
+  const sealed = await countingRepository.sealBatch({ _id: batch, dups: notStored, n: stored, at: new Date() });
+  if (!sealed) await requeueAfterTakeover(kind, batch, records.map((r) => r._id).filter((id) => !outcome.existing.has(id) && !outcome.failed.has(id)));
+  for (const listener of listeners) listener();
+  if (outcome.failed.size > 0) throw new RecordsRefusedError(outcome.failed);
+  return outcome.existing;
+}
+
+/**
+ * The aggregator sealed this batch itself (this request outlived the grace period) and counted what it
+ * found stored then. Whatever this request stored after that is queued again, to be counted once.
+ */
+async function requeueAfterTakeover(kind: RecordKind, batch: string, storedIds: string[]): Promise<void> {
+  if (storedIds.length === 0) return;
+  const again = newBatchId();
+  await countingRepository.openBatch({ _id: again, kind, ids: storedIds, adopt: batch, createdAt: new Date() });
+  await countingRepository.sealBatch({ _id: again, dups: [], n: storedIds.length, at: new Date() });
+}
+
+/**
+ * appendRecords for one record at a time on hot paths: concurrent callers share one batch (group
+ * commit). Resolves true when this record was stored, false when its _id existed already (or an earlier
+ * record with the same _id in the same batch won).
+ */
+export function sharedAppend<T extends { _id: string }>(kind: RecordKind, insertRaw: InsertRaw<T>): (record: T) => Promise<boolean> {
+  return groupCommit<T, boolean>(async (records) => {
+    const unique = new Map<string, T>();
+    for (const record of records) if (!unique.has(record._id)) unique.set(record._id, record);
+    const existing = await appendRecords(kind, [...unique.values()], insertRaw);
+    return records.map((record) => !existing.has(record._id) && unique.get(record._id) === record);
+  });
+}

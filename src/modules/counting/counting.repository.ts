@@ -1,0 +1,131 @@
+// The only code that touches the counting engine's collections.
+import type { Collection, Document } from 'mongodb';
+import { collectionOf, db } from '../../db/connection';
+import { findByIds } from '../../db/find-by-ids';
+import { insertNew } from '../../db/insert-new';
+import {
+  CountingStateModel,
+  IngestBatchModel,
+  IngestSealModel,
+  TakenBatchModel,
+  type IngestBatchRecord,
+  type IngestSealRecord,
+  type TakenBatchRecord,
+} from './counting.model';
+
+const batches = () => collectionOf<IngestBatchRecord>(IngestBatchModel);
+const seals = () => collectionOf<IngestSealRecord>(IngestSealModel);
+const taken = () => collectionOf<TakenBatchRecord>(TakenBatchModel);
+const state = () => db().collection<Document & { _id: string }>(CountingStateModel.collection.collectionName);
+const rebuilds = () => db().collection<RebuildRequestRecord>('counting_rebuilds');
+
+export interface ProgressRecord {
+  _id: 'progress';
+  /** The last plan whose writes are all applied. */
+  applied: number;
+  /** Every batch sealed before this time (the start of the last completed cycle) is counted. */
+  asOf: Date;
+}
+
+export interface RebuildRequestRecord {
+  _id: string; // `rebuild:${experiment}`
+  experiment: string;
+  requestId: string;
+  requestedAt: Date;
+  status: 'pending' | 'done' | 'failed';
+  result?: Record<string, unknown>;
+  error?: string;
+  doneAt?: Date;
+}
+
+export const countingRepository = {
+  async openBatch(record: IngestBatchRecord): Promise<void> {
+    await batches().insertOne(record);
+  },
+
+  /** Seals a batch; false when it was sealed already (by the aggregator taking it over). */
+  async sealBatch(record: IngestSealRecord): Promise<boolean> {
+    return (await insertNew(seals(), [record])).size === 0;
+  },
+
+  async findSeal(id: string): Promise<IngestSealRecord | null> {
+    return seals().findOne({ _id: id });
+  },
+
+  async listSeals(): Promise<IngestSealRecord[]> {
+    return seals().find({}).toArray();
+  },
+
+  async sealsAmong(ids: string[]): Promise<Map<string, IngestSealRecord>> {
+    return findByIds(seals(), ids);
+  },
+
+  async listBatches(): Promise<IngestBatchRecord[]> {
+    return batches().find({}).toArray();
+  },
+
+  async batchesAmong(ids: string[]): Promise<Map<string, IngestBatchRecord>> {
+    return findByIds(batches(), ids);
+  },
+
+  async removeBatches(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await batches().deleteMany({ _id: { $in: ids } });
+    // Seals last: a read waiting for a seal to go sees it go only once the batch is counted.
+    await seals().deleteMany({ _id: { $in: ids } });
+  },
+
+  async recordTaken(records: TakenBatchRecord[]): Promise<void> {
+    await insertNew(taken(), records);
+  },
+
+  async takenAmong(ids: string[]): Promise<Map<string, TakenBatchRecord>> {
+    return findByIds(taken(), ids);
+  },
+
+  async readProgress(): Promise<ProgressRecord> {
+    const doc = (await state().findOne({ _id: 'progress' })) as ProgressRecord | null;
+    return doc ?? { _id: 'progress', applied: 0, asOf: new Date(0) };
+  },
+
+  async saveProgress(applied: number, asOf: Date): Promise<void> {
+    // $max: a late write of an older plan can never move the marker back.
+    await state().updateOne({ _id: 'progress' }, { $max: { applied }, $set: { asOf } }, { upsert: true });
+  },
+
+  async readPlan<T extends Document>(): Promise<(T & { n: number }) | null> {
+    return (await state().findOne({ _id: 'plan' })) as (T & { n: number }) | null;
+  },
+
+  async savePlan(plan: Document & { n: number }): Promise<void> {
+    await state().replaceOne({ _id: 'plan' }, { ...plan, _id: 'plan' }, { upsert: true });
+  },
+
+  /** Asks for a rebuild (replacing an earlier request of the same experiment); resolves to its time. */
+  async requestRebuild(experiment: string, requestId: string): Promise<Date> {
+    const requestedAt = new Date();
+    await rebuilds().replaceOne(
+      { _id: `rebuild:${experiment}` },
+      { experiment, requestId, requestedAt, status: 'pending' },
+      { upsert: true },
+    );
+    return requestedAt;
+  },
+
+  async pendingRebuilds(): Promise<RebuildRequestRecord[]> {
+    return (await rebuilds().find({}).toArray()).filter((d) => d.status === 'pending');
+  },
+
+  async readRebuild(experiment: string): Promise<RebuildRequestRecord | null> {
+    return rebuilds().findOne({ _id: `rebuild:${experiment}` });
+  },
+
+  async finishRebuild(experiment: string, requestId: string, outcome: { result?: Record<string, unknown>; error?: string }): Promise<void> {
+    await rebuilds().updateOne(
+      { _id: `rebuild:${experiment}`, requestId },
+      { $set: { status: outcome.error ? 'failed' : 'done', doneAt: new Date(), ...outcome } },
+    );
+  },
+};
+
+export type { Collection };
