@@ -10,6 +10,7 @@ import { setAdminKey } from './modules/api-keys';
 import { CampaignScheduler, closeSharedMailTransport, SendWorker } from './modules/campaigns';
 import { JobRunner } from './jobs/runner';
 import { aggregatorDuty } from './modules/aggregator';
+import { runDueLooks } from './modules/results';
 import { trackingService } from './modules/tracking';
 import { startWebhookWorker } from './modules/webhooks';
 
@@ -29,6 +30,8 @@ export async function startService(): Promise<RunningService> {
   const jobs = new JobRunner({ leaseMs: config.JOB_LEASE_MS });
   const counting = aggregatorDuty(config);
   jobs.register(counting.duty);
+  // Scheduled looks: record the sequential minima and decision webhooks (at most one per experiment per LOOK_INTERVAL).
+  jobs.register({ name: 'looks', everyMs: 60_000, run: async () => void (await runDueLooks(new Date())) });
   jobs.start();
   // Classifies tracked clicks as they settle, including hits a restart left unclassified.
   trackingService.startWorker();

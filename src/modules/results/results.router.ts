@@ -15,7 +15,13 @@ resultsRouter.get(
   can.read,
   handle({ params: experimentKeyParams, query: freshnessQuery }, ({ params, query }) => resultsService.compute(params.key, { stale: query.stale === 'ok' })),
 );
-resultsRouter.get('/experiments/:key/results/timeseries', can.read, handle({ params: experimentKeyParams, query: timeseriesQuery }, ({ params, query }) => timeseriesService.compute(params.key, query.metric)));
+resultsRouter.get(
+  '/experiments/:key/results/timeseries',
+  can.read,
+  handle({ params: experimentKeyParams, query: timeseriesQuery.extend(freshnessQuery.shape) }, ({ params, query }) =>
+    timeseriesService.compute(params.key, query.metric, { stale: query.stale === 'ok' }),
+  ),
+);
 resultsRouter.get(
   '/experiments/:key/results.csv',
   can.read,
