@@ -19,6 +19,8 @@ const BUILD_MODULE_DIR = path.resolve(__dirname, '../../..', 'scripts', 'ferretd
 
 export interface EmbeddedDatabase {
   uri: string;
+  /** Sends the FerretDB process a signal and resolves once it has exited (tests use SIGKILL to crash it). */
+  kill(signal: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -255,6 +257,8 @@ export interface StartOptions {
   binary?: string;
   print?: Print;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** The loopback port to listen on (to start again where a stopped one listened); default: a free one. */
+  port?: number;
 }
 
 /** Starts FerretDB with its SQLite files under dataDir and resolves once it answers a ping. */
@@ -262,7 +266,7 @@ export async function startEmbeddedDatabase(options: StartOptions): Promise<Embe
   const binary = options.binary ?? ensureFerretDb(options.cacheDir, options.print);
   const sqliteDir = path.join(options.dataDir, 'db');
   fs.mkdirSync(sqliteDir, { recursive: true });
-  const port = await freeLoopbackPort();
+  const port = options.port ?? (await freeLoopbackPort());
   const listenAddr = `127.0.0.1:${port}`;
   const child = spawn(
     binary,
@@ -289,6 +293,10 @@ export async function startEmbeddedDatabase(options: StartOptions): Promise<Embe
   let stopping: Promise<void> | undefined;
   return {
     uri,
+    async kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
     stop() {
       stopping ??= (async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
