@@ -26,6 +26,12 @@ function totals(doc: CohortAggregateDocument, include: (cohort: string) => boole
 }
 
 const BULK = 1000;
+// At most this many statements per update command (bulkWrite of updateOne/replaceOne). FerretDB v1.24.2
+// keeps the SQLite query of every statement of an `update` command open until the command ends
+// (internal/handler/msg_update.go, updateDocument: `defer closer.Close()` inside the loop over the
+// statements), and its SQLite pool has 100 connections: a command of 100 statements waits forever for
+// a connection, holding the collection's lock and every connection, and the whole database hangs.
+const UPDATE_BULK = 50;
 
 export const aggregatesRepository = {
   /** Whole-experiment totals per variant × metric (every cohort, or the cohorts `include` keeps). */
@@ -53,8 +59,8 @@ export const aggregatesRepository = {
   /** Writes units in their new state (idempotent: the same state written twice is the same). */
   async saveUnits(created: UnitRecord[], changed: UnitRecord[]): Promise<void> {
     for (let i = 0; i < created.length; i += BULK) await insertNew(units(), created.slice(i, i + BULK));
-    for (let i = 0; i < changed.length; i += BULK) {
-      const ops: AnyBulkWriteOperation<UnitRecord>[] = changed.slice(i, i + BULK).map((u) => ({ replaceOne: { filter: { _id: u._id }, replacement: u, upsert: true } }));
+    for (let i = 0; i < changed.length; i += UPDATE_BULK) {
+      const ops: AnyBulkWriteOperation<UnitRecord>[] = changed.slice(i, i + UPDATE_BULK).map((u) => ({ replaceOne: { filter: { _id: u._id }, replacement: u, upsert: true } }));
       await units().bulkWrite(ops, { ordered: false });
     }
   },
@@ -83,7 +89,7 @@ export const aggregatesRepository = {
       }
       ops.push({ updateOne: { filter: { _id: change._id, n: { $lt: n } }, update: { $inc: inc, $set: { n } } } });
     }
-    for (let i = 0; i < ops.length; i += BULK) await aggregates().bulkWrite(ops.slice(i, i + BULK), { ordered: false });
+    for (let i = 0; i < ops.length; i += UPDATE_BULK) await aggregates().bulkWrite(ops.slice(i, i + UPDATE_BULK), { ordered: false });
   },
 
   /** Replaces everything counted for an experiment (a rebuild), stamped as of plan `n`. */
