@@ -1,0 +1,221 @@
+// Verdict and its database as separate processes, for crash tests: a service child (`node -r tsx/cjs
+// src/server.ts`) with its own environment, and a standalone FerretDB that a test can kill -9 and start
+// again on the same files and port. Everything started here is stopped by the root afterAll hook.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MongoClient, type Db } from 'mongodb';
+import { getConfig } from '../../config';
+import { freeLoopbackPort, startEmbeddedDatabase, type EmbeddedDatabase } from '../../src/db/embedded-ferretdb';
+import { ADMIN_KEY } from './app';
+import { registerStopper } from './resources';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** Runs body; a failure carries the last output of the given services (what they logged is the clue). */
+export async function withOutputOnFailure<T>(services: () => (ServiceProcess | undefined)[], body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    const outputs = services()
+      .filter((s): s is ServiceProcess => s !== undefined)
+      .map((s) => `--- service pid ${s.pid} (${s.url}) ---\n${s.output().slice(-6_000)}`);
+    if (error instanceof Error && outputs.length > 0) error.message += `\n${outputs.join('\n')}`;
+    throw error;
+  }
+}
+
+/** A temporary folder removed after the run. */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  registerStopper(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Children of a process, from /proc (Linux). */
+function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === pid) children.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return children;
+}
+
+function ferretDbChildren(pid: number): number[] {
+  return childPids(pid).filter((child) => {
+    try {
+      return fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0')[0]!.endsWith('/ferretdb');
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface ServiceProcess {
+  url: string;
+  port: number;
+  pid: number;
+  /** The last part of the child's stdout and stderr (for failure messages). */
+  output(): string;
+  /** Sends a signal and resolves once the child (and an embedded FerretDB of its own) has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /** SIGTERM (a graceful shutdown), SIGKILL after 8 s. */
+  stop(): Promise<void>;
+}
+
+export interface ServiceProcessOptions {
+  /** DATA_DIR; without mongodbUri the child runs its own embedded FerretDB there. */
+  dataDir: string;
+  mongodbUri?: string;
+  /** MONGODB_DB (default: verdict). */
+  dbName?: string;
+  /** Default: a free loopback port (pass the same one to start again where a killed child listened). */
+  port?: number;
+  env?: Record<string, string>;
+}
+
+/** Spawns the service and resolves once GET /readyz answers 200. */
+export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
+  const port = options.port ?? (await freeLoopbackPort());
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? os.tmpdir(),
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    DATA_DIR: options.dataDir,
+    FERRETDB_CACHE_DIR: getConfig().ferretDbCacheDir,
+    MONGODB_DB: options.dbName ?? 'verdict',
+    ADMIN_API_KEY: ADMIN_KEY,
+    TRACKING_SECRET: process.env.TRACKING_SECRET!,
+    PUBLIC_BASE_URL: 'https://verdict.test',
+    COUNTING_GRACE_MS: '2000',
+    JOB_LEASE_MS: '5000',
+    AGGREGATOR_IDLE_MS: '20',
+    SCHEDULER_INTERVAL_MS: '1000',
+    ...(options.mongodbUri ? { MONGODB_URI: options.mongodbUri } : {}),
+    ...options.env,
+  };
+  const child: ChildProcess = spawn(process.execPath, ['-r', 'tsx/cjs', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let ferretPids: number[] = [];
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
+
+  const waitForFerretDbToGo = async () => {
+    // An embedded FerretDB exits when its parent's pipe closes; make sure, so the next start has the files alone.
+    await until(() => ferretPids.every((pid) => !alive(pid)), 10_000, 'the embedded FerretDB to exit').catch(() => {
+      for (const pid of ferretPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    });
+  };
+  const kill = async (signal: NodeJS.Signals) => {
+    if (!hasExited()) child.kill(signal);
+    await exited;
+    await waitForFerretDbToGo();
+  };
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      if (!hasExited()) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 8_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await waitForFerretDbToGo();
+    })();
+    return stopping;
+  };
+  registerStopper(stop);
+
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await until(
+      async () => {
+        if (hasExited()) throw new Error(`the service exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
+        try {
+          const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+          await res.arrayBuffer();
+          return res.status === 200;
+        } catch {
+          return false;
+        }
+      },
+      90_000,
+      `${url}/readyz`,
+    );
+  } catch (error) {
+    await kill('SIGKILL');
+    throw error;
+  }
+  if (!options.mongodbUri) ferretPids = ferretDbChildren(child.pid!);
+  return { url, port, pid: child.pid!, output: () => output, kill, stop };
+}
+
+export interface StandaloneDatabase {
+  readonly uri: string;
+  readonly port: number;
+  /** kill -9 (or another signal); resolves once FerretDB has exited. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts FerretDB again on the same files and port. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A FerretDB of the test's own (not a service's child), on a fixed loopback port. */
+export async function startStandaloneDatabase(dataDir: string = tempDir('verdict-db-')): Promise<StandaloneDatabase> {
+  const port = await freeLoopbackPort();
+  const start = () => startEmbeddedDatabase({ dataDir, cacheDir: getConfig().ferretDbCacheDir, port });
+  let current: EmbeddedDatabase = await start();
+  const stop = () => current.stop();
+  registerStopper(() => current.stop());
+  return {
+    uri: current.uri,
+    port,
+    kill: (signal = 'SIGKILL') => current.kill(signal),
+    async restart() {
+      await current.stop();
+      current = await start();
+    },
+    stop,
+  };
+}
+
+/** A driver connection of the test's own (to read raw records), closed after the run. */
+export async function connectMongo(uri: string, dbName: string): Promise<Db> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  await client.connect();
+  registerStopper(() => client.close());
+  return client.db(dbName);
+}

@@ -1,0 +1,66 @@
+// Issue 8, "Counts you can trust": kill -9 of the service while a client ingests. Every record the
+// client saw acknowledged (2xx) is counted exactly once after the restart, compared with counts computed
+// independently from the acknowledged calls and from the raw records.
+import assert from 'node:assert/strict';
+import { getConfig } from '../../config';
+import { startEmbeddedDatabase } from '../../src/db/embedded-ferretdb';
+import { assertCountedExactlyOnce, ingest, makePlan, seeded, startExperiment, VARIANTS } from '../helpers/ingest';
+import { registerStopper } from '../helpers/resources';
+import { connectMongo, startServiceProcess, startStandaloneDatabase, tempDir, withOutputOnFailure, type ServiceProcess } from '../helpers/service-process';
+
+describe('counting: kill -9 of the service while a client ingests', function () {
+  this.timeout(180_000);
+
+  const cases = [
+    { seed: 11, database: 'embedded' as const, what: 'its own embedded database (which goes down with it)' },
+    { seed: 29, database: 'standalone' as const, what: 'a database of its own process (which stays up)' },
+  ];
+  for (const c of cases) {
+    it(`when the service on ${c.what} is killed mid-stream (seed ${c.seed}) and restarted, then every acknowledged record is counted exactly once`, async () => {
+      const random = seeded(c.seed);
+      const dataDir = tempDir('verdict-crash-service-');
+      const database = c.database === 'standalone' ? await startStandaloneDatabase() : undefined;
+      const dbName = 'verdict_crash';
+      let service: ServiceProcess = await startServiceProcess({ dataDir, dbName, ...(database ? { mongodbUri: database.uri } : {}) });
+      const started: ServiceProcess[] = [service];
+      await withOutputOnFailure(() => started, async () => {
+      const key = await startExperiment(service.url);
+
+      const plans = [1, 2].map((n) =>
+        makePlan({ experiment: key, prefix: `${key}-i${n}`, seed: c.seed * 10 + n, customers: 1000, eventBatches: 12, batchSize: 600, singlesPerBatch: 3, responsesPerBatch: 10 }),
+      );
+      // The moment: after the first attempt of a seeded call of the first ingester is sent, a seeded delay later.
+      const killAt = 4 + Math.floor(random() * (plans[0]!.length - 8));
+      const delayMs = Math.floor(random() * 40);
+      let crash: Promise<void> | undefined;
+      const onSent = (index: number) => {
+        if (index !== killAt || crash) return;
+        crash = (async () => {
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          await service.kill('SIGKILL');
+          service = await startServiceProcess({ dataDir, dbName, port: service.port, ...(database ? { mongodbUri: database.uri } : {}) });
+          started.push(service);
+        })();
+      };
+      const target = [service.url];
+      const ledgers = await Promise.all([ingest(key, plans[0]!, { targets: target, onSent }), ingest(key, plans[1]!, { targets: target })]);
+      assert.ok(crash, 'the service was killed');
+      await crash;
+      assert.ok(ledgers[0]!.retries + ledgers[1]!.retries > 0, 'the ingesters saw the service die and retried');
+
+      const openDatabase = async () => {
+        if (database) return connectMongo(database.uri, dbName);
+        // The embedded database belongs to the service: read its files once the service has let them go.
+        await service.stop();
+        const reader = await startEmbeddedDatabase({ dataDir, cacheDir: getConfig().ferretDbCacheDir });
+        registerStopper(() => reader.stop());
+        return connectMongo(reader.uri, dbName);
+      };
+      const summary = await assertCountedExactlyOnce(service.url, openDatabase, key, VARIANTS, ledgers);
+      const total = summary.variants.reduce((sum, v) => sum + v.assigned, 0);
+      assert.equal(total, ledgers[0]!.assigned.size + ledgers[1]!.assigned.size);
+      await service.stop();
+      });
+    });
+  }
+});
