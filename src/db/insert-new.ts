@@ -19,7 +19,9 @@ export async function insertEach<T extends Document & { _id: string }>(collectio
     await collection.insertMany(records as OptionalUnlessRequiredId<T>[], { ordered: false });
   } catch (error) {
     const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
-    if (!writeErrors) throw error;
+    // The driver wraps a failure of the whole command (connection lost, no server) in a
+    // MongoBulkWriteError too, with `writeErrors: []`: then nothing is known about the items.
+    if (!(Array.isArray(writeErrors) ? writeErrors.length > 0 : writeErrors)) throw error;
     for (const writeError of (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as { code?: number; index: number; errmsg?: string; message?: string }[]) {
       const id = records[writeError.index]!._id;
       if (writeError.code === 11000) outcome.existing.add(id);
