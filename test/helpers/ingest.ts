@@ -2,6 +2,7 @@
 // call until it is acknowledged (2xx), and the independent counts the counting engine must agree with:
 // from what the client saw acknowledged, and from the raw records in the database.
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import type { Db } from 'mongodb';
 import { ADMIN_KEY } from './app';
 import { uniqueKey } from './factories';
@@ -344,6 +345,20 @@ export async function settledSummary(url: string, experiment: string, timeoutMs 
   }
 }
 
+/**
+ * The settled summary once it counts `expected`, or the last one after the bound. Records stored by a
+ * request that died are counted once its batch is taken over (COUNTING_GRACE_MS after it was opened),
+ * even when a retry has been acknowledged (as duplicates) before: a settled summary may precede that.
+ */
+export async function summaryCounting(url: string, experiment: string, expected: Record<string, Counts>, boundMs = 20_000): Promise<Summary> {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    const summary = await settledSummary(url, experiment);
+    if (isDeepStrictEqual(countsOfSummary(summary), expected) || Date.now() > deadline) return summary;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** The summary's numbers in the shape of Counts. */
 export function countsOfSummary(summary: Summary): Record<string, Counts> {
   const counts: Record<string, Counts> = {};
@@ -371,8 +386,8 @@ export async function assertCountedExactlyOnce(
   variants: string[],
   ledgers: Ledger[],
 ): Promise<Summary> {
-  const summary = await settledSummary(url, experiment);
   const fromLedger = countLedger(variants, ...ledgers);
+  const summary = await summaryCounting(url, experiment, fromLedger);
   // A function: the raw records are read after the summary (e.g. once the service has released its files).
   const raw = await countRaw(typeof database === 'function' ? await database() : database, experiment, variants);
   const acknowledged = new Set(ledgers.flatMap((l) => [...l.events.keys()]));
