@@ -56,13 +56,15 @@ export const aggregatesRepository = {
     return findByIds(units(), ids);
   },
 
-  /** Writes units in their new state (idempotent: the same state written twice is the same). */
+  /**
+   * Writes units in their new state: changed ones are deleted and inserted again with the created ones,
+   * a few commits whatever their number (an update each would be a commit each on the embedded
+   * database). Idempotent: written again from the same plan, the units end in the same state.
+   */
   async saveUnits(created: UnitRecord[], changed: UnitRecord[]): Promise<void> {
-    for (let i = 0; i < created.length; i += BULK) await insertNew(units(), created.slice(i, i + BULK));
-    for (let i = 0; i < changed.length; i += UPDATE_BULK) {
-      const ops: AnyBulkWriteOperation<UnitRecord>[] = changed.slice(i, i + UPDATE_BULK).map((u) => ({ replaceOne: { filter: { _id: u._id }, replacement: u, upsert: true } }));
-      await units().bulkWrite(ops, { ordered: false });
-    }
+    for (let i = 0; i < changed.length; i += BULK) await units().deleteMany({ _id: { $in: changed.slice(i, i + BULK).map((u) => u._id) } });
+    const all = [...created, ...changed];
+    for (let i = 0; i < all.length; i += 5000) await insertNew(units(), all.slice(i, i + 5000));
   },
 
   /**

@@ -23,6 +23,7 @@ import {
   type IngestBatchRecord,
   type IngestSealRecord,
   type RebuildRequestRecord,
+  type StoredBatch,
 } from '../counting';
 import { eventsRepository } from '../events';
 import { experimentsService, metricsByEvent, type ExperimentRecord } from '../experiments';
@@ -70,15 +71,42 @@ function counted(kind: IngestBatchRecord['kind'], raw: Raw): CountedRecord {
   return { kind, record: raw } as unknown as CountedRecord;
 }
 
+/** The creation time of a batch, from its id (newBatchId). */
+function openedAt(batch: string): number {
+  return parseInt(batch.slice(0, batch.indexOf('-')), 36);
+}
+
 export class Aggregator {
-  private readonly units = new LRUCache<string, UnitRecord | false>({ max: 500_000 });
+  // The units this aggregator has read or written while it holds the lease (false: known not to exist).
+  // An eviction ends what `fresh` may claim (see below).
+  private readonly units = new LRUCache<string, UnitRecord | false>({
+    max: 1_000_000,
+    dispose: (_value, _key, reason) => {
+      if (reason === 'evict') this.fresh.clear();
+    },
+  });
+  // Customers (experiment:customer) whose first assignment was opened after this lease began and counted
+  // by this aggregator: every unit of theirs was made by it, so one missing from `units` does not exist
+  // (no read needed). Cleared on any eviction from `units` and on every rebuild.
+  private readonly fresh = new Set<string>();
+  private leaseStartedAt = 0;
+  // Records this process stored for batches it sealed (counted without reading them back).
+  private readonly local = new LRUCache<string, StoredBatch>({ max: 2_000 });
   private applied = 0;
   private readonly lags: number[] = [];
   private wake: (() => void) | undefined;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly options: AggregatorOptions) {
-    this.unsubscribe.push(onAppended(() => this.wake?.()), onReadWaiting(() => this.wake?.()));
+    this.unsubscribe.push(
+      onAppended((stored) => {
+        if (this.wake) {
+          this.local.set(stored.batch, stored);
+          this.wake();
+        }
+      }),
+      onReadWaiting(() => this.wake?.()),
+    );
   }
 
   /** Lag samples (ms from a batch's seal to its plan being applied) since the last call. */
@@ -94,6 +122,10 @@ export class Aggregator {
   async run(ctx: DutyContext): Promise<void> {
     this.wake = () => ctx.wake();
     this.units.clear();
+    this.fresh.clear();
+    this.local.clear();
+    // A margin for clocks and for the previous holder's last moments.
+    this.leaseStartedAt = Date.now() + 2_000;
     await this.recover();
     while (!ctx.signal.aborted && ctx.holds()) {
       let worked = false;
@@ -102,6 +134,7 @@ export class Aggregator {
       } catch (error) {
         logger.error({ err: error }, 'aggregator cycle failed; retrying');
         this.units.clear();
+        this.fresh.clear();
         await this.recover().catch(() => undefined);
         await ctx.sleep(500);
         continue;
@@ -109,11 +142,12 @@ export class Aggregator {
       if (!worked) await ctx.sleep(this.options.idleMs);
     }
     this.wake = undefined;
+    this.local.clear();
   }
 
   /** Re-applies the stored plan if its writes may not all have been applied (a crash mid-plan). */
   async recover(): Promise<void> {
-    const [progress, plan] = await Promise.all([countingRepository.readProgress(), countingRepository.readPlan<Plan & Record<string, unknown>>()]);
+    const [progress, plan] = await Promise.all([countingRepository.readProgress(), countingRepository.readPlan<Plan>()]);
     this.applied = progress.applied;
     if (plan && plan.n > progress.applied) {
       logger.info({ plan: plan.n, batches: plan.batches.length }, 'aggregator: re-applying an unfinished plan');
@@ -132,9 +166,13 @@ export class Aggregator {
     const ready = await this.readyBatches(ctx, started);
     if (ready.length === 0) return rebuilds.length > 0;
     if (!(await ctx.renew())) return true;
+    const t0 = Date.now();
     const plan = await this.plan(ready, started);
-    await countingRepository.savePlan(plan as unknown as Plan & Record<string, unknown>);
+    const t1 = Date.now();
+    await countingRepository.savePlan(plan);
+    const t2 = Date.now();
     await this.apply(plan, started);
+    if (process.env.AGG_DEBUG) console.log(`cycle: ready ${t0 - started.getTime()} plan ${t1 - t0} save ${t2 - t1} apply ${Date.now() - t2} batches ${plan.batches.length} created ${plan.created.length} changed ${plan.changed.length} aggs ${plan.aggregates.length}`);
     return true;
   }
 
@@ -179,7 +217,9 @@ export class Aggregator {
       const owner = batch.adopt ?? batch._id;
       const dups = new Set(seal.dups);
       const ids = seal.takeover || batch.adopt ? batch.ids : batch.ids.filter((id) => !dups.has(id));
-      const raw = await readRaw(batch.kind, ids);
+      const mine = !seal.takeover && !batch.adopt ? this.local.get(batch._id) : undefined;
+      const raw = mine ? new Map(mine.records.map((r) => [r._id, r as Raw])) : await readRaw(batch.kind, ids);
+      if (mine) this.local.delete(batch._id);
       const skip = batch.adopt ? (taken.get(batch.adopt) ?? new Set(takenBefore.get(batch.adopt)?.found ?? [])) : new Set<string>();
       const found: string[] = [];
       for (const id of ids) {
@@ -206,7 +246,20 @@ export class Aggregator {
     for (const [id, a] of await assignmentsRepository.findMany([...wanted])) assignments.set(id, a as AssignmentRecord);
     const lookupAssignment = (experiment: string, customerId: string) => assignments.get(assignmentId(experiment, customerId));
     const touched = unitsTouched({ experiments, assignment: lookupAssignment }, byKind.other);
-    const missing = [...touched].filter((id) => !this.units.has(id));
+    // First assignments (stored by their batch, so never assigned before) opened after this lease began.
+    const freshlyAssigned = new Set<string>();
+    for (const item of byKind.assignments) {
+      const b = (item.record as Raw).b;
+      if (b !== undefined && openedAt(b) > this.leaseStartedAt) freshlyAssigned.add(item.record._id);
+    }
+    if (this.fresh.size > 5_000_000) this.fresh.clear();
+    const known = (unit: string) => {
+      if (this.units.has(unit)) return true;
+      const [experiment, , ...customer] = unit.split('|');
+      const key = assignmentId(experiment!, customer.join('|'));
+      return this.fresh.has(key) || freshlyAssigned.has(key);
+    };
+    const missing = [...touched].filter((id) => !known(id));
     if (missing.length > 0) {
       const stored = await aggregatesRepository.findUnits(missing);
       for (const id of missing) this.units.set(id, stored.get(id) ?? false);
@@ -214,6 +267,8 @@ export class Aggregator {
 
     // 3. The one counting rule.
     const changes = countRecords({ experiments, assignment: lookupAssignment, unit: (id) => this.units.get(id) || null }, records, emptyChanges());
+    // Customers first assigned in this plan: only this aggregator will ever have made their units.
+    for (const item of byKind.assignments) if (freshlyAssigned.has(item.record._id)) this.fresh.add(item.record._id);
     const created: UnitRecord[] = [];
     const changed: UnitRecord[] = [];
     for (const [id, unit] of changes.units) (changes.created.has(id) ? created : changed).push(unit);
@@ -232,11 +287,16 @@ export class Aggregator {
 
   /** Applies a plan; every step may be repeated (a crash mid-way re-applies the whole plan). */
   private async apply(plan: Plan, asOf: Date): Promise<void> {
+    const a = Date.now();
     await aggregatesRepository.saveUnits(plan.created, plan.changed);
+    const b = Date.now();
     await aggregatesRepository.applyChanges(plan.n, plan.aggregates);
+    const c = Date.now();
     if (plan.taken.length > 0) await countingRepository.recordTaken(plan.taken);
     await countingRepository.removeBatches(plan.batches);
+    const d = Date.now();
     await countingRepository.saveProgress(plan.n, asOf);
+    if (process.env.AGG_DEBUG) console.log(`  apply: units ${b - a} aggs ${c - b} remove ${d - c} progress ${Date.now() - d}`);
     this.applied = plan.n;
     for (const unit of [...plan.created, ...plan.changed]) this.units.set(unit._id, unit);
     const now = Date.now();
@@ -274,6 +334,7 @@ export class Aggregator {
       const changes = countRecords({ experiments: [rulesOf(experiment)], assignment: (e, c) => byId.get(assignmentId(e, c)), unit: () => null }, records, emptyChanges());
       await aggregatesRepository.replaceExperiment(key, this.applied, [...changes.units.values()], [...changes.aggregates.values()]);
       this.units.clear();
+      this.fresh.clear();
       const assigned = records.filter((r) => r.kind === 'assignments').length;
       await countingRepository.finishRebuild(key, request.requestId, { result: { assigned, units: changes.units.size, aggregates: changes.aggregates.size } });
     } catch (error) {

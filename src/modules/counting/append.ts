@@ -17,10 +17,20 @@ import { countingRepository } from './counting.repository';
 export type Stamped<T> = T & { b: string };
 export type InsertRaw<T> = (records: Stamped<T>[]) => Promise<InsertOutcome>;
 
-const listeners = new Set<() => void>();
+/** What this process stored for one sealed batch: exactly the records stamped with it. */
+export interface StoredBatch {
+  batch: string;
+  kind: RecordKind;
+  records: { _id: string; b: string }[];
+}
 
-/** Called after every sealed batch in this process (the local aggregator wakes up). */
-export function onAppended(listener: () => void): () => void {
+const listeners = new Set<(stored: StoredBatch) => void>();
+
+/**
+ * Called after every sealed batch in this process with the records it stored, so the local aggregator
+ * can count them without reading them back (it still reads batches sealed by other instances).
+ */
+export function onAppended(listener: (stored: StoredBatch) => void): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
 }
@@ -45,12 +55,16 @@ export async function appendRecords<T extends { _id: string }>(kind: RecordKind,
   if (records.length === 0) return new Set();
   const batch = newBatchId();
   await countingRepository.openBatch({ _id: batch, kind, ids: records.map((r) => r._id), createdAt: new Date() });
-  const outcome = await insertRaw(records.map((r) => ({ ...r, b: batch })));
+  const stamped = records.map((r) => ({ ...r, b: batch }));
+  const outcome = await insertRaw(stamped);
   const notStored = [...outcome.existing, ...outcome.failed.keys()];
   const stored = records.length - notStored.length;
   const sealed = await countingRepository.sealBatch({ _id: batch, dups: notStored, n: stored, at: new Date() });
   if (!sealed) await requeueAfterTakeover(kind, batch, records.map((r) => r._id).filter((id) => !outcome.existing.has(id) && !outcome.failed.has(id)));
-  for (const listener of listeners) listener();
+  else if (listeners.size > 0) {
+    const stored: StoredBatch = { batch, kind, records: stamped.filter((r) => !outcome.existing.has(r._id) && !outcome.failed.has(r._id)) };
+    for (const listener of listeners) listener(stored);
+  }
   if (outcome.failed.size > 0) throw new RecordsRefusedError(outcome.failed);
   return outcome.existing;
 }

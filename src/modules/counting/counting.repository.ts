@@ -93,12 +93,18 @@ export const countingRepository = {
     await state().updateOne({ _id: 'progress' }, { $max: { applied }, $set: { asOf } }, { upsert: true });
   },
 
-  async readPlan<T extends Document>(): Promise<(T & { n: number }) | null> {
-    return (await state().findOne({ _id: 'plan' })) as (T & { n: number }) | null;
+  /** The stored plan (see savePlan), or null. */
+  async readPlan<T extends { n: number }>(): Promise<T | null> {
+    const doc = (await state().findOne({ _id: 'plan' })) as { n: number; body: string } | null;
+    return doc ? (JSON.parse(doc.body, reviveDates) as T) : null;
   },
 
-  async savePlan(plan: Document & { n: number }): Promise<void> {
-    await state().replaceOne({ _id: 'plan' }, { ...plan, _id: 'plan' }, { upsert: true });
+  /**
+   * Stores the plan as one JSON string: one value for the database to write, however many units it
+   * holds (FerretDB's cost grows with the number of fields, not with the length of a string).
+   */
+  async savePlan(plan: { n: number }): Promise<void> {
+    await state().replaceOne({ _id: 'plan' }, { n: plan.n, body: JSON.stringify(plan) }, { upsert: true });
   },
 
   /** Asks for a rebuild (replacing an earlier request of the same experiment); resolves to its time. */
@@ -129,3 +135,9 @@ export const countingRepository = {
 };
 
 export type { Collection };
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** JSON.parse reviver: ISO-8601 timestamps (as JSON.stringify writes Dates) back to Dates. */
+function reviveDates(_key: string, value: unknown): unknown {
+  return typeof value === 'string' && ISO_DATE.test(value) ? new Date(value) : value;
+}
