@@ -3,12 +3,14 @@
 // again on the same files and port. Everything started here is stopped by the root afterAll hook.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { getConfig } from '../../config';
 import { freeLoopbackPort, startEmbeddedDatabase, type EmbeddedDatabase } from '../../src/db/embedded-ferretdb';
-import { ADMIN_KEY } from './app';
+import { ADMIN_KEY, testApp } from './app';
 import { registerStopper } from './resources';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -218,4 +220,24 @@ export async function connectMongo(uri: string, dbName: string): Promise<Db> {
   await client.connect();
   registerStopper(() => client.close());
   return client.db(dbName);
+}
+
+let served: Promise<string> | undefined;
+
+/** The in-process test app (and its aggregator) on a loopback port, for clients that speak HTTP. */
+export function serveTestApp(): Promise<string> {
+  served ??= (async () => {
+    const app = await testApp();
+    const server = http.createServer(app);
+    await new Promise<void>((resolve, reject) => server.listen(0, '127.0.0.1', () => resolve()).once('error', reject));
+    registerStopper(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  })();
+  return served;
 }
