@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'mocha';
+import {
+  ASSIGNED,
+  aggregateId,
+  cohortOf,
+  countRecords,
+  emptyChanges,
+  unitId,
+  unitsTouched,
+  type AssignmentFact,
+  type CountedRecord,
+  type CountingLookups,
+  type ExperimentRules,
+  type UnitState,
+} from '../../../src/modules/counting/counting.rules';
+
+const experiment: ExperimentRules = {
+  key: 'exp',
+  metricsByEvent: new Map([
+    ['email.open', [{ key: 'email_open', kind: 'binomial' }]],
+    ['purchase', [{ key: 'spend', kind: 'mean' }]],
+  ]),
+};
+
+const day1 = new Date('2026-11-01T10:00:00Z');
+const day2 = new Date('2026-11-02T23:59:59Z');
+
+function assignment(customerId: string, variant: string, assignedAt: Date): AssignmentFact {
+  return { _id: `exp:${customerId}`, experiment: 'exp', customerId, variant, assignedAt };
+}
+
+function lookups(assignments: AssignmentFact[], stored: UnitState[] = []): CountingLookups {
+  const byId = new Map(assignments.map((a) => [a._id, a]));
+  const units = new Map(stored.map((u) => [u._id, u]));
+  return { experiments: [experiment], assignment: (e, c) => byId.get(`${e}:${c}`), unit: (id) => units.get(id) ?? null };
+}
+
+const event = (id: string, customerId: string, name: string, at: Date, value?: number): CountedRecord => ({
+  kind: 'events',
+  record: { _id: id, customerId, name, timestamp: at, ...(value !== undefined ? { value } : {}) },
+});
+const answer = (id: string, customerId: string, score: number, at: Date): CountedRecord => ({ kind: 'responses', record: { _id: id, customerId, metric: 'csat', score, timestamp: at } });
+
+function cohort(changes: ReturnType<typeof countRecords>, variant: string, metric: string, day: string) {
+  return changes.aggregates.get(aggregateId('exp', variant, metric))?.cohorts[day];
+}
+
+describe('counting rule (countRecords)', () => {
+  it('when a customer is assigned, then $assigned of its variant grows in the cohort of its UTC day', () => {
+    const a = assignment('c1', 'control', day2);
+    const changes = countRecords(lookups([]), [{ kind: 'assignments', record: a }]);
+    assert.equal(cohortOf(day2), '2026-11-02');
+    assert.deepEqual(cohort(changes, 'control', ASSIGNED, '2026-11-02'), { units: 1, sum: 0, sumSquares: 0, histogram: {} });
+  });
+
+  it('when a binomial event repeats for one customer, then the customer counts once', () => {
+    const l = lookups([assignment('c1', 'control', day1)]);
+    const changes = countRecords(l, [event('e1', 'c1', 'email.open', day2), event('e2', 'c1', 'email.open', day2)]);
+    assert.equal(cohort(changes, 'control', 'email_open', '2026-11-01')!.units, 1);
+    assert.equal(changes.created.size, 1);
+  });
+
+  it('when an event is older than the assignment, or the customer is not assigned, then it is not counted', () => {
+    const l = lookups([assignment('c1', 'control', day2)]);
+    const changes = countRecords(l, [event('e1', 'c1', 'email.open', day1), event('e2', 'nobody', 'email.open', day2)]);
+    assert.equal(changes.aggregates.size, 0);
+  });
+
+  it('when a mean metric gets several values, then sum and sum of squares are of the per-customer total, across batches too', () => {
+    const l = lookups([assignment('c1', 'b', day1)]);
+    const first = countRecords(l, [event('e1', 'c1', 'purchase', day2, 10), event('e2', 'c1', 'purchase', day2, 5)]);
+    assert.deepEqual(cohort(first, 'b', 'spend', '2026-11-01'), { units: 1, sum: 15, sumSquares: 225, histogram: {} });
+    // A later batch, with the unit as stored after the first.
+    const stored = first.units.get(unitId('exp', 'spend', 'c1'))!;
+    const second = countRecords(lookups([assignment('c1', 'b', day1)], [stored]), [event('e3', 'c1', 'purchase', day2, -3)]);
+    // Total 12: sum moves by -3, sum of squares by 144 - 225.
+    assert.deepEqual(cohort(second, 'b', 'spend', '2026-11-01'), { units: 0, sum: -3, sumSquares: 144 - 225, histogram: {} });
+    assert.equal(second.units.get(stored._id)!.value, 12);
+    assert.equal(second.created.size, 0);
+  });
+
+  it('when a later answer arrives, then it replaces the earlier one; an older one arriving late does not', () => {
+    const l = lookups([assignment('c1', 'control', day1)]);
+    const t = (h: number) => new Date(day2.getTime() - 10 * 3600_000 + h * 3600_000);
+    const changes = countRecords(l, [answer('r1', 'c1', 2, t(1)), answer('r2', 'c1', 5, t(3)), answer('r0', 'c1', 1, t(0)), answer('r2', 'c1', 5, t(3))]);
+    const c = cohort(changes, 'control', 'csat', '2026-11-01')!;
+    assert.equal(c.units, 1);
+    assert.equal(c.sum, 5);
+    assert.equal(c.sumSquares, 25);
+    assert.deepEqual(c.histogram, { '5': 1 });
+  });
+
+  it('when an event names another experiment, then it does not count in this one', () => {
+    const l = lookups([assignment('c1', 'control', day1)]);
+    const changes = countRecords(l, [{ kind: 'events', record: { _id: 'e1', customerId: 'c1', name: 'email.open', experiment: 'other', timestamp: day2 } }]);
+    assert.equal(changes.aggregates.size, 0);
+  });
+
+  it('when records are counted in one call or split over calls, then the totals are the same (live counting equals a rebuild)', () => {
+    const assignments = Array.from({ length: 30 }, (_, i) => assignment(`c${i}`, i % 2 ? 'b' : 'control', new Date(day1.getTime() + (i % 3) * 86_400_000)));
+    const records: CountedRecord[] = [];
+    for (let i = 0; i < 200; i++) {
+      const c = `c${(i * 7) % 30}`;
+      const at = new Date(day1.getTime() + 3 * 86_400_000 + i * 1000);
+      records.push(i % 3 === 0 ? event(`e${i}`, c, 'purchase', at, i % 11) : i % 3 === 1 ? event(`e${i}`, c, 'email.open', at) : answer(`r${i}`, c, 1 + (i % 5), at));
+    }
+    const whole = countRecords(lookups(assignments), records);
+    // Split into batches of 17, each applied to the units the earlier batches left.
+    const stored = new Map<string, UnitState>();
+    const totals = new Map<string, { units: number; sum: number; sumSquares: number; histogram: Record<string, number> }>();
+    for (let i = 0; i < records.length; i += 17) {
+      const part = countRecords(lookups(assignments, [...stored.values()]), records.slice(i, i + 17), emptyChanges());
+      for (const [id, u] of part.units) stored.set(id, u);
+      for (const change of part.aggregates.values()) {
+        for (const [day, d] of Object.entries(change.cohorts)) {
+          const key = `${change._id}#${day}`;
+          const t = totals.get(key) ?? { units: 0, sum: 0, sumSquares: 0, histogram: {} };
+          t.units += d.units;
+          t.sum += d.sum;
+          t.sumSquares += d.sumSquares;
+          for (const [s, n] of Object.entries(d.histogram)) t.histogram[s] = (t.histogram[s] ?? 0) + n;
+          totals.set(key, t);
+        }
+      }
+    }
+    for (const change of whole.aggregates.values()) {
+      for (const [day, d] of Object.entries(change.cohorts)) {
+        const t = totals.get(`${change._id}#${day}`)!;
+        assert.equal(t.units, d.units, change._id);
+        assert.ok(Math.abs(t.sum - d.sum) < 1e-9, change._id);
+        assert.ok(Math.abs(t.sumSquares - d.sumSquares) < 1e-9, change._id);
+        const nonZero = Object.fromEntries(Object.entries(t.histogram).filter(([, n]) => n !== 0));
+        assert.deepEqual(nonZero, d.histogram, change._id);
+      }
+    }
+  });
+
+  it('when asked which units counting may read, then it names exactly the units of assigned customers for metrics their events feed', () => {
+    const l = lookups([assignment('c1', 'control', day1)]);
+    const touched = unitsTouched(l, [event('e1', 'c1', 'email.open', day2), event('e2', 'c2', 'email.open', day2), event('e3', 'c1', 'page.view', day2), answer('r1', 'c1', 3, day2)]);
+    assert.deepEqual([...touched].sort(), [unitId('exp', 'csat', 'c1'), unitId('exp', 'email_open', 'c1')].sort());
+  });
+});
