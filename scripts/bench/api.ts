@@ -8,13 +8,13 @@
 //    assignments and 300,000 events over HTTP (no seeding).
 // Starts its own embedded database in a temporary DATA_DIR and listens on loopback only; every phase is
 // bounded in time.   npm run bench   or   npx tsx scripts/bench/api.ts [seconds=10] [connections=10]
-import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Result } from 'autocannon';
+import { machine, percentileOfSorted } from './machine';
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const CONNECTIONS = Number(process.argv[3] ?? 10);
@@ -48,17 +48,6 @@ function listen(app: { listen: (port: number, host: string, cb: () => void) => S
   });
 }
 
-function machine(): string {
-  const cpu = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
-  let nproc = String(os.cpus().length);
-  try {
-    nproc = execSync('nproc', { encoding: 'utf8' }).trim();
-  } catch {
-    // os.cpus() is the fallback
-  }
-  const memory = `${Math.round(os.totalmem() / 2 ** 30)} GiB`;
-  return `nproc ${nproc}, ${cpu}, ${memory} memory, Node ${process.version}, ${os.type()} ${os.release()}`;
-}
 
 async function main(): Promise<void> {
   const autocannon = (await import('autocannon')).default;
@@ -82,11 +71,7 @@ async function main(): Promise<void> {
   const counting = aggregatorDuty(getConfig());
   jobs.register(counting.duty);
   jobs.start();
-  const percentile = (values: number[], p: number) => {
-    if (values.length === 0) return NaN;
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-  };
+  const percentile = (values: number[], p: number) => percentileOfSorted([...values].sort((a, b) => a - b), p);
   /** Waits until every acknowledged record is counted; resolves to the ms it took. */
   const drain = async (limitMs = 600_000) => {
     const started = Date.now();

@@ -9,9 +9,9 @@
 // Starts its own embedded database in a temporary folder, on loopback; every phase is bounded in time.
 //   npm run bench:db   or   npx tsx scripts/bench/database.ts [seconds=5] [--binary path/to/ferretdb]
 // --binary runs another FerretDB build (e.g. one built from the unpatched source) instead of the cached one.
-import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import { machine, percentileOfSorted } from './machine';
 import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { getConfig } from '../../config';
@@ -41,24 +41,11 @@ interface Row {
   note: string;
 }
 
-function machine(): string {
-  const cpu = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
-  let nproc = String(os.cpus().length);
-  try {
-    nproc = execSync('nproc', { encoding: 'utf8' }).trim();
-  } catch {
-    // os.cpus() is the fallback
-  }
-  return `nproc ${nproc}, ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB memory, Node ${process.version}, ${os.type()} ${os.release()}`;
-}
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
+const percentile = percentileOfSorted;
 
 /** Runs `op` in `workers` loops for `seconds`; returns the count of operations and their latencies. */
 async function timed(workers: number, seconds: number, op: (worker: number, i: number) => Promise<void>) {

@@ -1,16 +1,8 @@
 import { Schema, model } from 'mongoose';
-import type { UnitState } from '../counting';
+import type { CohortDelta, UnitState } from '../counting';
 
-/** Running totals of one cohort (the customers assigned on one UTC day). */
-export interface CohortTotals {
-  /** Customers with at least one counted event (binomial, mean), who answered (survey), or assigned ($assigned). */
-  units: number;
-  /** Sum and sum of squares of per-customer values (mean metrics: summed event values; surveys: scores). */
-  sum: number;
-  sumSquares: number;
-  /** Survey score → customers whose current answer it is. */
-  histogram: Record<string, number>;
-}
+/** Running totals of one cohort (the customers assigned on one UTC day): the shape the counting rule adds to. */
+export type CohortTotals = CohortDelta;
 
 /** One experiment × variant × metric, per assignment cohort; results are computed from these alone. */
 export interface CohortAggregateDocument {
