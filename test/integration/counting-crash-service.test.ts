@@ -10,6 +10,12 @@ import { connectMongo, startServiceProcess, startStandaloneDatabase, tempDir, wi
 
 describe('counting: kill -9 of the service while a client ingests', function () {
   this.timeout(180_000);
+  let running: { stop(): Promise<void> }[] = [];
+  afterEach(async function () {
+    this.timeout(60_000);
+    for (const r of running.reverse()) await r.stop();
+    running = [];
+  });
 
   const cases = [
     { seed: 11, database: 'embedded' as const, what: 'its own embedded database (which goes down with it)' },
@@ -23,6 +29,7 @@ describe('counting: kill -9 of the service while a client ingests', function () 
       const dbName = 'verdict_crash';
       let service: ServiceProcess = await startServiceProcess({ dataDir, dbName, ...(database ? { mongodbUri: database.uri } : {}) });
       const started: ServiceProcess[] = [service];
+      running.push(...(database ? [database] : []), service);
       await withOutputOnFailure(() => started, async () => {
       const key = await startExperiment(service.url);
 
@@ -40,6 +47,7 @@ describe('counting: kill -9 of the service while a client ingests', function () 
           await service.kill('SIGKILL');
           service = await startServiceProcess({ dataDir, dbName, port: service.port, ...(database ? { mongodbUri: database.uri } : {}) });
           started.push(service);
+          running.push(service);
         })();
       };
       const target = [service.url];
@@ -54,6 +62,7 @@ describe('counting: kill -9 of the service while a client ingests', function () 
         await service.stop();
         const reader = await startEmbeddedDatabase({ dataDir, cacheDir: getConfig().ferretDbCacheDir });
         registerStopper(() => reader.stop());
+        running.push(reader);
         return connectMongo(reader.uri, dbName);
       };
       const summary = await assertCountedExactlyOnce(service.url, openDatabase, key, VARIANTS, ledgers);
