@@ -5,6 +5,7 @@ import { collectionOf } from '../../db/connection';
 import { findByIds } from '../../db/find-by-ids';
 import { insertNew } from '../../db/insert-new';
 import { ASSIGNED, aggregateId, unitId, type AggregateChange } from '../counting';
+import { BUILT_IN_METRIC_KEYS } from '../experiments';
 import { AggregateModel, UnitModel, type AggregateRecord, type CohortAggregate, type CohortAggregateDocument, type CohortTotals, type UnitRecord } from './aggregates.model';
 
 export { ASSIGNED, aggregateId, unitId };
@@ -33,16 +34,36 @@ const BULK = 1000;
 // a connection, holding the collection's lock and every connection, and the whole database hangs.
 const UPDATE_BULK = 50;
 
+/** What identifies an experiment's aggregate documents: its key, variants and custom metrics. */
+export interface AggregateScope {
+  _id: string;
+  variants: { key: string }[];
+  metrics: { custom?: { key: string }[] };
+}
+
+/**
+ * The _ids of every aggregate an experiment can have (each variant × $assigned, the built-in metrics
+ * and its custom ones): read with `_id $in`, an index lookup on every backend, where a filter on
+ * `experiment` would scan the whole collection on the embedded database.
+ */
+function aggregateIds(scope: AggregateScope): string[] {
+  const metrics = [ASSIGNED, ...BUILT_IN_METRIC_KEYS, ...(scope.metrics.custom ?? []).map((m) => m.key)];
+  return scope.variants.flatMap((v) => metrics.map((m) => aggregateId(scope._id, v.key, m)));
+}
+
+async function documentsOf(scope: AggregateScope): Promise<CohortAggregateDocument[]> {
+  return [...(await findByIds(aggregates(), aggregateIds(scope))).values()];
+}
+
 export const aggregatesRepository = {
   /** Whole-experiment totals per variant × metric (every cohort, or the cohorts `include` keeps). */
-  async forExperiment(experiment: string, include?: (cohort: string) => boolean): Promise<AggregateRecord[]> {
-    const docs = await aggregates().find({ experiment }).toArray();
-    return docs.map((doc) => totals(doc, include));
+  async forExperiment(scope: AggregateScope, include?: (cohort: string) => boolean): Promise<AggregateRecord[]> {
+    return (await documentsOf(scope)).map((doc) => totals(doc, include));
   },
 
   /** Totals per variant × metric × assignment cohort. */
-  async cohortsForExperiment(experiment: string): Promise<CohortAggregate[]> {
-    const docs = await aggregates().find({ experiment }).toArray();
+  async cohortsForExperiment(scope: AggregateScope): Promise<CohortAggregate[]> {
+    const docs = await documentsOf(scope);
     const out: CohortAggregate[] = [];
     for (const doc of docs) {
       for (const [cohort, t] of Object.entries(doc.cohorts ?? {})) {

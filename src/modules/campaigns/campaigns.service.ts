@@ -49,7 +49,7 @@ async function describe(record: CampaignRecord) {
     campaignsRepository.messageCounts(record._id),
     campaignsRepository.deliveryCounts(record._id),
     campaignsRepository.queueCounts(record._id),
-    aggregatesRepository.forExperiment(record.experiment),
+    experiment ? aggregatesRepository.forExperiment(experiment) : Promise.resolve([]),
   ]);
   const variantKeys = experiment ? experiment.variants.map((v) => v.key) : [...new Set(messageCounts.map((m) => m.variant))];
   const survey = experiment ? surveyMetricOf(experiment) : undefined;

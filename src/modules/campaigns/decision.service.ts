@@ -91,7 +91,7 @@ export const decisionService = {
     const results_ = results?.metrics.find((m) => m.metric === metric);
     const values = results_
       ? new Map(results_.variants.map((v) => [v.variant, v.value]))
-      : observedFromAggregates(experiment, metric, await aggregatesRepository.forExperiment(experiment._id));
+      : observedFromAggregates(experiment, metric, await aggregatesRepository.forExperiment(experiment));
     const chosen = best(experiment, metric, values);
     return { ...base, rule, variant: chosen, ...extra, reasons: [...reasons, `policy sends the best observed variant on ${metric}: "${chosen}"`] };
   },

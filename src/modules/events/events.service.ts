@@ -63,7 +63,7 @@ export const eventsService = {
   async summary(experimentKey: string, options: { stale?: boolean } = {}) {
     const experiment = await experimentsService.getRecord(experimentKey);
     const freshness = await readFreshness(options);
-    const aggregates = await aggregatesRepository.forExperiment(experimentKey);
+    const aggregates = await aggregatesRepository.forExperiment(experiment);
     const declared = [experiment.metrics.primary, ...experiment.metrics.secondary, ...experiment.metrics.guardrails, ...experiment.metrics.custom.map((m) => m.key)];
     const metricKeys = [...new Set([...declared, ...aggregates.map((a) => a.metric).filter((m) => m !== ASSIGNED)])];
     const variants = experiment.variants.map((variant) => {

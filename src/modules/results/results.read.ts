@@ -22,7 +22,7 @@ export interface ResultsReading {
 export async function readResults(key: string, now: Date = new Date(), options: { stale?: boolean } = {}): Promise<ResultsReading> {
   const experiment = await experimentsService.getRecord(key);
   const freshness = await readFreshness(options);
-  const aggregates = await aggregatesRepository.forExperiment(key);
+  const aggregates = await aggregatesRepository.forExperiment(experiment);
   const { results, sequentialUpdates } = analyse(experiment, aggregates, now);
   const counting = { asOf: freshness.asOf.toISOString(), pending: freshness.pending, complete: freshness.complete };
   return { experiment, results: { ...results, ...counting, decision: decide(results, experiment, now) }, sequentialUpdates };

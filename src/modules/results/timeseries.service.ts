@@ -17,6 +17,6 @@ export const timeseriesService = {
   /** The series for an experiment record already read (the HTML report has one). */
   async forRecord(experiment: ExperimentRecord, metric: string = experiment.metrics.primary, now: Date = new Date()): Promise<Timeseries> {
     timeseriesMetric(experiment, metric); // a 400 for an unknown metric before anything is read
-    return computeTimeseries(experiment, await aggregatesRepository.cohortsForExperiment(experiment._id), metric, now);
+    return computeTimeseries(experiment, await aggregatesRepository.cohortsForExperiment(experiment), metric, now);
   },
 };
