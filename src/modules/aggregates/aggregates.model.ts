@@ -24,6 +24,15 @@ export interface AggregateRecord extends CohortTotals {
   metric: string;
 }
 
+/**
+ * The same totals kept beside the cohorts, in a document of their own: whole-experiment results read
+ * these (a few small documents), the time series reads the cohorts. Both change in the same plan.
+ */
+export interface TotalsDocument extends AggregateRecord {
+  /** The last aggregator plan applied to this document. */
+  n: number;
+}
+
 /** The totals of one variant × metric × cohort. */
 export interface CohortAggregate extends CohortTotals {
   experiment: string;
@@ -61,5 +70,21 @@ const unitSchema = new Schema<UnitRecord>(
   { versionKey: false, collection: 'counting_units' },
 );
 
+const totalsSchema = new Schema<TotalsDocument>(
+  {
+    _id: String,
+    experiment: { type: String, required: true, index: true },
+    variant: { type: String, required: true },
+    metric: { type: String, required: true },
+    n: { type: Number, default: 0 },
+    units: { type: Number, default: 0 },
+    sum: { type: Number, default: 0 },
+    sumSquares: { type: Number, default: 0 },
+    histogram: { type: Schema.Types.Mixed, default: {} },
+  },
+  { versionKey: false, collection: 'metric_totals', minimize: false },
+);
+
 export const AggregateModel = model<CohortAggregateDocument>('Aggregate', aggregateSchema);
+export const TotalsModel = model<TotalsDocument>('AggregateTotals', totalsSchema);
 export const UnitModel = model<UnitRecord>('Unit', unitSchema);

@@ -6,11 +6,12 @@ import { findByIds } from '../../db/find-by-ids';
 import { insertNew } from '../../db/insert-new';
 import { ASSIGNED, aggregateId, unitId, type AggregateChange } from '../counting';
 import { BUILT_IN_METRIC_KEYS } from '../experiments';
-import { AggregateModel, UnitModel, type AggregateRecord, type CohortAggregate, type CohortAggregateDocument, type CohortTotals, type UnitRecord } from './aggregates.model';
+import { AggregateModel, TotalsModel, UnitModel, type AggregateRecord, type CohortAggregate, type CohortAggregateDocument, type CohortTotals, type TotalsDocument, type UnitRecord } from './aggregates.model';
 
 export { ASSIGNED, aggregateId, unitId };
 
 const aggregates = () => collectionOf<CohortAggregateDocument>(AggregateModel);
+const totalsOf = () => collectionOf<TotalsDocument>(TotalsModel);
 const units = () => collectionOf<UnitRecord>(UnitModel);
 
 function addTotals(into: CohortTotals, from: CohortTotals): void {
@@ -58,7 +59,9 @@ async function documentsOf(scope: AggregateScope): Promise<CohortAggregateDocume
 export const aggregatesRepository = {
   /** Whole-experiment totals per variant × metric (every cohort, or the cohorts `include` keeps). */
   async forExperiment(scope: AggregateScope, include?: (cohort: string) => boolean): Promise<AggregateRecord[]> {
-    return (await documentsOf(scope)).map((doc) => totals(doc, include));
+    if (include) return (await documentsOf(scope)).map((doc) => totals(doc, include));
+    const docs = await findByIds(totalsOf(), aggregateIds(scope));
+    return [...docs.values()].map(({ n: _n, ...record }) => ({ ...record, histogram: record.histogram ?? {} }));
   },
 
   /** Totals per variant × metric × assignment cohort. */
@@ -94,13 +97,14 @@ export const aggregatesRepository = {
    */
   async applyChanges(n: number, changes: AggregateChange[]): Promise<void> {
     if (changes.length === 0) return;
-    await insertNew(
-      aggregates(),
-      changes.map((c) => ({ _id: c._id, experiment: c.experiment, variant: c.variant, metric: c.metric, n: 0, cohorts: {} })),
-    );
-    const ops: AnyBulkWriteOperation<CohortAggregateDocument>[] = [];
+    const base = (c: AggregateChange) => ({ _id: c._id, experiment: c.experiment, variant: c.variant, metric: c.metric, n: 0 });
+    await insertNew(aggregates(), changes.map((c) => ({ ...base(c), cohorts: {} })));
+    await insertNew(totalsOf(), changes.map((c) => ({ ...base(c), units: 0, sum: 0, sumSquares: 0, histogram: {} })));
+    const cohortOps: AnyBulkWriteOperation<CohortAggregateDocument>[] = [];
+    const totalOps: AnyBulkWriteOperation<TotalsDocument>[] = [];
     for (const change of changes) {
       const inc: Record<string, number> = {};
+      const total: CohortTotals = { units: 0, sum: 0, sumSquares: 0, histogram: {} };
       for (const [cohort, d] of Object.entries(change.cohorts)) {
         const at = `cohorts.${cohort}`;
         if (d.units) inc[`${at}.units`] = d.units;
@@ -109,18 +113,33 @@ export const aggregatesRepository = {
         for (const [score, count] of Object.entries(d.histogram)) if (count !== 0) inc[`${at}.histogram.${score}`] = count;
         // A cohort seen for the first time gets all its fields, so every reader finds numbers.
         for (const field of ['units', 'sum', 'sumSquares'] as const) inc[`${at}.${field}`] ??= 0;
+        addTotals(total, d);
       }
-      ops.push({ updateOne: { filter: { _id: change._id, n: { $lt: n } }, update: { $inc: inc, $set: { n } } } });
+      const totalInc: Record<string, number> = { units: total.units, sum: total.sum, sumSquares: total.sumSquares };
+      for (const [score, count] of Object.entries(total.histogram)) if (count !== 0) totalInc[`histogram.${score}`] = count;
+      // Each document remembers the last plan applied to it: applying plan n again changes nothing.
+      cohortOps.push({ updateOne: { filter: { _id: change._id, n: { $lt: n } }, update: { $inc: inc, $set: { n } } } });
+      totalOps.push({ updateOne: { filter: { _id: change._id, n: { $lt: n } }, update: { $inc: totalInc, $set: { n } } } });
     }
-    for (let i = 0; i < ops.length; i += UPDATE_BULK) await aggregates().bulkWrite(ops.slice(i, i + UPDATE_BULK), { ordered: false });
+    for (let i = 0; i < cohortOps.length; i += BULK) await aggregates().bulkWrite(cohortOps.slice(i, i + BULK), { ordered: false });
+    for (let i = 0; i < totalOps.length; i += BULK) await totalsOf().bulkWrite(totalOps.slice(i, i + BULK), { ordered: false });
   },
 
   /** Replaces everything counted for an experiment (a rebuild), stamped as of plan `n`. */
   async replaceExperiment(experiment: string, n: number, newUnits: UnitRecord[], changes: AggregateChange[]): Promise<void> {
     await units().deleteMany({ experiment });
     await aggregates().deleteMany({ experiment });
+    await totalsOf().deleteMany({ experiment });
     for (let i = 0; i < newUnits.length; i += 5000) await insertNew(units(), newUnits.slice(i, i + 5000));
-    const docs: CohortAggregateDocument[] = changes.map((c) => ({ _id: c._id, experiment: c.experiment, variant: c.variant, metric: c.metric, n, cohorts: c.cohorts }));
+    const base = (c: AggregateChange) => ({ _id: c._id, experiment: c.experiment, variant: c.variant, metric: c.metric, n });
+    const docs: CohortAggregateDocument[] = changes.map((c) => ({ ...base(c), cohorts: c.cohorts }));
+    const totalDocs: TotalsDocument[] = changes.map((c) => {
+      const t: CohortTotals = { units: 0, sum: 0, sumSquares: 0, histogram: {} };
+      for (const d of Object.values(c.cohorts)) addTotals(t, d);
+      t.histogram = Object.fromEntries(Object.entries(t.histogram).filter(([, count]) => count !== 0));
+      return { ...base(c), ...t };
+    });
     for (let i = 0; i < docs.length; i += BULK) await insertNew(aggregates(), docs.slice(i, i + BULK));
+    for (let i = 0; i < totalDocs.length; i += BULK) await insertNew(totalsOf(), totalDocs.slice(i, i + BULK));
   },
 };
