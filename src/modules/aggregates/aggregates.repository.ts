@@ -121,8 +121,8 @@ export const aggregatesRepository = {
       cohortOps.push({ updateOne: { filter: { _id: change._id, n: { $lt: n } }, update: { $inc: inc, $set: { n } } } });
       totalOps.push({ updateOne: { filter: { _id: change._id, n: { $lt: n } }, update: { $inc: totalInc, $set: { n } } } });
     }
-    for (let i = 0; i < cohortOps.length; i += BULK) await aggregates().bulkWrite(cohortOps.slice(i, i + BULK), { ordered: false });
-    for (let i = 0; i < totalOps.length; i += BULK) await totalsOf().bulkWrite(totalOps.slice(i, i + BULK), { ordered: false });
+    for (let i = 0; i < cohortOps.length; i += UPDATE_BULK) await aggregates().bulkWrite(cohortOps.slice(i, i + UPDATE_BULK), { ordered: false });
+    for (let i = 0; i < totalOps.length; i += UPDATE_BULK) await totalsOf().bulkWrite(totalOps.slice(i, i + UPDATE_BULK), { ordered: false });
   },
 
   /** Replaces everything counted for an experiment (a rebuild), stamped as of plan `n`. */
