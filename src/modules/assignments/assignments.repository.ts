@@ -20,7 +20,8 @@ async function insertRaw(records: Stamped<AssignmentRecord>[]): Promise<InsertOu
 }
 
 /** Concurrent single assignments share one append (group commit); a duplicate fails only its own record. */
-const appendOneShared = sharedAppend<AssignmentRecord>('assignments', insertRaw);
+const readStamps = (ids: string[]) => findByIds(assignments() as unknown as Collection<Stamped<AssignmentRecord>>, ids);
+const appendOneShared = sharedAppend<AssignmentRecord>('assignments', insertRaw, readStamps);
 
 export function assignmentId(experiment: string, customerId: string): string {
   return `${experiment}:${customerId}`;
@@ -70,7 +71,7 @@ export const assignmentsRepository = {
 
   /** Stores many first assignments; returns the ids that existed already. */
   async insertMany(records: AssignmentRecord[]): Promise<Set<string>> {
-    return appendRecords('assignments', records, insertRaw);
+    return appendRecords('assignments', records, insertRaw, readStamps);
   },
 
   async listForExperiment(experiment: string, filter: { customerId?: string; variant?: string }, limit: number, offset: number) {

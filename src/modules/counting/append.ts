@@ -16,6 +16,25 @@ import { countingRepository } from './counting.repository';
 
 export type Stamped<T> = T & { b: string };
 export type InsertRaw<T> = (records: Stamped<T>[]) => Promise<InsertOutcome>;
+/** Reads stored records by _id (at least their batch stamp `b`). */
+export type ReadStored = (ids: string[]) => Promise<Map<string, { b?: string }>>;
+
+/**
+ * Records this request found stored already may have been stored by a request that died before sealing
+ * its batch: they are acknowledged now (this answer calls them duplicates), so that batch is sealed
+ * for the aggregator at once (a takeover, as after the grace period) rather than after it. A read that
+ * waits for this request's seal then waits for that one too.
+ */
+async function sealOpenBatchesOf(existing: Set<string>, own: string, readStored: ReadStored): Promise<void> {
+  const stamps = await readStored([...existing]);
+  const batches = [...new Set([...stamps.values()].map((r) => r.b).filter((b): b is string => b !== undefined && b !== own))];
+  if (batches.length === 0) return;
+  const sealed = await countingRepository.sealsAmong(batches);
+  const open = batches.filter((b) => !sealed.has(b));
+  if (open.length === 0) return;
+  const stillOpen = await countingRepository.batchesAmong(open);
+  for (const b of stillOpen.keys()) await countingRepository.sealBatch({ _id: b, dups: [], n: 0, takeover: true, at: new Date() });
+}
 
 /** What this process stored for one sealed batch: exactly the records stamped with it. */
 export interface StoredBatch {
@@ -51,12 +70,13 @@ export class RecordsRefusedError extends Error {
  * Appends records (unique _ids) of one kind; resolves to the _ids that were stored before (duplicates)
  * once the new ones are durably stored and their batch sealed.
  */
-export async function appendRecords<T extends { _id: string }>(kind: RecordKind, records: T[], insertRaw: InsertRaw<T>): Promise<Set<string>> {
+export async function appendRecords<T extends { _id: string }>(kind: RecordKind, records: T[], insertRaw: InsertRaw<T>, readStored?: ReadStored): Promise<Set<string>> {
   if (records.length === 0) return new Set();
   const batch = newBatchId();
   await countingRepository.openBatch({ _id: batch, kind, ids: records.map((r) => r._id), createdAt: new Date() });
   const stamped = records.map((r) => ({ ...r, b: batch }));
   const outcome = await insertRaw(stamped);
+  if (readStored && outcome.existing.size > 0) await sealOpenBatchesOf(outcome.existing, batch, readStored);
   const notStored = [...outcome.existing, ...outcome.failed.keys()];
   const stored = records.length - notStored.length;
   const sealed = await countingRepository.sealBatch({ _id: batch, dups: notStored, n: stored, at: new Date() });
@@ -85,11 +105,11 @@ async function requeueAfterTakeover(kind: RecordKind, batch: string, storedIds: 
  * commit). Resolves true when this record was stored, false when its _id existed already (or an earlier
  * record with the same _id in the same batch won).
  */
-export function sharedAppend<T extends { _id: string }>(kind: RecordKind, insertRaw: InsertRaw<T>): (record: T) => Promise<boolean> {
+export function sharedAppend<T extends { _id: string }>(kind: RecordKind, insertRaw: InsertRaw<T>, readStored?: ReadStored): (record: T) => Promise<boolean> {
   return groupCommit<T, boolean>(async (records) => {
     const unique = new Map<string, T>();
     for (const record of records) if (!unique.has(record._id)) unique.set(record._id, record);
-    const existing = await appendRecords(kind, [...unique.values()], insertRaw);
+    const existing = await appendRecords(kind, [...unique.values()], insertRaw, readStored);
     return records.map((record) => !existing.has(record._id) && unique.get(record._id) === record);
   });
 }

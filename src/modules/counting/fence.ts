@@ -28,8 +28,12 @@ export function wakeAggregator(): void {
   for (const wake of wakers) wake();
 }
 
+/**
+ * Every seal is waited for: a request's own, and a takeover (a dead request's batch, sealed by the
+ * aggregator or by a retry that found its records stored); the aggregator counts either promptly.
+ */
 function acknowledged<T extends { takeover?: boolean }>(seals: T[]): T[] {
-  return seals.filter((s) => !s.takeover);
+  return seals;
 }
 
 /**

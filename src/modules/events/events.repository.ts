@@ -9,12 +9,21 @@ const events = () => collectionOf<EventRecord>(EventModel);
 const responses = () => collectionOf<ResponseRecord>(ResponseModel);
 
 /** Concurrent single answers (the responses route, one-click survey links) share one append. */
-const appendResponseShared = sharedAppend<ResponseRecord>('responses', (records) => insertEach(responses(), records));
+const appendResponseShared = sharedAppend<ResponseRecord>(
+  'responses',
+  (records) => insertEach(responses(), records),
+  (ids) => findByIds(responses() as unknown as Collection<Stamped<ResponseRecord>>, ids),
+);
 
 export const eventsRepository = {
   /** Stores raw events (counted later by the aggregator); returns the eventIds that were stored before. */
   async insertEvents(records: EventRecord[]): Promise<Set<string>> {
-    return appendRecords('events', records, (stamped) => insertEach(events(), stamped));
+    return appendRecords(
+      'events',
+      records,
+      (stamped) => insertEach(events(), stamped),
+      (ids) => findByIds(events() as unknown as Collection<Stamped<EventRecord>>, ids),
+    );
   },
 
   /** Stores an answer; false when its responseId was stored before. */
