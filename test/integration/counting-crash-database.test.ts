@@ -17,6 +17,7 @@ import {
   summaryCounting,
   VARIANTS,
   type EventSpec,
+  type Summary,
 } from '../helpers/ingest';
 import { connectMongo, startServiceProcess, startStandaloneDatabase, tempDir, withOutputOnFailure, type ServiceProcess } from '../helpers/service-process';
 
@@ -127,6 +128,60 @@ describe('counting: kill -9 of the database', function () {
         assert.ok(partial > 0, 'a request failed after storing part of its batch (the kill came mid-store)');
         assert.equal(ledger.accepted + storedUnanswered, ledger.events.size, 'each event was accepted once, or stored by a failed call and then reported a duplicate');
         await assertCountedExactlyOnce(url, await raw(), key, VARIANTS, [ledger]);
+      },
+    );
+  });
+  it('when the client retries at once after a request died mid-store, then the retry reports the stored ones as duplicates and a read right after it counts them (no waiting for the grace period)', async () => {
+    const database = await startStandaloneDatabase();
+    const dbName = 'verdict_retry_at_once';
+    // A grace period far longer than the test: only the retry can get the dead request's batch counted.
+    const service: ServiceProcess = await startServiceProcess({ dataDir: tempDir('verdict-retry-'), dbName, mongodbUri: database.uri, env: { COUNTING_GRACE_MS: '600000' } });
+    running.push(database, service);
+    await withOutputOnFailure(
+      () => [service],
+      async () => {
+        const url = service.url;
+        const key = await startExperiment(url);
+        const ledger = emptyLedger();
+        await ingest(key, makePlan({ experiment: key, prefix: key, seed: 7, customers: 500, eventBatches: 0, batchSize: 0 }), { targets: [url], ledger });
+        const customers = [...ledger.assigned.keys()];
+        const rawDb = await connectMongo(database.uri, dbName);
+        let checked = false;
+        for (let attempt = 0; attempt < 4 && !checked; attempt++) {
+          const events: EventSpec[] = Array.from({ length: 5000 }, (_, i) => ({
+            eventId: `${key}-r${attempt}-${i}`,
+            customerId: customers[(i * 31) % customers.length]!,
+            name: i % 2 ? 'purchase' : 'email.open',
+            experiment: key,
+            ...(i % 2 ? { value: ((i % 40) + 1) * 0.25 } : {}),
+          }));
+          const sent = call(url, 'POST', '/v1/events', { events }).catch((error: Error) => ({ status: 0, body: String(error) }));
+          const rawEvents = rawDb.collection<{ _id: string }>('events');
+          const deadline = Date.now() + 20_000;
+          while (!(await rawEvents.findOne({ _id: events[0]!.eventId }, { projection: { _id: 1 } })) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+          await database.kill('SIGKILL');
+          const answer = await sent;
+          await database.restart();
+          if (answer.status === 202) continue;
+          const ids = new Set(events.map((e) => e.eventId));
+          const stored = (await rawEvents.find({ experiment: key }, { projection: { _id: 1 } }).toArray()).filter((d) => ids.has(d._id)).length;
+          if (stored === 0) continue;
+          let retry = await call(url, 'POST', '/v1/events', { events });
+          for (let i = 0; i < 50 && retry.status !== 202; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 200)); // the service's driver reconnecting
+            retry = await call(url, 'POST', '/v1/events', { events });
+          }
+          assert.equal(retry.status, 202, JSON.stringify(retry.body));
+          assert.deepEqual(retry.body, { accepted: events.length - stored, duplicates: stored });
+          // One read, right after the retry's 2xx: it waits for what is acknowledged, and that includes
+          // what the dead request stored.
+          const summary = (await call(url, 'GET', `/v1/experiments/${key}/summary`)).body as Summary & { complete: boolean };
+          const fromRaw = (await countRaw(rawDb, key, VARIANTS)).counts;
+          assert.equal(summary.complete, true);
+          assert.deepEqual(countsOfSummary(summary), fromRaw, `the ${stored} events the dead request stored are counted at once`);
+          checked = true;
+        }
+        assert.ok(checked, 'a request died after storing part of its batch');
       },
     );
   });
