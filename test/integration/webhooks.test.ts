@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getConfig } from '../../config';
-import { runDueLooks } from '../../src/modules/results';
+import { recordLook } from '../../src/modules/results';
 import { startWebhookWorker, verifyPayload, webhooksService, type WebhookWorker } from '../../src/modules/webhooks';
 import { api, type Api } from '../helpers/app';
 import { emailExperiment, eventId, experimentWithClearWinner, runningExperiment, uniqueKey } from '../helpers/factories';
@@ -188,8 +188,10 @@ describe('webhooks', () => {
       // Reading the results notifies nobody: decisions are noticed by looks.
       await worker.tick();
       assert.equal((await deliveriesOf(hook.id)).filter((d) => d.payload.data.experiment === key).length, 0, 'a GET queues nothing');
+      // A look at this experiment (the schedule would look at every experiment of the run, and its
+      // claims are tested in results-looks.test.ts).
       const lookedAt = new Date();
-      assert.ok((await runDueLooks(lookedAt)) >= 1);
+      await recordLook(key, 'scheduled', lookedAt);
 
       await until('two requests for the experiment', () => receiver.about(key).length >= 2 && receiver.about(key));
       const [first, second] = receiver.about(key) as [Received, Received];
@@ -212,7 +214,7 @@ describe('webhooks', () => {
       assert.equal(delivery.attempts[0]!.error, 'HTTP 500');
 
       // The decision did not change again: the next scheduled look queues nothing new.
-      assert.ok((await runDueLooks(new Date(lookedAt.getTime() + getConfig().lookIntervalMs))) >= 1);
+      await recordLook(key, 'scheduled', new Date(lookedAt.getTime() + getConfig().lookIntervalMs));
       await worker.tick();
       assert.equal((await deliveriesOf(hook.id)).filter((d) => d.payload.data.experiment === key).length, 1);
     });
@@ -232,7 +234,7 @@ describe('webhooks', () => {
       await worker.tick();
       assert.equal(receiver.about(key).length, 0, 'a GET queues nothing');
       // The scheduled look notices the mismatch; the rollout look (409: the verdict is invalid) sees it again.
-      assert.ok((await runDueLooks(new Date())) >= 1);
+      await recordLook(key, 'scheduled');
       assert.equal((await client.post(`/v1/experiments/${key}/rollout`).send({})).status, 409);
 
       const [request] = await until('srm.detected', () => receiver.about(key).length > 0 && receiver.about(key));

@@ -169,7 +169,13 @@ export class Aggregator {
     const t0 = Date.now();
     const plan = await this.plan(ready, started);
     const t1 = Date.now();
-    await countingRepository.savePlan(plan);
+    if (!(await countingRepository.savePlan(plan))) {
+      logger.warn({ plan: plan.n }, 'aggregator: another aggregator stored this plan first; taking up its plan instead');
+      this.units.clear();
+      this.fresh.clear();
+      await this.recover();
+      return true;
+    }
     const t2 = Date.now();
     await this.apply(plan, started);
     if (process.env.AGG_DEBUG) console.log(`cycle: ready ${t0 - started.getTime()} plan ${t1 - t0} save ${t2 - t1} apply ${Date.now() - t2} batches ${plan.batches.length} created ${plan.created.length} changed ${plan.changed.length} aggs ${plan.aggregates.length}`);

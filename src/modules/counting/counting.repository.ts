@@ -3,6 +3,7 @@ import type { Collection, Document } from 'mongodb';
 import { collectionOf, db } from '../../db/connection';
 import { findByIds } from '../../db/find-by-ids';
 import { insertNew } from '../../db/insert-new';
+import { isDuplicateKeyError } from '../../lib/errors';
 import {
   CountingStateModel,
   IngestBatchModel,
@@ -103,8 +104,16 @@ export const countingRepository = {
    * Stores the plan as one JSON string: one value for the database to write, however many units it
    * holds (FerretDB's cost grows with the number of fields, not with the length of a string).
    */
-  async savePlan(plan: { n: number }): Promise<void> {
-    await state().replaceOne({ _id: 'plan' }, { n: plan.n, body: JSON.stringify(plan) }, { upsert: true });
+  async savePlan(plan: { n: number }): Promise<boolean> {
+    // A compare-and-set on the plan number: of two aggregators that both think they hold the lease
+    // (one paused past its lease), only one stores plan n; the other learns it and stops.
+    try {
+      await state().replaceOne({ _id: 'plan', n: { $lt: plan.n } }, { n: plan.n, body: JSON.stringify(plan) }, { upsert: true });
+      return true;
+    } catch (error) {
+      if (isDuplicateKeyError(error)) return false;
+      throw error;
+    }
   },
 
   /** Asks for a rebuild (replacing an earlier request of the same experiment); resolves to its time. */
