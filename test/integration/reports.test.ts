@@ -108,6 +108,11 @@ describe('reports', () => {
       assert.equal(response.headers['cache-control'], 'no-store');
       assert.equal(response.headers['referrer-policy'], 'no-referrer');
       assert.match(response.text, /Ship &#x27;friendly&#x27;: it raised the email open rate by/);
+      // Read your writes: the page says what it counts, and so do its headers.
+      assert.match(response.text, /Counts everything received before \d{4}-\d{2}-\d{2} /);
+      assert.ok(!Number.isNaN(Date.parse(response.headers['x-counted-as-of']!)), 'X-Counted-As-Of is a time');
+      assert.equal(response.headers['x-counted-pending'], '0');
+      assert.equal(response.headers['x-counted-complete'], 'true');
       assert.ok(!/<script/i.test(response.text), 'no script element');
       assert.ok(!/(src|href)="https?:/i.test(response.text), 'no external asset');
     });
@@ -177,7 +182,8 @@ describe('reports', () => {
         const results = await client.get(`/v1/experiments/${winner}/results`);
         assert.equal(results.status, 200);
         const metrics = results.body.metrics as { metric: string }[];
-        assert.equal(await page.locator('svg.chart').count(), metrics.length);
+        assert.equal(await page.locator('svg.chart:not(.cohort-chart)').count(), metrics.length, 'one interval chart per metric');
+        assert.equal(await page.locator('svg.cohort-chart').count(), 1, 'and the lift by assignment cohort');
 
         const chart = page.locator('#metric-email_open svg.chart');
         assert.equal(await chart.count(), 1);

@@ -216,6 +216,8 @@ export interface ReportView {
   confidence: string;
   correction: string;
   generatedAt: string;
+  /** What the numbers count: everything acknowledged before asOf, and how many records were still waiting. */
+  counted: string;
   verdict: { sentence: string; tone: string; label: string; reasons: string[] };
   health: { srmOk: boolean; srmText: string; units: { variant: string; units: string }[]; warnings: string[] };
   metrics: {
@@ -280,6 +282,7 @@ export function buildReportView(results: ExperimentResults, history: HistoryItem
     confidence: confidence(results.alpha),
     correction: results.correction,
     generatedAt: isoDate(results.generatedAt),
+    counted: countedSentence(results),
     verdict: { sentence: verdictSentence(results), tone: results.decision.verdict, label: VERDICT_LABELS[results.decision.verdict] ?? results.decision.verdict, reasons: results.decision.reasons },
     health: {
       srmOk: !srm.mismatch,
@@ -353,4 +356,12 @@ export function buildReportView(results: ExperimentResults, history: HistoryItem
     })),
     ...(cohorts ? { cohortChart: buildCohortChart(cohorts) } : {}),
   };
+}
+
+/** The report's line on freshness (docs/counting.md, read your writes). */
+function countedSentence(results: Pick<ExperimentResults, 'asOf' | 'pending' | 'complete'>): string {
+  if (results.asOf === undefined) return '';
+  const asOf = isoDate(results.asOf);
+  if (results.complete !== false) return `Counts everything received before ${asOf}.`;
+  return `Counts everything received before ${asOf}; ${(results.pending ?? 0).toLocaleString('en-US')} more records were received and are still being counted.`;
 }

@@ -63,6 +63,7 @@ const REPORT = `<!doctype html>
 <header>
   <h1>{{name}}</h1>
   <p>Experiment <code>{{experiment}}</code> · status {{status}} · {{method}} analysis at {{confidence}} confidence ({{correction}} correction) · generated {{generatedAt}}</p>
+  {{#if counted}}<p class="counted">{{counted}}</p>{{/if}}
   {{#if hypothesis}}<p>Hypothesis: {{hypothesis}}</p>{{/if}}
 </header>
 

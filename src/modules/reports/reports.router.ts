@@ -27,7 +27,7 @@ const PAGE_HEADERS = {
 };
 
 function send(res: Response, page: RenderedPage): void {
-  res.status(page.status).set(PAGE_HEADERS).send(page.html);
+  res.status(page.status).set({ ...PAGE_HEADERS, ...page.headers }).send(page.html);
 }
 
 /** Public: the report behind a signed share link. Every failure is the same 404 page, so nothing leaks. */

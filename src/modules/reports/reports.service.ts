@@ -5,6 +5,7 @@ import { AppError } from '../../lib/errors';
 import { resolveSecrets } from '../../lib/dev-secrets';
 import { logger } from '../../lib/logger';
 import { experimentsService, type ExperimentRecord } from '../experiments';
+import { freshnessHeaders } from '../counting';
 import { resultsService, timeseriesService, type Timeseries } from '../results';
 import { buildReportView } from './report-view';
 import { renderNotFoundPage, renderReportPage } from './report.template';
@@ -26,7 +27,7 @@ function linkBase(requestOrigin: string | undefined): string {
   return base.endsWith('/') ? base : `${base}/`;
 }
 
-export type RenderedPage = { status: 200 | 404; html: string };
+export type RenderedPage = { status: 200 | 404; html: string; headers?: Record<string, string> };
 
 /** The primary metric by assignment cohort, or nothing (no section) while cohort aggregates are not available. */
 async function primaryByCohort(record: ExperimentRecord): Promise<Timeseries | undefined> {
@@ -61,7 +62,7 @@ export const reportsService = {
     const results = await resultsService.compute(key);
     const cohorts = await primaryByCohort(record);
     logger.debug({ experiment: key }, 'report rendered');
-    return { status: 200, html: renderReportPage(buildReportView(results, record.history, record.hypothesis, cohorts)) };
+    return { status: 200, html: renderReportPage(buildReportView(results, record.history, record.hypothesis, cohorts)), headers: freshnessHeaders(results) };
   },
 
   notFoundPage(): RenderedPage {
