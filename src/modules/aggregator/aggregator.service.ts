@@ -149,10 +149,22 @@ export class Aggregator {
   async recover(): Promise<void> {
     const [progress, plan] = await Promise.all([countingRepository.readProgress(), countingRepository.readPlan<Plan>()]);
     this.applied = progress.applied;
+    if (!progress.started) await this.adoptEarlierCounts();
     if (plan && plan.n > progress.applied) {
       logger.info({ plan: plan.n, batches: plan.batches.length }, 'aggregator: re-applying an unfinished plan');
       await this.apply(plan, new Date());
     }
+  }
+
+  /**
+   * The first start of the counting engine on a database that has experiments already (counted by an
+   * earlier version, in other collections): each is rebuilt from its raw records, once.
+   */
+  private async adoptEarlierCounts(): Promise<void> {
+    const experiments = await experimentsService.listCountedFresh();
+    for (const experiment of experiments) await countingRepository.requestRebuild(experiment._id, `upgrade-${experiment._id}`);
+    await countingRepository.saveProgress(0, new Date());
+    if (experiments.length > 0) logger.info({ experiments: experiments.length }, 'aggregator: first start on this database; rebuilding the experiments counted before');
   }
 
   /** One cycle; false when there was nothing to do. */

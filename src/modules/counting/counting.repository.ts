@@ -84,9 +84,9 @@ export const countingRepository = {
     return findByIds(taken(), ids);
   },
 
-  async readProgress(): Promise<ProgressRecord> {
+  async readProgress(): Promise<ProgressRecord & { started: boolean }> {
     const doc = (await state().findOne({ _id: 'progress' })) as ProgressRecord | null;
-    return doc ?? { _id: 'progress', applied: 0, asOf: new Date(0) };
+    return doc ? { ...doc, started: true } : { _id: 'progress', applied: 0, asOf: new Date(0), started: false };
   },
 
   async saveProgress(applied: number, asOf: Date): Promise<void> {
