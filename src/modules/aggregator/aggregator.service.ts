@@ -91,7 +91,8 @@ export class Aggregator {
   private readonly fresh = new Set<string>();
   private leaseStartedAt = 0;
   // Records this process stored for batches it sealed (counted without reading them back).
-  private readonly local = new LRUCache<string, StoredBatch>({ max: 2_000 });
+  // At most 200,000 records kept: beyond that, the oldest batches are read back from the database.
+  private readonly local = new LRUCache<string, StoredBatch>({ max: 10_000, maxSize: 200_000, sizeCalculation: (b) => Math.max(1, b.records.length) });
   private applied = 0;
   private readonly lags: number[] = [];
   private wake: (() => void) | undefined;
