@@ -45,7 +45,7 @@ function alive(pid: number): boolean {
 }
 
 /** Children of a process, from /proc (Linux). */
-function childPids(pid: number): number[] {
+export function childPids(pid: number): number[] {
   const children: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

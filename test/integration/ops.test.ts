@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { Router } from 'express';
 import { MongoClient } from 'mongodb';
@@ -13,31 +12,9 @@ import { startEmbeddedDatabase } from '../../src/db/embedded-ferretdb';
 import { ADMIN_KEY, api, testApp, type Api } from '../helpers/app';
 import { eventId } from '../helpers/factories';
 import { registerStopper } from '../helpers/resources';
+import { childPids, tempDir } from '../helpers/service-process';
 
 const ROOT = path.resolve(__dirname, '../..');
-
-function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  registerStopper(async () => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** Children of a process, from /proc (Linux). */
-function childPids(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): state, ppid, ...
-      const [, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) === pid) children.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return children;
-}
 
 /** True while a process exists and has not exited (a zombie has exited). */
 function alive(pid: number): boolean {
