@@ -39,7 +39,6 @@ export interface AggregatorOptions {
 
 interface Plan {
   n: number;
-  epoch: number;
   batches: string[];
   created: UnitRecord[];
   changed: UnitRecord[];
@@ -179,9 +178,7 @@ export class Aggregator {
     const ready = await this.readyBatches(ctx, started);
     if (ready.length === 0) return rebuilds.length > 0;
     if (!(await ctx.renew())) return true;
-    const t0 = Date.now();
     const plan = await this.plan(ready, started);
-    const t1 = Date.now();
     if (!(await countingRepository.savePlan(plan))) {
       logger.warn({ plan: plan.n }, 'aggregator: another aggregator stored this plan first; taking up its plan instead');
       this.units.clear();
@@ -189,9 +186,7 @@ export class Aggregator {
       await this.recover();
       return true;
     }
-    const t2 = Date.now();
     await this.apply(plan, started);
-    if (process.env.AGG_DEBUG) console.log(`cycle: ready ${t0 - started.getTime()} plan ${t1 - t0} save ${t2 - t1} apply ${Date.now() - t2} batches ${plan.batches.length} created ${plan.created.length} changed ${plan.changed.length} aggs ${plan.aggregates.length}`);
     return true;
   }
 
@@ -293,7 +288,6 @@ export class Aggregator {
     for (const [id, unit] of changes.units) (changes.created.has(id) ? created : changed).push(unit);
     return {
       n: this.applied + 1,
-      epoch: 0,
       batches: ready.map((r) => r.batch._id),
       created,
       changed,
@@ -306,16 +300,11 @@ export class Aggregator {
 
   /** Applies a plan; every step may be repeated (a crash mid-way re-applies the whole plan). */
   private async apply(plan: Plan, asOf: Date): Promise<void> {
-    const a = Date.now();
     await aggregatesRepository.saveUnits(plan.created, plan.changed);
-    const b = Date.now();
     await aggregatesRepository.applyChanges(plan.n, plan.aggregates);
-    const c = Date.now();
     if (plan.taken.length > 0) await countingRepository.recordTaken(plan.taken);
     await countingRepository.removeBatches(plan.batches);
-    const d = Date.now();
     await countingRepository.saveProgress(plan.n, asOf);
-    if (process.env.AGG_DEBUG) console.log(`  apply: units ${b - a} aggs ${c - b} remove ${d - c} progress ${Date.now() - d}`);
     this.applied = plan.n;
     for (const unit of [...plan.created, ...plan.changed]) this.units.set(unit._id, unit);
     const now = Date.now();
