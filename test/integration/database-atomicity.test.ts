@@ -45,6 +45,18 @@ describe('database atomicity', function () {
     assert.equal((await collections[0].findOne({ _id: 'counter' }))?.n, 4000);
   });
 
+  it('when one update command carries 300 statements, then it completes and applies each (FerretDB kept a connection per statement until the command ended: 100 hung it)', async () => {
+    const [c] = collectionPerClient<{ _id: string; n: number }>();
+    await c!.insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: `d${i}`, n: 0 })));
+    const result = await c!.bulkWrite(
+      Array.from({ length: 300 }, (_, i) => ({ updateOne: { filter: { _id: `d${i}` }, update: { $inc: { n: i + 1 } } } })),
+      { ordered: false },
+    );
+    assert.equal(result.modifiedCount, 300);
+    const docs = await c!.find({}).toArray();
+    assert.equal(docs.reduce((sum, d) => sum + d.n, 0), (300 * 301) / 2);
+  });
+
   it('when 8 clients each $inc one document 500 times with findOneAndUpdate, then it counts exactly 4000 and each answer is distinct', async () => {
     const collections = collectionPerClient<{ _id: string; n: number }>();
     await collections[0].insertOne({ _id: 'counter', n: 0 });

@@ -28,12 +28,6 @@ function totals(doc: CohortAggregateDocument, include: (cohort: string) => boole
 }
 
 const BULK = 1000;
-// At most this many statements per update command (bulkWrite of updateOne/replaceOne). FerretDB v1.24.2
-// keeps the SQLite query of every statement of an `update` command open until the command ends
-// (internal/handler/msg_update.go, updateDocument: `defer closer.Close()` inside the loop over the
-// statements), and its SQLite pool has 100 connections: a command of 100 statements waits forever for
-// a connection, holding the collection's lock and every connection, and the whole database hangs.
-const UPDATE_BULK = 50;
 
 /** What identifies an experiment's aggregate documents: its key, variants and custom metrics. */
 export interface AggregateScope {
@@ -121,8 +115,8 @@ export const aggregatesRepository = {
       cohortOps.push({ updateOne: { filter: { _id: change._id, n: { $lt: n } }, update: { $inc: inc, $set: { n } } } });
       totalOps.push({ updateOne: { filter: { _id: change._id, n: { $lt: n } }, update: { $inc: totalInc, $set: { n } } } });
     }
-    for (let i = 0; i < cohortOps.length; i += UPDATE_BULK) await aggregates().bulkWrite(cohortOps.slice(i, i + UPDATE_BULK), { ordered: false });
-    for (let i = 0; i < totalOps.length; i += UPDATE_BULK) await totalsOf().bulkWrite(totalOps.slice(i, i + UPDATE_BULK), { ordered: false });
+    for (let i = 0; i < cohortOps.length; i += BULK) await aggregates().bulkWrite(cohortOps.slice(i, i + BULK), { ordered: false });
+    for (let i = 0; i < totalOps.length; i += BULK) await totalsOf().bulkWrite(totalOps.slice(i, i + BULK), { ordered: false });
   },
 
   /** Replaces everything counted for an experiment (a rebuild), stamped as of plan `n`. */
