@@ -4,7 +4,7 @@ import { experimentsService } from '../../src/modules/experiments';
 import { runDueLooks } from '../../src/modules/results';
 import { api, type Api } from '../helpers/app';
 import { emailExperiment, experimentWithClearWinner, runningExperiment } from '../helpers/factories';
-import { assignCustomers, eventsAtRates, hits, metricOf, sendEvents, type MetricBody } from './results.helpers';
+import { assignCustomers, eventsAtRates, metricOf, sendEvents, sequentialExperimentWithEffect, type MetricBody } from './results.helpers';
 
 /** What a look may write on the experiment; reads must leave all of it as it was. */
 async function storedLookState(key: string) {
@@ -20,18 +20,7 @@ describe('results looks', () => {
   });
 
   it('when the method is sequential, then two looks record a running minimum that never rises, and GET results alone changes nothing stored', async () => {
-    const key = await runningExperiment(
-      client,
-      emailExperiment({
-        metrics: { primary: 'email_open', secondary: ['spend'], custom: [{ key: 'spend', kind: 'mean', event: 'purchase', direction: 'increase' }] },
-        analysis: { method: 'sequential' },
-      }),
-    );
-    const first = await assignCustomers(client, key, 400);
-    await sendEvents(client, key, [
-      ...eventsAtRates(first, 'email.open', { control: 0.1, friendly: 0.6 }),
-      ...first.filter((c) => hits(c.rank, 0.5)).map((c) => ({ customerId: c.id, name: 'purchase', value: c.variant === 'friendly' ? 30 + (c.rank % 3) : 10 + (c.rank % 3) })),
-    ]);
+    const { key, first } = await sequentialExperimentWithEffect(client);
 
     // Reads: results, CSV and again; nothing the analysis would store is stored.
     const unread = await storedLookState(key);

@@ -2,7 +2,7 @@
 // chosen per variant, so each test controls the rates it wants to see.
 import assert from 'node:assert/strict';
 import type { Api } from '../helpers/app';
-import { eventId } from '../helpers/factories';
+import { emailExperiment, eventId, runningExperiment } from '../helpers/factories';
 
 export interface Customer {
   id: string;
@@ -84,4 +84,24 @@ export function metricOf(results: { metrics: MetricBody[] }, metric: string): Me
   const found = results.metrics.find((m) => m.metric === metric);
   assert.ok(found, `metric ${metric} missing from ${results.metrics.map((m) => m.metric).join(', ')}`);
   return found;
+}
+
+/**
+ * A running sequential experiment (opens primary, a mean `spend` secondary) whose first 400 customers
+ * show a clear effect on both: control opens 10% and spends 10-12, friendly opens 60% and spends 30-32.
+ */
+export async function sequentialExperimentWithEffect(client: Api): Promise<{ key: string; first: Customer[] }> {
+  const key = await runningExperiment(
+    client,
+    emailExperiment({
+      metrics: { primary: 'email_open', secondary: ['spend'], custom: [{ key: 'spend', kind: 'mean', event: 'purchase', direction: 'increase' }] },
+      analysis: { method: 'sequential' },
+    }),
+  );
+  const first = await assignCustomers(client, key, 400);
+  await sendEvents(client, key, [
+    ...eventsAtRates(first, 'email.open', { control: 0.1, friendly: 0.6 }),
+    ...first.filter((c) => hits(c.rank, 0.5)).map((c) => ({ customerId: c.id, name: 'purchase', value: c.variant === 'friendly' ? 30 + (c.rank % 3) : 10 + (c.rank % 3) })),
+  ]);
+  return { key, first };
 }

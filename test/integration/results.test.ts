@@ -3,7 +3,7 @@ import { parse } from 'csv-parse/sync';
 import { recordLook } from '../../src/modules/results';
 import { api, type Api } from '../helpers/app';
 import { emailExperiment, pageExperiment, runningExperiment, uniqueKey } from '../helpers/factories';
-import { assignCustomers, eventsAtRates, hits, metricOf, respond, sendEvents, type Customer, type MetricBody } from './results.helpers';
+import { assignCustomers, eventsAtRates, hits, metricOf, respond, sendEvents, type Customer, type MetricBody, sequentialExperimentWithEffect } from './results.helpers';
 
 interface ResultsBody {
   experiment: string;
@@ -350,18 +350,7 @@ describe('results', () => {
   });
 
   it('when the method is sequential, then p-values are always-valid and keep their running minimum across looks', async () => {
-    const key = await runningExperiment(
-      client,
-      emailExperiment({
-        metrics: { primary: 'email_open', secondary: ['spend'], custom: [{ key: 'spend', kind: 'mean', event: 'purchase', direction: 'increase' }] },
-        analysis: { method: 'sequential' },
-      }),
-    );
-    const first = await assignCustomers(client, key, 400);
-    await sendEvents(client, key, [
-      ...eventsAtRates(first, 'email.open', { control: 0.1, friendly: 0.6 }),
-      ...first.filter((c) => hits(c.rank, 0.5)).map((c) => ({ customerId: c.id, name: 'purchase', value: c.variant === 'friendly' ? 30 + (c.rank % 3) : 10 + (c.rank % 3) })),
-    ]);
+    const { key, first } = await sequentialExperimentWithEffect(client);
     const look1 = await results(client, key);
     const open1 = metricOf(look1, 'email_open').comparisons[0]!;
     assert.equal(look1.method, 'sequential');
