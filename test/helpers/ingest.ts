@@ -113,6 +113,27 @@ export function makePlan(options: PlanOptions): Op[] {
 }
 
 /** What the client saw acknowledged (2xx). */
+/**
+ * A crash (kill -9 of something) run once while the first ingester works through `plan`: a seeded
+ * delay after its call at a seeded index (neither the first nor the last few) is sent. Pass `onSent` to
+ * that ingester; `started()` is the crash once it began (undefined if it never did).
+ */
+export function crashDuringIngest(plan: Op[], random: () => number, crash: () => Promise<void>) {
+  const killAt = 4 + Math.floor(random() * (plan.length - 8));
+  const delayMs = Math.floor(random() * 40);
+  let running: Promise<void> | undefined;
+  return {
+    onSent(index: number): void {
+      if (index !== killAt || running) return;
+      running = (async () => {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        await crash();
+      })();
+    },
+    started: (): Promise<void> | undefined => running,
+  };
+}
+
 export interface Ledger {
   /** customerId → variant, as answered. */
   assigned: Map<string, string>;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { Db } from 'mongodb';
 import {
   assertCountedExactlyOnce,
+  crashDuringIngest,
   call,
   countRaw,
   countsOfSummary,
@@ -43,21 +44,14 @@ describe('counting: kill -9 of the database', function () {
         const plans = [1, 2].map((n) =>
           makePlan({ experiment: key, prefix: `${key}-i${n}`, seed: 470 + n, customers: 1000, eventBatches: 12, batchSize: 600, singlesPerBatch: 3, responsesPerBatch: 10 }),
         );
-        const killAt = 4 + Math.floor(random() * (plans[0]!.length - 8));
-        const delayMs = Math.floor(random() * 40);
-        let crash: Promise<void> | undefined;
-        const onSent = (index: number) => {
-          if (index !== killAt || crash) return;
-          crash = (async () => {
-            await new Promise((resolve) => setTimeout(resolve, delayMs));
-            await database.kill('SIGKILL');
-            await new Promise((resolve) => setTimeout(resolve, 1_000));
-            await database.restart();
-          })();
-        };
-        const ledgers = await Promise.all([ingest(key, plans[0]!, { targets: [service.url], onSent }), ingest(key, plans[1]!, { targets: [service.url] })]);
-        assert.ok(crash, 'the database was killed');
-        await crash;
+        const crash = crashDuringIngest(plans[0]!, random, async () => {
+          await database.kill('SIGKILL');
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          await database.restart();
+        });
+        const ledgers = await Promise.all([ingest(key, plans[0]!, { targets: [service.url], onSent: crash.onSent }), ingest(key, plans[1]!, { targets: [service.url] })]);
+        assert.ok(crash.started(), 'the database was killed');
+        await crash.started();
         assert.ok(ledgers[0]!.retries + ledgers[1]!.retries > 0, 'the ingesters saw calls fail and retried');
         await assertCountedExactlyOnce(service.url, await connectMongo(database.uri, dbName), key, VARIANTS, ledgers);
       },

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { getConfig } from '../../config';
 import { startEmbeddedDatabase } from '../../src/db/embedded-ferretdb';
-import { assertCountedExactlyOnce, ingest, makePlan, seeded, startExperiment, VARIANTS } from '../helpers/ingest';
+import { assertCountedExactlyOnce, crashDuringIngest, ingest, makePlan, seeded, startExperiment, VARIANTS } from '../helpers/ingest';
 import { registerStopper } from '../helpers/resources';
 import { connectMongo, startServiceProcess, startStandaloneDatabase, tempDir, withOutputOnFailure, type ServiceProcess } from '../helpers/service-process';
 
@@ -37,23 +37,16 @@ describe('counting: kill -9 of the service while a client ingests', function () 
         makePlan({ experiment: key, prefix: `${key}-i${n}`, seed: c.seed * 10 + n, customers: 1000, eventBatches: 12, batchSize: 600, singlesPerBatch: 3, responsesPerBatch: 10 }),
       );
       // The moment: after the first attempt of a seeded call of the first ingester is sent, a seeded delay later.
-      const killAt = 4 + Math.floor(random() * (plans[0]!.length - 8));
-      const delayMs = Math.floor(random() * 40);
-      let crash: Promise<void> | undefined;
-      const onSent = (index: number) => {
-        if (index !== killAt || crash) return;
-        crash = (async () => {
-          await new Promise((resolve) => setTimeout(resolve, delayMs));
-          await service.kill('SIGKILL');
-          service = await startServiceProcess({ dataDir, dbName, port: service.port, ...(database ? { mongodbUri: database.uri } : {}) });
-          started.push(service);
-          running.push(service);
-        })();
-      };
+      const crash = crashDuringIngest(plans[0]!, random, async () => {
+        await service.kill('SIGKILL');
+        service = await startServiceProcess({ dataDir, dbName, port: service.port, ...(database ? { mongodbUri: database.uri } : {}) });
+        started.push(service);
+        running.push(service);
+      });
       const target = [service.url];
-      const ledgers = await Promise.all([ingest(key, plans[0]!, { targets: target, onSent }), ingest(key, plans[1]!, { targets: target })]);
-      assert.ok(crash, 'the service was killed');
-      await crash;
+      const ledgers = await Promise.all([ingest(key, plans[0]!, { targets: target, onSent: crash.onSent }), ingest(key, plans[1]!, { targets: target })]);
+      assert.ok(crash.started(), 'the service was killed');
+      await crash.started();
       assert.ok(ledgers[0]!.retries + ledgers[1]!.retries > 0, 'the ingesters saw the service die and retried');
 
       const openDatabase = async () => {
