@@ -24,6 +24,8 @@ const SEEDED_ASSIGNED = 1_000_000;
 const SEEDED_DAYS = 90;
 const REAL_ASSIGNMENTS = Number(process.env.BENCH_REAL_ASSIGNMENTS ?? 100_000);
 const REAL_EVENTS = Number(process.env.BENCH_REAL_EVENTS ?? 300_000);
+/** BENCH_ONLY=single,batch,events,results,real runs only those phases (events need single's customers). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'single,batch,events,results,real').split(',').map((s) => s.trim()));
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verdict-bench-'));
 process.env.DATA_DIR = dataDir;
@@ -145,10 +147,15 @@ async function main(): Promise<void> {
   await call('POST', `/v1/experiments/${experiment}/start`);
 
   // 1. Single assignments, distinct customers.
+  let assignedCustomers = 0;
+  const verdictRuns: Result[] = [];
+  if (ONLY.has('single')) {
   log(`POST /v1/assignments for ${SECONDS} s at ${CONNECTIONS} connections`);
   let single = 0;
   const singleBody = () => JSON.stringify({ experiment, customerId: `s-${single++}` });
   const assign = await run({ url: `${verdict.url}/v1/assignments`, connections: CONNECTIONS, duration: SECONDS, body: singleBody });
+  // The customers assigned (the baseline below goes on numbering bodies it never assigns).
+  assignedCustomers = single;
   const assignBase = await run({ url: `${baseline.url}/json`, connections: CONNECTIONS, duration: SECONDS, body: singleBody });
   rows.push({
     name: 'POST /v1/assignments (requests/s)',
@@ -157,9 +164,11 @@ async function main(): Promise<void> {
     p99: `${assign.latency.p99} ms`,
     baseline: `bare Express: ${fmt(okPerSecond(assignBase))} req/s (${pct(okPerSecond(assign), okPerSecond(assignBase))}), p50 ${assignBase.latency.p50} ms, p99 ${assignBase.latency.p99} ms`,
   });
-  const assignedCustomers = single;
+  verdictRuns.push(assign);
 
+  }
   // 2. Batch assignments, BATCH new customers a call.
+  if (ONLY.has('batch')) {
   log(`POST /v1/assignments/batch (${BATCH} a call) for ${SECONDS} s at ${BATCH_CONNECTIONS} connections`);
   let batchNo = 0;
   const batchBody = () => {
@@ -167,6 +176,7 @@ async function main(): Promise<void> {
     return JSON.stringify({ experiment, customers: Array.from({ length: BATCH }, (_, i) => ({ customerId: `b-${n}-${i}` })) });
   };
   const batch = await run({ url: `${verdict.url}/v1/assignments/batch`, connections: BATCH_CONNECTIONS, duration: SECONDS, body: batchBody });
+  verdictRuns.push(batch);
   const batchBase = await run({ url: `${baseline.url}/json`, connections: BATCH_CONNECTIONS, duration: SECONDS, body: batchBody });
   await drain();
   // Raw driver insertMany of the same assignment documents (as stored) into the same database.
@@ -182,6 +192,8 @@ async function main(): Promise<void> {
   });
 
   // 3. Events, BATCH a call, for customers assigned above (so every event is counted into aggregates).
+  }
+  if (ONLY.has('events')) {
   const eventDocs = (n: number) =>
     Array.from({ length: BATCH }, (_, i) => ({
       eventId: `e-${n}-${i}`,
@@ -194,6 +206,7 @@ async function main(): Promise<void> {
   const eventsBody = () => JSON.stringify({ events: eventDocs(eventBatch++) });
   counting.aggregator.takeLags();
   const events = await run({ url: `${verdict.url}/v1/events`, connections: BATCH_CONNECTIONS, duration: SECONDS, body: eventsBody });
+  verdictRuns.push(events);
   const lags = counting.aggregator.takeLags();
   const catchUp = await drain();
   const lateLags = counting.aggregator.takeLags();
@@ -223,6 +236,7 @@ async function main(): Promise<void> {
     baseline: `counted everything ${fmt(catchUp)} ms after the last event was acknowledged`,
   });
 
+  }
   // 4. Results latency. (a) 1,000,000 customers over 90 daily cohorts, 3 variants, 5 metrics: the
   // cohort aggregates such an experiment leaves are seeded through the aggregates repository.
   const metrics = { primary: 'email_open', secondary: ['email_click', 'csat', 'nps'], guardrails: ['unsubscribe'] };
@@ -231,6 +245,14 @@ async function main(): Promise<void> {
     { key: 'b', weight: 1 / 3, content: { subject: 'B', html: '<p>B</p>' } },
     { key: 'c', weight: 1 / 3, content: { subject: 'C', html: '<p>C</p>' } },
   ];
+  const resultsRow = async (name: string, key: string) => {
+    log(`GET /v1/experiments/${key}/results for ${Math.ceil(SECONDS / 2)} s at 1 connection`);
+    const results = await run({ url: `${verdict.url}/v1/experiments/${key}/results`, connections: 1, duration: Math.ceil(SECONDS / 2), body: () => '', method: 'GET' });
+    if (results['2xx'] === 0) throw new Error(`results of ${key}: no 2xx answer (${results.non2xx} others)`);
+    rows.push({ name, rate: fmt(okPerSecond(results)), p50: `${results.latency.p50} ms`, p99: `${results.latency.p99} ms`, baseline: '-' });
+    return results;
+  };
+  if (ONLY.has('results')) {
   const seededKey = `bench-results-seeded-${process.pid}`;
   await call('POST', '/v1/experiments', { key: seededKey, name: 'Results, seeded', assetType: 'email', variants: threeVariants, metrics });
   await call('POST', `/v1/experiments/${seededKey}/start`);
@@ -266,18 +288,13 @@ async function main(): Promise<void> {
     });
     await aggregatesRepository.replaceExperiment(seededKey, 0, [], changes);
   }
-  const resultsRow = async (name: string, key: string) => {
-    log(`GET /v1/experiments/${key}/results for ${Math.ceil(SECONDS / 2)} s at 1 connection`);
-    const results = await run({ url: `${verdict.url}/v1/experiments/${key}/results`, connections: 1, duration: Math.ceil(SECONDS / 2), body: () => '', method: 'GET' });
-    if (results['2xx'] === 0) throw new Error(`results of ${key}: no 2xx answer (${results.non2xx} others)`);
-    rows.push({ name, rate: fmt(okPerSecond(results)), p50: `${results.latency.p50} ms`, p99: `${results.latency.p99} ms`, baseline: '-' });
-    return results;
-  };
   await resultsRow(`GET results, ${fmt(SEEDED_ASSIGNED)} assigned, 5 metrics, 3 variants, ${SEEDED_DAYS} cohorts, seeded (requests/s)`, seededKey);
   const seededSeries = await run({ url: `${verdict.url}/v1/experiments/${seededKey}/results/timeseries`, connections: 1, duration: Math.ceil(SECONDS / 2), body: () => '', method: 'GET' });
   rows.push({ name: `GET results/timeseries (primary metric), same experiment (requests/s)`, rate: fmt(okPerSecond(seededSeries)), p50: `${seededSeries.latency.p50} ms`, p99: `${seededSeries.latency.p99} ms`, baseline: '-' });
 
+  }
   // (b) An experiment that really ingested REAL_ASSIGNMENTS assignments and REAL_EVENTS events over HTTP.
+  if (ONLY.has('real')) {
   const realKey = `bench-results-real-${process.pid}`;
   await call('POST', '/v1/experiments', {
     key: realKey,
@@ -323,7 +340,8 @@ async function main(): Promise<void> {
     baseline: `all counted ${fmt(realCatchUp)} ms after the last acknowledgement`,
   });
 
-  const errors = [assign, batch, events].map((r) => r.non2xx + r.errors).reduce((a, b) => a + b, 0);
+  }
+  const errors = verdictRuns.map((r) => r.non2xx + r.errors).reduce((a, b) => a + b, 0);
   const lines = [
     `Machine: ${machine()}`,
     `Database: ${database.embedded ? 'embedded FerretDB v1.24.2 (SQLite) in a temporary DATA_DIR' : 'MONGODB_URI'}`,

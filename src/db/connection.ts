@@ -1,6 +1,6 @@
 // Connects mongoose to MONGODB_URI or to the embedded FerretDB, and exposes the driver's Db for hot paths.
 import mongoose from 'mongoose';
-import type { Db } from 'mongodb';
+import type { CreateIndexesOptions, Db, IndexSpecification } from 'mongodb';
 import { getConfig } from '../../config';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-ferretdb';
 
@@ -32,9 +32,26 @@ export function db(): Db {
   return database as unknown as Db;
 }
 
+/**
+ * Creates the models' indexes. On the embedded database only the unique ones: FerretDB v1.24.2's SQLite
+ * backend answers every query but those by _id by scanning, so a secondary index is never read there,
+ * only kept up to date on every insert (an extra JSON parse of each document). Such indexes left by an
+ * earlier version are dropped. On MongoDB every index is created.
+ */
 export async function ensureIndexes(): Promise<void> {
   for (const model of Object.values(mongoose.models)) {
-    await model.createIndexes();
+    if (!embedded) {
+      await model.createIndexes();
+      continue;
+    }
+    for (const [fields, options] of model.schema.indexes()) {
+      if (options?.unique) {
+        await model.collection.createIndex(fields as IndexSpecification, options as CreateIndexesOptions);
+        continue;
+      }
+      const name = typeof options?.name === 'string' ? options.name : Object.entries(fields).map(([field, order]) => `${field}_${order}`).join('_');
+      await model.collection.dropIndex(name).catch(() => undefined);
+    }
   }
 }
 

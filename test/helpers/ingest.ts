@@ -112,15 +112,15 @@ export function makePlan(options: PlanOptions): Op[] {
   return ops;
 }
 
-/** What the client saw acknowledged (2xx). */
 /**
  * A crash (kill -9 of something) run once while the first ingester works through `plan`: a seeded
  * delay after its call at a seeded index (neither the first nor the last few) is sent. Pass `onSent` to
- * that ingester; `started()` is the crash once it began (undefined if it never did).
+ * that ingester; `started()` is the crash once it began (undefined if it never did). The delay stays
+ * below the time a batch call takes, so the crash meets that call in flight.
  */
 export function crashDuringIngest(plan: Op[], random: () => number, crash: () => Promise<void>) {
   const killAt = 4 + Math.floor(random() * (plan.length - 8));
-  const delayMs = Math.floor(random() * 40);
+  const delayMs = Math.floor(random() * 12);
   let running: Promise<void> | undefined;
   return {
     onSent(index: number): void {
@@ -134,6 +134,7 @@ export function crashDuringIngest(plan: Op[], random: () => number, crash: () =>
   };
 }
 
+/** What the client saw acknowledged (2xx). */
 export interface Ledger {
   /** customerId → variant, as answered. */
   assigned: Map<string, string>;

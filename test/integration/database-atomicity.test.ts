@@ -210,4 +210,45 @@ describe('database atomicity', function () {
       assert.equal(await c.countDocuments({}), 200 + 5 + 1 - 3);
     });
   });
+  describe('delete by _id', () => {
+    type Doc = { _id: string | ObjectId; tag: string };
+
+    async function seeded(): Promise<{ c: Collection<Doc>; oid: ObjectId }> {
+      const [c] = collectionPerClient<Doc>();
+      const oid = new ObjectId();
+      await c!.insertMany([...Array.from({ length: 50 }, (_, i) => ({ _id: `d-${i}`, tag: 'plain' })), { _id: oid, tag: 'oid' }]);
+      return { c: c!, oid };
+    }
+
+    it('when deleteMany names _ids by $in, with repeats and missing ones, then exactly those documents go and the count says so', async () => {
+      const { c } = await seeded();
+      const result = await c.deleteMany({ _id: { $in: ['d-1', 'd-2', 'd-2', 'missing', 'd-49'] } });
+      assert.equal(result.deletedCount, 3);
+      assert.equal(await c.countDocuments({}), 51 - 3);
+      assert.equal(await c.countDocuments({ _id: { $in: ['d-1', 'd-2', 'd-49'] } }), 0);
+      assert.equal((await c.deleteOne({ _id: 'd-3' })).deletedCount, 1);
+      assert.equal((await c.deleteOne({ _id: 'd-3' })).deletedCount, 0);
+      assert.equal(await c.countDocuments({}), 51 - 4);
+    });
+
+    it("when a string spelling an ObjectId's hex is deleted, then the ObjectId document stays; deleted by its ObjectId, it goes", async () => {
+      const { c, oid } = await seeded();
+      assert.equal((await c.deleteMany({ _id: { $in: [oid.toHexString(), 'd-0'] } })).deletedCount, 1);
+      assert.equal((await c.deleteOne({ _id: oid.toHexString() })).deletedCount, 0);
+      assert.equal((await c.findOne({ _id: oid }))?.tag, 'oid');
+      assert.equal((await c.deleteMany({ _id: { $in: [oid] } })).deletedCount, 1);
+      assert.equal(await c.countDocuments({}), 49);
+    });
+
+    it('when 8 clients delete overlapping _id lists at once, then every listed document goes and each is counted once', async () => {
+      const collections = collectionPerClient<Doc>();
+      await collections[0]!.insertMany(Array.from({ length: 2000 }, (_, i) => ({ _id: `x-${i}`, tag: 'x' })));
+      const results = await Promise.all(
+        collections.map((c, k) => c.deleteMany({ _id: { $in: Array.from({ length: 500 }, (_, i) => `x-${(k * 200 + i) % 2000}`) } })),
+      );
+      const listed = new Set(collections.flatMap((_, k) => Array.from({ length: 500 }, (_, i) => (k * 200 + i) % 2000)));
+      assert.equal(results.reduce((sum, r) => sum + r.deletedCount, 0), listed.size);
+      assert.equal(await collections[0]!.countDocuments({}), 2000 - listed.size);
+    });
+  });
 });

@@ -56,6 +56,11 @@ interface ReadyBatch {
 
 type Raw = { _id: string; b?: string };
 
+/** What counting needs of a stored assignment (which never changes). */
+function factOf({ _id, experiment, customerId, variant, assignedAt }: AssignmentFact): AssignmentFact {
+  return { _id, experiment, customerId, variant, assignedAt };
+}
+
 function rulesOf(experiment: ExperimentRecord): ExperimentRules {
   return { key: experiment._id, metricsByEvent: metricsByEvent(experiment.metrics.custom) };
 }
@@ -92,6 +97,16 @@ export class Aggregator {
   // Records this process stored for batches it sealed (counted without reading them back).
   // At most 200,000 records kept: beyond that, the oldest batches are read back from the database.
   private readonly local = new LRUCache<string, StoredBatch>({ max: 10_000, maxSize: 200_000, sizeCalculation: (b) => Math.max(1, b.records.length) });
+  // Assignments this aggregator has counted or read while it holds the lease. A stored assignment never
+  // changes, so a fact once known stays true (a customer not found is not kept: it may be assigned later).
+  private readonly facts = new LRUCache<string, AssignmentFact>({ max: 1_000_000 });
+  // Aggregate documents known to exist (made or seen by this aggregator under this lease): their plan
+  // writes need no insert first. Cleared with the lease and by every rebuild, which replaces documents.
+  private readonly existing = new Set<string>();
+  // A read is waiting for the counts: the next plan starts at once instead of after the plan gap.
+  private readWaiting = false;
+  // The last cycle left sealed batches for the next one (it reached maxRecords).
+  private backlogged = false;
   private applied = 0;
   private readonly lags: number[] = [];
   private wake: (() => void) | undefined;
@@ -105,7 +120,10 @@ export class Aggregator {
           this.wake();
         }
       }),
-      onReadWaiting(() => this.wake?.()),
+      onReadWaiting(() => {
+        this.readWaiting = true;
+        this.wake?.();
+      }),
     );
   }
 
@@ -124,22 +142,33 @@ export class Aggregator {
     this.units.clear();
     this.fresh.clear();
     this.local.clear();
+    this.facts.clear();
+    this.existing.clear();
     // A margin for clocks and for the previous holder's last moments.
     this.leaseStartedAt = Date.now() + 2_000;
     await this.recover();
     while (!ctx.signal.aborted && ctx.holds()) {
       let worked = false;
+      const started = Date.now();
+      this.readWaiting = false;
       try {
         worked = await this.cycle(ctx);
       } catch (error) {
         logger.error({ err: error }, 'aggregator cycle failed; retrying');
         this.units.clear();
         this.fresh.clear();
+        this.existing.clear();
         await this.recover().catch(() => undefined);
         await ctx.sleep(500);
         continue;
       }
       if (!worked) await ctx.sleep(this.options.idleMs);
+      // Plans start at most one per idleMs while records keep arriving (a plan's cost is mostly per plan,
+      // not per record), unless a read is waiting for the counts or a full plan's worth is waiting.
+      else if (!this.backlogged) {
+        const until = started + this.options.idleMs;
+        while (Date.now() < until && !this.readWaiting && !ctx.signal.aborted) await ctx.sleep(until - Date.now());
+      }
     }
     this.wake = undefined;
     this.local.clear();
@@ -177,12 +206,15 @@ export class Aggregator {
     }
     const ready = await this.readyBatches(ctx, started);
     if (ready.length === 0) return rebuilds.length > 0;
-    if (!(await ctx.renew())) return true;
+    // The runner renews the lease in the background; holds() leaves a third of it as a margin, and the
+    // plan's compare-and-set stops an aggregator that lost it anyway.
+    if (!ctx.holds()) return true;
     const plan = await this.plan(ready, started);
     if (!(await countingRepository.savePlan(plan))) {
       logger.warn({ plan: plan.n }, 'aggregator: another aggregator stored this plan first; taking up its plan instead');
       this.units.clear();
       this.fresh.clear();
+      this.existing.clear();
       await this.recover();
       return true;
     }
@@ -201,6 +233,7 @@ export class Aggregator {
     if (stale.length > 0) await countingRepository.removeBatches(stale);
     const ready: ReadyBatch[] = [];
     let records = 0;
+    this.backlogged = false;
     for (const batch of batches) {
       let seal = seals.get(batch._id);
       if (!seal && now.getTime() - batch.createdAt.getTime() >= this.options.graceMs && ctx.holds()) {
@@ -215,7 +248,10 @@ export class Aggregator {
       if (!seal) continue;
       ready.push({ batch, seal });
       records += batch.ids.length;
-      if (records >= this.options.maxRecords) break;
+      if (records >= this.options.maxRecords) {
+        this.backlogged = true;
+        break;
+      }
     }
     return ready;
   }
@@ -254,10 +290,17 @@ export class Aggregator {
     const wanted = new Set<string>();
     for (const item of byKind.other) {
       const r = item.record as { customerId: string; experiment?: string };
-      for (const e of experiments) if (r.experiment === undefined || r.experiment === e.key) wanted.add(assignmentId(e.key, r.customerId));
+      for (const e of experiments) {
+        if (r.experiment !== undefined && r.experiment !== e.key) continue;
+        const id = assignmentId(e.key, r.customerId);
+        if (assignments.has(id)) continue;
+        const fact = this.facts.get(id);
+        if (fact) assignments.set(id, fact);
+        else wanted.add(id);
+      }
     }
-    for (const id of assignments.keys()) wanted.delete(id);
     for (const [id, a] of await assignmentsRepository.findMany([...wanted])) assignments.set(id, a as AssignmentRecord);
+    for (const [id, a] of assignments) if (!this.facts.has(id)) this.facts.set(id, factOf(a));
     const lookupAssignment = (experiment: string, customerId: string) => assignments.get(assignmentId(experiment, customerId));
     const touched = unitsTouched({ experiments, assignment: lookupAssignment }, byKind.other);
     // First assignments (stored by their batch, so never assigned before) opened after this lease began.
@@ -300,8 +343,9 @@ export class Aggregator {
 
   /** Applies a plan; every step may be repeated (a crash mid-way re-applies the whole plan). */
   private async apply(plan: Plan, asOf: Date): Promise<void> {
-    await aggregatesRepository.saveUnits(plan.created, plan.changed);
-    await aggregatesRepository.applyChanges(plan.n, plan.aggregates);
+    // Units and aggregates are written side by side (each write is idempotent on its own); the batches go
+    // only once both are done.
+    await Promise.all([aggregatesRepository.saveUnits(plan.created, plan.changed), aggregatesRepository.applyChanges(plan.n, plan.aggregates, this.existing)]);
     if (plan.taken.length > 0) await countingRepository.recordTaken(plan.taken);
     await countingRepository.removeBatches(plan.batches);
     await countingRepository.saveProgress(plan.n, asOf);
@@ -340,6 +384,7 @@ export class Aggregator {
         ...responses.filter(settled).map((r) => counted('responses', r)),
       ];
       const changes = countRecords({ experiments: [rulesOf(experiment)], assignment: (e, c) => byId.get(assignmentId(e, c)), unit: () => null }, records, emptyChanges());
+      this.existing.clear();
       await aggregatesRepository.replaceExperiment(key, this.applied, [...changes.units.values()], [...changes.aggregates.values()]);
       this.units.clear();
       this.fresh.clear();

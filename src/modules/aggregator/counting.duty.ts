@@ -6,7 +6,7 @@ import { Aggregator } from './aggregator.service';
 export const AGGREGATOR_DUTY = 'aggregator';
 
 export function aggregatorDuty(config: Pick<Config, 'COUNTING_GRACE_MS' | 'AGGREGATOR_IDLE_MS'>): { duty: Duty; aggregator: Aggregator } {
-  const aggregator = new Aggregator({ graceMs: config.COUNTING_GRACE_MS, idleMs: config.AGGREGATOR_IDLE_MS, maxRecords: 10_000 });
+  const aggregator = new Aggregator({ graceMs: config.COUNTING_GRACE_MS, idleMs: config.AGGREGATOR_IDLE_MS, maxRecords: 30_000 });
   return {
     aggregator,
     duty: { name: AGGREGATOR_DUTY, everyMs: 1_000, continuous: true, run: (ctx) => aggregator.run(ctx) },

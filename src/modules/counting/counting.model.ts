@@ -14,7 +14,10 @@ export type RecordKind = 'assignments' | 'events' | 'responses';
 export interface IngestBatchRecord {
   _id: string;
   kind: RecordKind;
-  /** The raw records (their _ids) this batch stores; each stored one carries `b` = this batch's _id. */
+  /**
+   * The raw records (their _ids) this batch stores; each stored one carries `b` = this batch's _id.
+   * Stored as one JSON string (counting.repository).
+   */
   ids: string[];
   /** A re-queue after a takeover: count the records among `ids` stored by batch `adopt` that it missed. */
   adopt?: string;
@@ -40,7 +43,7 @@ export interface TakenBatchRecord {
 }
 
 const batchSchema = new Schema<IngestBatchRecord>(
-  { _id: String, kind: String, ids: [String], adopt: String, createdAt: Date },
+  { _id: String, kind: String, ids: Schema.Types.Mixed, adopt: String, createdAt: Date },
   { versionKey: false, collection: 'ingest_batches' },
 );
 const sealSchema = new Schema<IngestSealRecord>(
