@@ -71,14 +71,17 @@ export function buildApp(extensions: AppExtensions = {}): express.Express {
   app.use(express.json({ limit: config.BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: config.BODY_LIMIT }));
 
-  app.use(pageRedirectRouter, reportPageRouter, trackingRouter);
-  for (const router of extensions.public ?? []) app.use(router);
-
+  // The API first, its hottest routes (ingestion) first: express tries every route of every router in
+  // order until one matches, so this order is what a request pays for routing. No public path starts
+  // with /v1, and no two routers below share a route.
   const v1 = Router();
   v1.use(authenticate);
-  v1.use(apiKeysRouter, experimentsRouter, assignmentsRouter, eventsRouter, campaignsRouter, resultsRouter, reportsRouter, webhooksRouter);
+  v1.use(assignmentsRouter, eventsRouter, experimentsRouter, resultsRouter, campaignsRouter, apiKeysRouter, reportsRouter, webhooksRouter);
   for (const router of extensions.v1 ?? []) v1.use(router);
   app.use('/v1', v1);
+
+  app.use(pageRedirectRouter, reportPageRouter, trackingRouter);
+  for (const router of extensions.public ?? []) app.use(router);
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -78,8 +78,8 @@ async function main(): Promise<void> {
   const drain = async (limitMs = 600_000) => {
     const started = Date.now();
     while (Date.now() - started < limitMs) {
-      const seals = (await countingRepository.listSeals()).filter((s) => !s.takeover);
-      if (seals.length === 0) return Date.now() - started;
+      const log = await countingRepository.listLog();
+      if (log.batches.length + log.seals.length === 0) return Date.now() - started;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error('the aggregator did not catch up in time');
@@ -156,6 +156,7 @@ async function main(): Promise<void> {
   const assign = await run({ url: `${verdict.url}/v1/assignments`, connections: CONNECTIONS, duration: SECONDS, body: singleBody });
   // The customers assigned (the baseline below goes on numbering bodies it never assigns).
   assignedCustomers = single;
+  log('the same bodies to the bare Express route');
   const assignBase = await run({ url: `${baseline.url}/json`, connections: CONNECTIONS, duration: SECONDS, body: singleBody });
   rows.push({
     name: 'POST /v1/assignments (requests/s)',
@@ -177,6 +178,7 @@ async function main(): Promise<void> {
   };
   const batch = await run({ url: `${verdict.url}/v1/assignments/batch`, connections: BATCH_CONNECTIONS, duration: SECONDS, body: batchBody });
   verdictRuns.push(batch);
+  log('the same bodies to the bare Express route');
   const batchBase = await run({ url: `${baseline.url}/json`, connections: BATCH_CONNECTIONS, duration: SECONDS, body: batchBody });
   await drain();
   // Raw driver insertMany of the same assignment documents (as stored) into the same database.
@@ -208,8 +210,10 @@ async function main(): Promise<void> {
   const events = await run({ url: `${verdict.url}/v1/events`, connections: BATCH_CONNECTIONS, duration: SECONDS, body: eventsBody });
   verdictRuns.push(events);
   const lags = counting.aggregator.takeLags();
+  log('until the aggregator has counted everything');
   const catchUp = await drain();
   const lateLags = counting.aggregator.takeLags();
+  log('the same bodies to the bare Express route');
   const eventsBase = await run({ url: `${baseline.url}/json`, connections: BATCH_CONNECTIONS, duration: SECONDS, body: eventsBody });
 
   // Raw driver insertMany of the same documents (as stored: _id = eventId) into the same database.

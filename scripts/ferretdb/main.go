@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 	_ "modernc.org/sqlite" // the driver FerretDB itself uses, registered as "sqlite"
@@ -47,6 +46,8 @@ func main() {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
+	dropIDLookupIndexes(sqliteDir(*sqliteURL), logger)
+
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listenAddr},
 		Handler:   *handler,
@@ -68,8 +69,6 @@ func main() {
 		}()
 	}
 
-	go indexIDLookups(ctx, sqliteDir(*sqliteURL), logger)
-
 	if err := f.Run(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb: %s\n", err)
 		os.Exit(1)
@@ -85,69 +84,43 @@ func sqliteDir(url string) string {
 	return dir
 }
 
-// indexIDLookups gives every collection table an index on the expression FerretDB v1.24.2 looks
-// documents up by. Its _id pushdown queries `_ferretdb_sjson->'$._id' = ?`, but its own unique index is
-// on `_ferretdb_sjson->"_id"`; SQLite uses an expression index only for the identical expression, so
-// every find, update or delete by _id scanned the whole table (a lookup for a missing _id took
-// ~120 ms at 20,000 documents). Collections appear at run time, so the tables are checked every second.
-func indexIDLookups(ctx context.Context, dir string, logger *slog.Logger) {
-	dbs := map[string]*sql.DB{}
-	defer func() {
-		for _, db := range dbs {
-			_ = db.Close()
-		}
-	}()
-	ticker := time.NewTicker(time.Second)
-	defer ticker.Stop()
-	for {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
-		for _, file := range files {
-			db, ok := dbs[file]
-			if !ok {
-				var err error
-				// mode=rw: only databases FerretDB has created; busy_timeout as FerretDB sets it.
-				db, err = sql.Open("sqlite", "file:"+file+"?mode=rw&_pragma=busy_timeout(10000)")
-				if err != nil {
-					continue
-				}
-				db.SetMaxOpenConns(1)
-				dbs[file] = db
-			}
-			if err := ensureIDIndexes(ctx, db); err != nil && ctx.Err() == nil {
-				logger.WarnContext(ctx, "could not index _id lookups", slog.String("file", filepath.Base(file)), slog.String("error", err.Error()))
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
+// dropIDLookupIndexes drops the `<table>__id_lookup` indexes earlier builds of this wrapper added to
+// every collection table. FerretDB looked documents up by an expression its own unique _id index did not
+// match, so the wrapper indexed that expression too; patch 0004 makes the lookup use the unique index,
+// and the extra index only cost every write one more parse of the document's JSON.
+func dropIDLookupIndexes(dir string, logger *slog.Logger) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
+	for _, file := range files {
+		if err := dropIDLookupIndexesOf(file); err != nil {
+			logger.Warn("could not drop the old _id lookup indexes", slog.String("file", filepath.Base(file)), slog.String("error", err.Error()))
 		}
 	}
 }
 
-func ensureIDIndexes(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, `SELECT t.name FROM sqlite_master t
-		WHERE t.type = 'table' AND t.name IN (SELECT table_name FROM _ferretdb_collections)
-		AND NOT EXISTS (SELECT 1 FROM sqlite_master i WHERE i.type = 'index' AND i.name = t.name || '__id_lookup')`)
+func dropIDLookupIndexesOf(file string) error {
+	// mode=rw: only databases FerretDB has created; busy_timeout as FerretDB sets it.
+	db, err := sql.Open("sqlite", "file:"+file+"?mode=rw&_pragma=busy_timeout(10000)")
 	if err != nil {
-		if strings.Contains(err.Error(), "no such table") {
-			return nil // FerretDB has not written its metadata yet
-		}
 		return err
 	}
-	var tables []string
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%\_\_id\_lookup' ESCAPE '\'`)
+	if err != nil {
+		return err
+	}
+	var names []string
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
 			_ = rows.Close()
 			return err
 		}
-		tables = append(tables, name)
+		names = append(names, name)
 	}
 	_ = rows.Close()
-	for _, table := range tables {
-		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, table+"__id_lookup", table)
-		if _, err := db.ExecContext(ctx, q); err != nil && !strings.Contains(err.Error(), "no such table") {
+	for _, name := range names {
+		if _, err := db.Exec(fmt.Sprintf(`DROP INDEX IF EXISTS %q`, name)); err != nil {
 			return err
 		}
 	}

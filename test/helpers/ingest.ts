@@ -122,15 +122,25 @@ export function crashDuringIngest(plan: Op[], random: () => number, crash: () =>
   const killAt = 4 + Math.floor(random() * (plan.length - 8));
   const delayMs = Math.floor(random() * 12);
   let running: Promise<void> | undefined;
+  const inFlight = new Set<number>();
+  let inFlightAtCrash = 0;
   return {
     onSent(index: number): void {
+      inFlight.add(index);
       if (index !== killAt || running) return;
       running = (async () => {
         await new Promise((resolve) => setTimeout(resolve, delayMs));
+        inFlightAtCrash = inFlight.size;
         await crash();
       })();
     },
+    /** Pass as the same ingester's onAcknowledged. */
+    onAcknowledged(index: number): void {
+      inFlight.delete(index);
+    },
     started: (): Promise<void> | undefined => running,
+    /** How many of that ingester's calls were sent and not yet acknowledged when the crash began. */
+    inFlightAtCrash: (): number => inFlightAtCrash,
   };
 }
 

@@ -34,6 +34,21 @@ function fromStoredUnit(stored: StoredUnit): UnitRecord {
   return { _id: stored._id, experiment, variant, metric, customerId: customer.join('|'), cohort, value, at: new Date(at), ...(responseId !== undefined ? { responseId } : {}) };
 }
 
+/** Units in the stored form, as pairs (for the aggregator's plan, which stores them as JSON). */
+export type PackedUnit = [id: string, fields: string];
+
+export function packUnits(units: UnitRecord[]): PackedUnit[] {
+  return units.map((unit) => {
+    const stored = toStoredUnit(unit) as { _id: string; s: string };
+    return [stored._id, stored.s];
+  });
+}
+
+/** The inverse of packUnits; a plan stored by an earlier version holds the units themselves. */
+export function unpackUnits(packed: (PackedUnit | UnitRecord)[]): UnitRecord[] {
+  return packed.map((p) => (Array.isArray(p) ? fromStoredUnit({ _id: p[0], s: p[1] }) : p));
+}
+
 /** The _ids of an experiment's units start with its key and '|' (keys are slugs, without '|'). */
 function unitsOfExperiment(experiment: string) {
   return { _id: { $regex: `^${experiment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\|` } };

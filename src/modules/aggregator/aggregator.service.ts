@@ -7,7 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import type { DutyContext } from '../../jobs/runner';
 import { logger } from '../../lib/logger';
-import { aggregatesRepository, type UnitRecord } from '../aggregates';
+import { aggregatesRepository, packUnits, unpackUnits, type PackedUnit, type UnitRecord } from '../aggregates';
 import { assignmentId, assignmentsRepository, type AssignmentRecord } from '../assignments';
 import {
   countingRepository,
@@ -48,6 +48,9 @@ interface Plan {
   sealedAt: Date[];
   at: Date;
 }
+
+/** A plan as stored (savePlan): its units packed (an earlier version stored them whole). */
+type StoredPlan = Omit<Plan, 'created' | 'changed'> & { created: (PackedUnit | UnitRecord)[]; changed: (PackedUnit | UnitRecord)[] };
 
 interface ReadyBatch {
   batch: IngestBatchRecord;
@@ -174,14 +177,21 @@ export class Aggregator {
     this.local.clear();
   }
 
-  /** Re-applies the stored plan if its writes may not all have been applied (a crash mid-plan). */
+  /**
+   * Applies the stored plan again: its writes may not all have been applied (a crash mid-plan), and
+   * applying the last plan again changes nothing where it was. Progress is recorded only before work
+   * that is not a plan (a rebuild), so a plan is not applied again over that work.
+   */
   async recover(): Promise<void> {
-    const [progress, plan] = await Promise.all([countingRepository.readProgress(), countingRepository.readPlan<Plan>()]);
-    this.applied = progress.applied;
+    const moved = await countingRepository.moveLegacyEntries();
+    if (moved > 0) logger.info({ entries: moved }, 'aggregator: moved the batches an earlier version left into the ingest log');
+    const [progress, stored] = await Promise.all([countingRepository.readProgress(), countingRepository.readPlan<StoredPlan>()]);
+    const plan = stored ? { ...stored, created: unpackUnits(stored.created), changed: unpackUnits(stored.changed) } : null;
+    this.applied = Math.max(progress.applied, plan?.n ?? 0);
     if (!progress.started) await this.adoptEarlierCounts();
     if (plan && plan.n > progress.applied) {
-      logger.info({ plan: plan.n, batches: plan.batches.length }, 'aggregator: re-applying an unfinished plan');
-      await this.apply(plan, new Date());
+      logger.info({ plan: plan.n, batches: plan.batches.length }, 'aggregator: applying the last plan again');
+      await this.apply(plan);
     }
   }
 
@@ -210,7 +220,9 @@ export class Aggregator {
     // plan's compare-and-set stops an aggregator that lost it anyway.
     if (!ctx.holds()) return true;
     const plan = await this.plan(ready, started);
-    if (!(await countingRepository.savePlan(plan))) {
+    // The units go in their stored form: the plan is written whole before it is applied, every plan.
+    const stored: StoredPlan = { ...plan, created: packUnits(plan.created), changed: packUnits(plan.changed) };
+    if (!(await countingRepository.savePlan(stored))) {
       logger.warn({ plan: plan.n }, 'aggregator: another aggregator stored this plan first; taking up its plan instead');
       this.units.clear();
       this.fresh.clear();
@@ -218,16 +230,17 @@ export class Aggregator {
       await this.recover();
       return true;
     }
-    await this.apply(plan, started);
+    await this.apply(plan);
     return true;
   }
 
   /** Sealed batches in creation order (taking over expired open ones), up to maxRecords records. */
   private async readyBatches(ctx: DutyContext, now: Date): Promise<ReadyBatch[]> {
-    // Seals first, then batches: a request opens its batch before it seals it, so every seal listed
-    // here has its batch listed below unless the batch was counted already (then the seal is stale).
-    const seals = new Map((await countingRepository.listSeals()).map((s) => [s._id, s]));
-    const batches = (await countingRepository.listBatches()).sort((a, b) => (a._id < b._id ? -1 : 1));
+    // One snapshot of the log: a request opens its batch before it seals it, so every seal has its
+    // batch listed too unless the batch was counted already (then the seal is stale).
+    const log = await countingRepository.listLog();
+    const seals = new Map(log.seals.map((s) => [s._id, s]));
+    const batches = log.batches.sort((a, b) => (a._id < b._id ? -1 : 1));
     const known = new Set(batches.map((b) => b._id));
     const stale = [...seals.keys()].filter((id) => !known.has(id));
     if (stale.length > 0) await countingRepository.removeBatches(stale);
@@ -342,13 +355,14 @@ export class Aggregator {
   }
 
   /** Applies a plan; every step may be repeated (a crash mid-way re-applies the whole plan). */
-  private async apply(plan: Plan, asOf: Date): Promise<void> {
+  private async apply(plan: Plan): Promise<void> {
     // Units and aggregates are written side by side (each write is idempotent on its own); the batches go
     // only once both are done.
     await Promise.all([aggregatesRepository.saveUnits(plan.created, plan.changed), aggregatesRepository.applyChanges(plan.n, plan.aggregates, this.existing)]);
     if (plan.taken.length > 0) await countingRepository.recordTaken(plan.taken);
     await countingRepository.removeBatches(plan.batches);
-    await countingRepository.saveProgress(plan.n, asOf);
+    // No progress write: the next plan's compare-and-set replaces this one only once it is applied, and
+    // recover() applies the last stored plan again (a no-op where it was applied).
     this.applied = plan.n;
     for (const unit of [...plan.created, ...plan.changed]) this.units.set(unit._id, unit);
     const now = Date.now();
@@ -385,6 +399,9 @@ export class Aggregator {
       ];
       const changes = countRecords({ experiments: [rulesOf(experiment)], assignment: (e, c) => byId.get(assignmentId(e, c)), unit: () => null }, records, emptyChanges());
       this.existing.clear();
+      // Every plan so far is applied (rebuilds run between plans): say so before replacing anything, so
+      // that a restart does not apply the last plan again over what the rebuild writes.
+      await countingRepository.saveProgress(this.applied, new Date());
       await aggregatesRepository.replaceExperiment(key, this.applied, [...changes.units.values()], [...changes.aggregates.values()]);
       this.units.clear();
       this.fresh.clear();

@@ -1,16 +1,20 @@
 // The write path of every counted record (assignments, events, answers): one durable append per
 // request, counted later by the aggregator. See docs/counting.md.
 //
-//   1. open the batch: an ingest_batches entry naming the records about to be stored;
-//   2. store the raw records, each stamped with `b` = the batch (a duplicate _id keeps the stored one);
-//   3. seal the batch: which records were duplicates. Only now does the request answer 2xx.
+//   1. open the batch: an ingest log entry naming the records about to be stored;
+//   2. store the raw records, each stamped with `b` = the batch (a duplicate _id keeps the stored one).
+//      Now the request answers 2xx: its records and their batch are durably in the database;
+//   3. seal the batch (which records were duplicates), after the answer, sharing the write with the
+//      openings and seals of concurrent requests.
 //
 // A request that dies anywhere after step 1 leaves an open batch; the aggregator seals it itself after
 // the grace period and counts what was stored by it. So a record is counted because it is stored, never
-// because its request succeeded, and a retry still learns the true duplicates from step 2.
+// because its request succeeded, and a retry still learns the true duplicates from step 2. A read that
+// must count what was acknowledged waits for every batch in the log when it began, sealed or not (fence.ts).
 import { randomBytes } from 'node:crypto';
 import type { InsertOutcome } from '../../db/insert-new';
 import { groupCommit } from '../../db/group-commit';
+import { logger } from '../../lib/logger';
 import type { RecordKind } from './counting.model';
 import { countingRepository } from './counting.repository';
 
@@ -25,8 +29,7 @@ export type ReadStored = (ids: string[]) => Promise<Map<string, { b?: string }>>
  * for the aggregator at once (a takeover, as after the grace period) rather than after it. A read that
  * waits for this request's seal then waits for that one too.
  */
-async function sealOpenBatchesOf(existing: Set<string>, own: string, readStored: ReadStored): Promise<void> {
-  const stamps = await readStored([...existing]);
+async function sealOpenBatchesOf(stamps: Map<string, { b?: string }>, own: string): Promise<void> {
   const batches = [...new Set([...stamps.values()].map((r) => r.b).filter((b): b is string => b !== undefined && b !== own))];
   if (batches.length === 0) return;
   const sealed = await countingRepository.sealsAmong(batches);
@@ -68,7 +71,7 @@ export class RecordsRefusedError extends Error {
 
 /**
  * Appends records (unique _ids) of one kind; resolves to the _ids that were stored before (duplicates)
- * once the new ones are durably stored and their batch sealed.
+ * once the new ones are durably stored (their batch is sealed right after).
  */
 export async function appendRecords<T extends { _id: string }>(kind: RecordKind, records: T[], insertRaw: InsertRaw<T>, readStored?: ReadStored): Promise<Set<string>> {
   if (records.length === 0) return new Set();
@@ -76,17 +79,30 @@ export async function appendRecords<T extends { _id: string }>(kind: RecordKind,
   await countingRepository.openBatch({ _id: batch, kind, ids: records.map((r) => r._id), createdAt: new Date() });
   const stamped = records.map((r) => ({ ...r, b: batch }));
   const outcome = await insertRaw(stamped);
-  if (readStored && outcome.existing.size > 0) await sealOpenBatchesOf(outcome.existing, batch, readStored);
+  if (readStored && outcome.existing.size > 0) {
+    const stamps = await readStored([...outcome.existing]);
+    // Stamped with this batch: stored by this very insert (the driver retried it after a lost answer).
+    for (const [id, stored] of stamps) if (stored.b === batch) outcome.existing.delete(id);
+    await sealOpenBatchesOf(stamps, batch);
+  }
+  // The records and their batch are durable: the answer need not wait for the seal (step 3).
+  void sealBatch(kind, batch, stamped, outcome).catch((error: unknown) => {
+    logger.warn({ err: error, batch }, 'could not seal a batch; the aggregator takes it over after the grace period');
+  });
+  if (outcome.failed.size > 0) throw new RecordsRefusedError(outcome.failed);
+  return outcome.existing;
+}
+
+/** Step 3: seals the batch, then hands what it stored to the local aggregator. */
+async function sealBatch<T extends { _id: string }>(kind: RecordKind, batch: string, stamped: Stamped<T>[], outcome: InsertOutcome): Promise<void> {
   const notStored = [...outcome.existing, ...outcome.failed.keys()];
-  const stored = records.length - notStored.length;
-  const sealed = await countingRepository.sealBatch({ _id: batch, dups: notStored, n: stored, at: new Date() });
-  if (!sealed) await requeueAfterTakeover(kind, batch, records.map((r) => r._id).filter((id) => !outcome.existing.has(id) && !outcome.failed.has(id)));
+  const storedIds = stamped.map((r) => r._id).filter((id) => !outcome.existing.has(id) && !outcome.failed.has(id));
+  const sealed = await countingRepository.sealBatch({ _id: batch, dups: notStored, n: stamped.length - notStored.length, at: new Date() });
+  if (!sealed) await requeueAfterTakeover(kind, batch, storedIds);
   else if (listeners.size > 0) {
     const stored: StoredBatch = { batch, kind, records: stamped.filter((r) => !outcome.existing.has(r._id) && !outcome.failed.has(r._id)) };
     for (const listener of listeners) listener(stored);
   }
-  if (outcome.failed.size > 0) throw new RecordsRefusedError(outcome.failed);
-  return outcome.existing;
 }
 
 /**

@@ -1,10 +1,12 @@
 // The counting engine's own collections (see docs/counting.md):
-//  - ingest_batches: one entry per write request (or group commit), written BEFORE its raw records; it
-//    names the raw records the request is about to store. Small: the aggregator deletes an entry once
-//    the batch is counted.
-//  - ingest_seals: written by the request AFTER its raw records are stored (which of them existed
-//    before), or by the aggregator when it takes over a batch whose request died. A seal of a request
-//    means "acknowledged": every read that must see acknowledged records waits for the seals it saw.
+//  - ingest_log, two kinds of entries (one collection, so concurrent requests share their writes):
+//    - the opening of a batch (`o:<batch>`): one per write request (or group commit), written BEFORE its
+//      raw records; it names the raw records the request is about to store;
+//    - its seal (`s:<batch>`): written by the request AFTER its raw records are stored (which of them
+//      existed before), or by the aggregator when it takes over a batch whose request died. A seal of a
+//      request means "acknowledged": every read that must see acknowledged records waits for the seals
+//      it saw.
+//    Small: the aggregator deletes both entries once the batch is counted.
 //  - counting_state: the aggregator's progress (last applied plan), its current plan, rebuild requests.
 //  - counting_taken: batches the aggregator took over, with the records it found then.
 import { Schema, model } from 'mongoose';
@@ -42,18 +44,11 @@ export interface TakenBatchRecord {
   at: Date;
 }
 
-const batchSchema = new Schema<IngestBatchRecord>(
-  { _id: String, kind: String, ids: Schema.Types.Mixed, adopt: String, createdAt: Date },
-  { versionKey: false, collection: 'ingest_batches' },
-);
-const sealSchema = new Schema<IngestSealRecord>(
-  { _id: String, dups: [String], n: Number, takeover: Boolean, at: Date },
-  { versionKey: false, collection: 'ingest_seals' },
-);
+// Openings (`o:<batch>`) and seals (`s:<batch>`) of batches, in one collection (counting.repository).
+const logSchema = new Schema({ _id: String, t: String }, { versionKey: false, strict: false, collection: 'ingest_log' });
 const takenSchema = new Schema<TakenBatchRecord>({ _id: String, found: [String], at: Date }, { versionKey: false, collection: 'counting_taken' });
 const stateSchema = new Schema({ _id: String }, { versionKey: false, strict: false, collection: 'counting_state' });
 
-export const IngestBatchModel = model<IngestBatchRecord>('IngestBatch', batchSchema);
-export const IngestSealModel = model<IngestSealRecord>('IngestSeal', sealSchema);
+export const IngestLogModel = model('IngestLog', logSchema);
 export const TakenBatchModel = model<TakenBatchRecord>('TakenBatch', takenSchema);
 export const CountingStateModel = model('CountingState', stateSchema);

@@ -1,22 +1,32 @@
 // The only code that touches the counting engine's collections.
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Collection, Document } from 'mongodb';
 import { collectionOf, db } from '../../db/connection';
 import { findByIds } from '../../db/find-by-ids';
-import { insertNew } from '../../db/insert-new';
+import { insertNew, sharedInsertOne } from '../../db/insert-new';
 import { isDuplicateKeyError } from '../../lib/errors';
 import {
   CountingStateModel,
-  IngestBatchModel,
-  IngestSealModel,
+  IngestLogModel,
   TakenBatchModel,
   type IngestBatchRecord,
   type IngestSealRecord,
   type TakenBatchRecord,
 } from './counting.model';
 
-/** As stored: the ids as one JSON string (older entries: an array), see toStored. */
-type StoredBatchEntry = Omit<IngestBatchRecord, 'ids'> & { ids: string | string[] };
-const batches = () => collectionOf<StoredBatchEntry>(IngestBatchModel);
+/**
+ * The ingest log (ingest_log): a batch's opening (`o:<batch>`) and its seal (`s:<batch>`) in one
+ * collection, so that the openings and seals of concurrent requests share one insert (group commit),
+ * the aggregator lists both with one read, and a counted batch goes with one delete (opening and seal
+ * together). Earlier versions kept them in ingest_batches and ingest_seals (moved over by
+ * moveLegacyEntries).
+ */
+type OpenEntry = Omit<IngestBatchRecord, '_id' | 'ids'> & { _id: string; t: 'o'; ids: string };
+type SealEntry = Omit<IngestSealRecord, '_id'> & { _id: string; t: 's' };
+type LogEntry = OpenEntry | SealEntry;
+const log = () => collectionOf<LogEntry>(IngestLogModel);
+const OPEN = 'o:';
+const SEAL = 's:';
 
 /**
  * A batch names up to thousands of records. Stored as one string rather than an array, the embedded
@@ -24,14 +34,45 @@ const batches = () => collectionOf<StoredBatchEntry>(IngestBatchModel);
  * listing by the aggregator and every delete (measured: array decoding was 8% of FerretDB's CPU
  * during an events burst).
  */
-function toStored(record: IngestBatchRecord): StoredBatchEntry {
-  return { ...record, ids: JSON.stringify(record.ids) };
+function openEntry(record: IngestBatchRecord): OpenEntry {
+  return { ...record, _id: OPEN + record._id, t: 'o', ids: packText(JSON.stringify(record.ids)) };
 }
 
-function fromStored(entry: StoredBatchEntry): IngestBatchRecord {
-  return { ...entry, ids: typeof entry.ids === 'string' ? (JSON.parse(entry.ids) as string[]) : entry.ids };
+function batchOf(entry: OpenEntry | (Omit<IngestBatchRecord, 'ids'> & { ids: string | string[] })): IngestBatchRecord {
+  const { t: _t, ...rest } = entry as OpenEntry;
+  return { ...rest, _id: rest._id.startsWith(OPEN) ? rest._id.slice(OPEN.length) : rest._id, ids: typeof entry.ids === 'string' ? (JSON.parse(unpackText(entry.ids)) as string[]) : entry.ids };
 }
-const seals = () => collectionOf<IngestSealRecord>(IngestSealModel);
+
+/**
+ * Long texts the aggregator writes and deletes again within a second (a batch's ids, a plan) are stored
+ * deflated, in base64: the embedded database's cost is per byte it encodes, parses and writes (and a
+ * JSON text inside a string is escaped, quote by quote). Short ones stay as they are.
+ */
+const PACKED = 'z:';
+function packText(text: string): string {
+  return text.length < 1024 ? text : PACKED + deflateRawSync(text).toString('base64');
+}
+
+function unpackText(stored: string): string {
+  return stored.startsWith(PACKED) ? inflateRawSync(Buffer.from(stored.slice(PACKED.length), 'base64')).toString('utf8') : stored;
+}
+
+function sealEntry(record: IngestSealRecord): SealEntry {
+  return { ...record, _id: SEAL + record._id, t: 's' };
+}
+
+function sealOf(entry: SealEntry): IngestSealRecord {
+  const { t: _t, ...rest } = entry;
+  return { ...rest, _id: rest._id.slice(SEAL.length) };
+}
+
+/** Concurrent openings and seals share one insert; resolves false when the entry existed already. */
+let appendToLog: ((entry: LogEntry) => Promise<boolean>) | undefined;
+function logAppend(entry: LogEntry): Promise<boolean> {
+  appendToLog ??= sharedInsertOne(log);
+  return appendToLog(entry);
+}
+
 const taken = () => collectionOf<TakenBatchRecord>(TakenBatchModel);
 const state = () => db().collection<Document & { _id: string }>(CountingStateModel.collection.collectionName);
 const rebuilds = () => db().collection<RebuildRequestRecord>('counting_rebuilds');
@@ -57,40 +98,74 @@ export interface RebuildRequestRecord {
 
 export const countingRepository = {
   async openBatch(record: IngestBatchRecord): Promise<void> {
-    await batches().insertOne(toStored(record));
+    if (!(await logAppend(openEntry(record)))) throw new Error(`batch ${record._id} was opened already`);
   },
 
   /** Seals a batch; false when it was sealed already (by the aggregator taking it over). */
   async sealBatch(record: IngestSealRecord): Promise<boolean> {
-    return (await insertNew(seals(), [record])).size === 0;
+    return logAppend(sealEntry(record));
   },
 
   async findSeal(id: string): Promise<IngestSealRecord | null> {
-    return seals().findOne({ _id: id });
+    const entry = await log().findOne({ _id: SEAL + id });
+    return entry ? sealOf(entry as SealEntry) : null;
+  },
+
+  /** Every opening and every seal, read at once (one snapshot of the log). */
+  async listLog(): Promise<{ batches: IngestBatchRecord[]; seals: IngestSealRecord[] }> {
+    const entries = await log().find({}).toArray();
+    return {
+      batches: entries.filter((e): e is OpenEntry => e.t === 'o').map(batchOf),
+      seals: entries.filter((e): e is SealEntry => e.t === 's').map(sealOf),
+    };
+  },
+
+  /** The batches among `ids` still in the log (opened or sealed, not yet counted). */
+  async batchesInLog(ids: string[]): Promise<Set<string>> {
+    const found = await findByIds(log(), ids.flatMap((id) => [OPEN + id, SEAL + id]));
+    return new Set([...found.keys()].map((key) => key.slice(2)));
   },
 
   async listSeals(): Promise<IngestSealRecord[]> {
-    return seals().find({}).toArray();
+    return (await this.listLog()).seals;
   },
 
   async sealsAmong(ids: string[]): Promise<Map<string, IngestSealRecord>> {
-    return findByIds(seals(), ids);
+    const found = await findByIds(log(), ids.map((id) => SEAL + id));
+    return new Map([...found.values()].map((e) => sealOf(e as SealEntry)).map((seal) => [seal._id, seal]));
   },
 
   async listBatches(): Promise<IngestBatchRecord[]> {
-    return (await batches().find({}).toArray()).map(fromStored);
+    return (await this.listLog()).batches;
   },
 
   async batchesAmong(ids: string[]): Promise<Map<string, IngestBatchRecord>> {
-    return new Map([...(await findByIds(batches(), ids))].map(([id, entry]) => [id, fromStored(entry)]));
+    const found = await findByIds(log(), ids.map((id) => OPEN + id));
+    return new Map([...found.values()].map((e) => batchOf(e as OpenEntry)).map((batch) => [batch._id, batch]));
   },
 
+  /**
+   * Removes counted batches: opening and seal in one delete, so a read waiting for a seal to go sees it
+   * go only once the batch is counted, and never a batch left without its seal.
+   */
   async removeBatches(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    // Both go only after the batch is counted, so a read waiting for a seal to go sees it go only then. A
-    // crash between the two leaves a batch without its seal or the reverse: the aggregator applies its
-    // last plan again on start (removing both), and a seal without a batch is removed as stale.
-    await Promise.all([batches().deleteMany({ _id: { $in: ids } }), seals().deleteMany({ _id: { $in: ids } })]);
+    await log().deleteMany({ _id: { $in: ids.flatMap((id) => [OPEN + id, SEAL + id]) } });
+  },
+
+  /**
+   * Moves what an earlier version left in ingest_batches and ingest_seals (batches not counted yet) into
+   * the log; run by the aggregator before it counts. Idempotent.
+   */
+  async moveLegacyEntries(): Promise<number> {
+    const legacyBatches = db().collection<Omit<IngestBatchRecord, 'ids'> & { ids: string | string[] }>('ingest_batches');
+    const legacySeals = db().collection<IngestSealRecord>('ingest_seals');
+    const [oldBatches, oldSeals] = await Promise.all([legacyBatches.find({}).toArray(), legacySeals.find({}).toArray()]);
+    if (oldBatches.length + oldSeals.length === 0) return 0;
+    await insertNew(log(), [...oldBatches.map((b) => openEntry(batchOf(b))), ...oldSeals.map((seal) => sealEntry(seal))]);
+    await legacyBatches.deleteMany({ _id: { $in: oldBatches.map((b) => b._id) } });
+    await legacySeals.deleteMany({ _id: { $in: oldSeals.map((seal) => seal._id) } });
+    return oldBatches.length + oldSeals.length;
   },
 
   async recordTaken(records: TakenBatchRecord[]): Promise<void> {
@@ -114,7 +189,7 @@ export const countingRepository = {
   /** The stored plan (see savePlan), or null. */
   async readPlan<T extends { n: number }>(): Promise<T | null> {
     const doc = (await state().findOne({ _id: 'plan' })) as { n: number; body: string } | null;
-    return doc ? (JSON.parse(doc.body, reviveDates) as T) : null;
+    return doc ? (JSON.parse(unpackText(doc.body), reviveDates) as T) : null;
   },
 
   /**
@@ -125,7 +200,7 @@ export const countingRepository = {
     // A compare-and-set on the plan number: of two aggregators that both think they hold the lease
     // (one paused past its lease), only one stores plan n; the other learns it and stops.
     try {
-      await state().replaceOne({ _id: 'plan', n: { $lt: plan.n } }, { n: plan.n, body: JSON.stringify(plan) }, { upsert: true });
+      await state().replaceOne({ _id: 'plan', n: { $lt: plan.n } }, { n: plan.n, body: packText(JSON.stringify(plan)) }, { upsert: true });
       return true;
     } catch (error) {
       if (isDuplicateKeyError(error)) return false;

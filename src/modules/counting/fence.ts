@@ -1,5 +1,7 @@
 // Read your writes: a read that must count everything acknowledged before it began waits until every
-// batch sealed by a request when the read began has been counted (its seal is removed only then).
+// batch in the ingest log when the read began has been counted (its entries are removed only then). A
+// request answers once its records are stored, before it seals its batch, so open batches are waited
+// for too: sealed moments later, or taken over by the aggregator if their request died.
 import { countingRepository } from './counting.repository';
 
 /** How long a read waits for the aggregator before answering with what is counted. */
@@ -9,7 +11,7 @@ const POLL_MS = 15;
 export interface CountingFreshness {
   /** Everything acknowledged before this time is counted in the answer. */
   asOf: Date;
-  /** Records acknowledged (sealed) but not yet counted when the answer was made. */
+  /** Records stored (acknowledged, or being acknowledged) but not yet counted when the answer was made. */
   pending: number;
   /** False when the read stopped waiting (READ_WAIT_MS) or was asked not to wait (?stale=ok). */
   complete: boolean;
@@ -29,37 +31,31 @@ export function wakeAggregator(): void {
 }
 
 /**
- * Every seal is waited for: a request's own, and a takeover (a dead request's batch, sealed by the
- * aggregator or by a retry that found its records stored); the aggregator counts either promptly.
- */
-function acknowledged<T extends { takeover?: boolean }>(seals: T[]): T[] {
-  return seals;
-}
-
-/**
  * Waits (at most `waitMs`) until everything acknowledged before the call is counted; `stale: true`
  * answers at once. Never writes.
  */
 export async function readFreshness(options: { stale?: boolean; waitMs?: number } = {}): Promise<CountingFreshness> {
   const began = new Date();
-  const seen = acknowledged(await countingRepository.listSeals());
-  if (seen.length === 0) return { asOf: began, pending: 0, complete: true };
+  const seen = await countingRepository.listLog();
+  if (seen.batches.length + seen.seals.length === 0) return { asOf: began, pending: 0, complete: true };
   if (!options.stale) {
     wakeAggregator();
     const deadline = began.getTime() + (options.waitMs ?? READ_WAIT_MS);
-    let remaining = seen.map((s) => s._id);
+    let remaining = [...new Set([...seen.batches.map((b) => b._id), ...seen.seals.map((s) => s._id)])];
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      remaining = [...(await countingRepository.sealsAmong(remaining)).keys()];
-      if (remaining.length === 0) {
-        const after = acknowledged(await countingRepository.listSeals());
-        return { asOf: began, pending: after.reduce((sum, s) => sum + s.n, 0), complete: true };
-      }
+      remaining = [...(await countingRepository.batchesInLog(remaining))];
+      if (remaining.length === 0) return { asOf: began, pending: pendingOf(await countingRepository.listLog()), complete: true };
     }
   }
-  const pending = acknowledged(await countingRepository.listSeals());
-  // A seal still there is a batch not yet counted; every one sealed before the oldest of them is counted.
-  const oldest = pending.reduce((min, s) => Math.min(min, s.at.getTime()), began.getTime() + 1);
-  const asOf = new Date(oldest - 1);
-  return { asOf, pending: pending.reduce((sum, s) => sum + s.n, 0), complete: pending.length === 0 };
+  const now = await countingRepository.listLog();
+  // A batch still in the log is not counted yet; every one opened before the oldest of them is counted.
+  const oldest = Math.min(began.getTime() + 1, ...now.batches.map((b) => b.createdAt.getTime()), ...now.seals.map((s) => s.at.getTime()));
+  return { asOf: new Date(oldest - 1), pending: pendingOf(now), complete: now.batches.length + now.seals.length === 0 };
+}
+
+/** Records stored but not counted: what the seals say, and for batches not sealed yet, their records. */
+function pendingOf(log: { batches: { _id: string; ids: string[] }[]; seals: { _id: string; n: number }[] }): number {
+  const sealed = new Set(log.seals.map((s) => s._id));
+  return log.seals.reduce((sum, s) => sum + s.n, 0) + log.batches.filter((b) => !sealed.has(b._id)).reduce((sum, b) => sum + b.ids.length, 0);
 }
