@@ -16,7 +16,8 @@ export const configSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     MONGODB_URI: z.preprocess((value) => (value === '' ? undefined : value), z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional()),
-    MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).default('verdict'),
+    // At most 54: the counting engine's database is named MONGODB_DB + '_counting' (63 at most).
+    MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,54}$/, 'letters, digits, _ and -, 54 at most').default('verdict'),
     DATA_DIR: z.string().min(1).default('./data'),
     FERRETDB_CACHE_DIR: z.string().min(1).default('./.cache/ferretdb'),
     ADMIN_API_KEY: optionalNonEmpty.pipe(z.string().min(16, 'must be at least 16 characters').optional()),

@@ -40,19 +40,26 @@ export function db(): Db {
  */
 export async function ensureIndexes(): Promise<void> {
   for (const model of Object.values(mongoose.models)) {
-    if (!embedded) {
-      await model.createIndexes();
-      continue;
-    }
+    const name = model.collection.collectionName;
+    const collection = countingCollections.has(name) ? countingDb().collection(name) : db().collection(name);
     for (const [fields, options] of model.schema.indexes()) {
-      if (options?.unique) {
-        await model.collection.createIndex(fields as IndexSpecification, options as CreateIndexesOptions);
+      if (!embedded || options?.unique) {
+        await collection.createIndex(fields as IndexSpecification, options as CreateIndexesOptions);
         continue;
       }
-      const name = typeof options?.name === 'string' ? options.name : Object.entries(fields).map(([field, order]) => `${field}_${order}`).join('_');
-      await model.collection.dropIndex(name).catch(() => undefined);
+      const indexName = typeof options?.name === 'string' ? options.name : Object.entries(fields).map(([field, order]) => `${field}_${order}`).join('_');
+      await collection.dropIndex(indexName).catch(() => undefined);
     }
   }
+}
+
+/** Collections of the counting engine's database (countingDb), declared by their models. */
+const countingCollections = new Set<string>();
+
+/** Declares that a model's collection lives in the counting engine's database (countingDb). */
+export function keepInCountingDb<M extends { collection: { collectionName: string } }>(model: M): M {
+  countingCollections.add(model.collection.collectionName);
+  return model;
 }
 
 export async function isDatabaseReachable(): Promise<boolean> {
@@ -70,6 +77,20 @@ export async function disconnectDatabase(): Promise<void> {
     await embedded.stop();
     embedded = undefined;
   }
+}
+
+/**
+ * The counting engine's own database (docs/counting.md): the name of the service's database with
+ * `_counting` appended. On the embedded database every database is a SQLite file of its own, with its own
+ * writer: the aggregator's writes and the ingest log then never wait behind the raw records' inserts.
+ */
+export function countingDb(): Db {
+  return mongoose.connection.getClient().db(`${db().databaseName}_counting`) as unknown as Db;
+}
+
+/** A counting-engine collection (in countingDb) behind a mongoose model, used through the driver. */
+export function countingCollectionOf<T extends { _id: string }>(model: { collection: { collectionName: string } }) {
+  return countingDb().collection<T>(model.collection.collectionName);
 }
 
 /** The typed driver collection behind a mongoose model, for hot paths that skip mongoose. */

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { BSON } from 'mongodb';
 import mongoose from 'mongoose';
+import { countingDb } from '../../src/db/connection';
 import { SendWorker } from '../../src/modules/campaigns';
 import { recordLook } from '../../src/modules/results';
 import { api, type Api } from '../helpers/app';
@@ -39,18 +40,20 @@ function getRoutes(stack: Layer[], prefix = ''): string[] {
   return [...new Set(paths)];
 }
 
+/** Every collection of the service's database and of the counting engine's (countingDb). */
 async function fingerprint(): Promise<Record<string, string>> {
-  const db = mongoose.connection.db!;
   const result: Record<string, string> = {};
-  const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((name) => !BACKGROUND_COLLECTIONS.has(name)).sort();
-  for (const name of names) {
-    const hash = createHash('sha256');
-    let count = 0;
-    for await (const doc of db.collection(name).find({}).sort({ _id: 1 })) {
-      hash.update(BSON.serialize(doc));
-      count++;
+  for (const db of [mongoose.connection.db!, countingDb()]) {
+    const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((name) => !BACKGROUND_COLLECTIONS.has(name)).sort();
+    for (const name of names) {
+      const hash = createHash('sha256');
+      let count = 0;
+      for await (const doc of db.collection(name).find({}).sort({ _id: 1 })) {
+        hash.update(BSON.serialize(doc));
+        count++;
+      }
+      result[`${db.databaseName}.${name}`] = `${count}:${hash.digest('hex')}`;
     }
-    result[name] = `${count}:${hash.digest('hex')}`;
   }
   return result;
 }

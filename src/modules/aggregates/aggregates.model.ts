@@ -1,4 +1,5 @@
 import { Schema, model } from 'mongoose';
+import { keepInCountingDb } from '../../db/connection';
 import type { CohortDelta, UnitState } from '../counting';
 
 /** Running totals of one cohort (the customers assigned on one UTC day): the shape the counting rule adds to. */
@@ -85,6 +86,7 @@ const totalsSchema = new Schema<TotalsDocument>(
   { versionKey: false, collection: 'metric_totals', minimize: false },
 );
 
-export const AggregateModel = model<CohortAggregateDocument>('Aggregate', aggregateSchema);
-export const TotalsModel = model<TotalsDocument>('AggregateTotals', totalsSchema);
-export const UnitModel = model<UnitRecord>('Unit', unitSchema);
+// In the counting engine's own database (src/db/connection.ts countingDb).
+export const AggregateModel = keepInCountingDb(model<CohortAggregateDocument>('Aggregate', aggregateSchema));
+export const TotalsModel = keepInCountingDb(model<TotalsDocument>('AggregateTotals', totalsSchema));
+export const UnitModel = keepInCountingDb(model<UnitRecord>('Unit', unitSchema));

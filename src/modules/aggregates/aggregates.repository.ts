@@ -1,7 +1,7 @@
 // The only code that touches the aggregate collections. Written only by the aggregator (one at a time,
 // under its lease); writes go through the driver.
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
-import { collectionOf } from '../../db/connection';
+import { countingCollectionOf } from '../../db/connection';
 import { findByIds } from '../../db/find-by-ids';
 import { insertNew } from '../../db/insert-new';
 import { ASSIGNED, aggregateId, unitId, type AggregateChange } from '../counting';
@@ -10,8 +10,8 @@ import { AggregateModel, TotalsModel, UnitModel, type AggregateRecord, type Coho
 
 export { ASSIGNED, aggregateId, unitId };
 
-const aggregates = () => collectionOf<CohortAggregateDocument>(AggregateModel);
-const totalsOf = () => collectionOf<TotalsDocument>(TotalsModel);
+const aggregates = () => countingCollectionOf<CohortAggregateDocument>(AggregateModel);
+const totalsOf = () => countingCollectionOf<TotalsDocument>(TotalsModel);
 /**
  * A unit as stored: its _id (experiment|metric|customer) and the rest as one JSON string,
  * `[variant, cohort, value, at (ms), responseId?]`. The aggregator rewrites thousands of units a plan;
@@ -19,7 +19,7 @@ const totalsOf = () => collectionOf<TotalsDocument>(TotalsModel);
  * those writes and reads several times cheaper. Older units (every field) are read as they are.
  */
 type StoredUnit = { _id: string; s: string } | UnitRecord;
-const units = () => collectionOf<StoredUnit>(UnitModel);
+const units = () => countingCollectionOf<StoredUnit>(UnitModel);
 
 function toStoredUnit(unit: UnitRecord): StoredUnit {
   const fields: (string | number)[] = [unit.variant, unit.cohort, unit.value, unit.at.getTime()];

@@ -10,6 +10,7 @@
 //  - counting_state: the aggregator's progress (last applied plan), its current plan, rebuild requests.
 //  - counting_taken: batches the aggregator took over, with the records it found then.
 import { Schema, model } from 'mongoose';
+import { keepInCountingDb } from '../../db/connection';
 
 export type RecordKind = 'assignments' | 'events' | 'responses';
 
@@ -49,6 +50,7 @@ const logSchema = new Schema({ _id: String, t: String }, { versionKey: false, st
 const takenSchema = new Schema<TakenBatchRecord>({ _id: String, found: [String], at: Date }, { versionKey: false, collection: 'counting_taken' });
 const stateSchema = new Schema({ _id: String }, { versionKey: false, strict: false, collection: 'counting_state' });
 
-export const IngestLogModel = model('IngestLog', logSchema);
-export const TakenBatchModel = model<TakenBatchRecord>('TakenBatch', takenSchema);
-export const CountingStateModel = model('CountingState', stateSchema);
+// In the counting engine's own database (src/db/connection.ts countingDb).
+export const IngestLogModel = keepInCountingDb(model('IngestLog', logSchema));
+export const TakenBatchModel = keepInCountingDb(model<TakenBatchRecord>('TakenBatch', takenSchema));
+export const CountingStateModel = keepInCountingDb(model('CountingState', stateSchema));

@@ -1,7 +1,7 @@
 // The only code that touches the counting engine's collections.
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Collection, Document } from 'mongodb';
-import { collectionOf, db } from '../../db/connection';
+import { countingCollectionOf, countingDb, db } from '../../db/connection';
 import { findByIds } from '../../db/find-by-ids';
 import { insertNew, sharedInsertOne } from '../../db/insert-new';
 import { isDuplicateKeyError } from '../../lib/errors';
@@ -24,7 +24,7 @@ import {
 type OpenEntry = Omit<IngestBatchRecord, '_id' | 'ids'> & { _id: string; t: 'o'; ids: string };
 type SealEntry = Omit<IngestSealRecord, '_id'> & { _id: string; t: 's' };
 type LogEntry = OpenEntry | SealEntry;
-const log = () => collectionOf<LogEntry>(IngestLogModel);
+const log = () => countingCollectionOf<LogEntry>(IngestLogModel);
 const OPEN = 'o:';
 const SEAL = 's:';
 
@@ -73,9 +73,9 @@ function logAppend(entry: LogEntry): Promise<boolean> {
   return appendToLog(entry);
 }
 
-const taken = () => collectionOf<TakenBatchRecord>(TakenBatchModel);
-const state = () => db().collection<Document & { _id: string }>(CountingStateModel.collection.collectionName);
-const rebuilds = () => db().collection<RebuildRequestRecord>('counting_rebuilds');
+const taken = () => countingCollectionOf<TakenBatchRecord>(TakenBatchModel);
+const state = () => countingDb().collection<Document & { _id: string }>(CountingStateModel.collection.collectionName);
+const rebuilds = () => countingDb().collection<RebuildRequestRecord>('counting_rebuilds');
 
 export interface ProgressRecord {
   _id: 'progress';
