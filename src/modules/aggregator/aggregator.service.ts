@@ -64,6 +64,9 @@ function factOf({ _id, experiment, customerId, variant, assignedAt }: Assignment
   return { _id, experiment, customerId, variant, assignedAt };
 }
 
+/** Records counted between two turns of the event loop. */
+const COUNT_SLICE = 2_000;
+
 function rulesOf(experiment: ExperimentRecord): ExperimentRules {
   return { key: experiment._id, metricsByEvent: metricsByEvent(experiment.metrics.custom) };
 }
@@ -336,7 +339,15 @@ export class Aggregator {
     }
 
     // 3. The one counting rule.
-    const changes = countRecords({ experiments, assignment: lookupAssignment, unit: (id) => this.units.get(id) || null }, records, emptyChanges());
+    // Counted in slices, letting the event loop serve requests between them: counting tens of thousands
+    // of records at once would hold every request of this process meanwhile. The same changes carry
+    // over from slice to slice, so the result is that of one call.
+    const lookups = { experiments, assignment: lookupAssignment, unit: (id: string) => this.units.get(id) || null };
+    const changes = emptyChanges();
+    for (let i = 0; i < records.length; i += COUNT_SLICE) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      countRecords(lookups, records.slice(i, i + COUNT_SLICE), changes);
+    }
     // Customers first assigned in this plan: only this aggregator will ever have made their units.
     for (const item of byKind.assignments) if (freshlyAssigned.has(item.record._id)) this.fresh.add(item.record._id);
     const created: UnitRecord[] = [];
