@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from 'mongodb';
 import { ADMIN_KEY } from './app';
-import { uniqueKey } from './factories';
+import { emailExperiment, uniqueKey } from './factories';
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same plan and the same kill moments. */
 export function seeded(seed: number): () => number {
@@ -35,14 +35,9 @@ export type Op =
 
 /** The experiment the counting tests use: binomial metrics, a mean metric with event values, and CSAT. */
 export function countingExperiment(overrides: Record<string, unknown> = {}) {
-  return {
+  return emailExperiment({
     key: uniqueKey('count'),
     name: 'Counting engine test',
-    assetType: 'email',
-    variants: [
-      { key: 'control', weight: 0.5, content: { subject: 'Hello', html: '<p>Hello</p>' } },
-      { key: 'friendly', weight: 0.5, content: { subject: 'Hi there', html: '<p>Hi!</p>' } },
-    ],
     metrics: {
       primary: 'email_open',
       secondary: ['email_click', 'spend', 'csat'],
@@ -50,7 +45,7 @@ export function countingExperiment(overrides: Record<string, unknown> = {}) {
       custom: [{ key: 'spend', kind: 'mean', event: 'purchase', direction: 'increase' }],
     },
     ...overrides,
-  };
+  });
 }
 
 export interface PlanOptions {

@@ -241,3 +241,19 @@ export function serveTestApp(): Promise<string> {
   })();
   return served;
 }
+
+/**
+ * For a describe block: stops what each test started, newest first, after the test. Returns the function
+ * a test hands its resources to.
+ */
+export function stoppedAfterEach(): (...resources: { stop(): Promise<void> }[]) => void {
+  let running: { stop(): Promise<void> }[] = [];
+  afterEach(async function () {
+    this.timeout(60_000);
+    for (const r of running.reverse()) await r.stop();
+    running = [];
+  });
+  return (...resources) => {
+    running.push(...resources);
+  };
+}

@@ -20,23 +20,18 @@ import {
   type EventSpec,
   type Summary,
 } from '../helpers/ingest';
-import { connectMongo, startServiceProcess, startStandaloneDatabase, tempDir, withOutputOnFailure, type ServiceProcess } from '../helpers/service-process';
+import { connectMongo, startServiceProcess, startStandaloneDatabase, tempDir, withOutputOnFailure, type ServiceProcess, stoppedAfterEach } from '../helpers/service-process';
 
 describe('counting: kill -9 of the database', function () {
   this.timeout(180_000);
-  let running: { stop(): Promise<void> }[] = [];
-  afterEach(async function () {
-    this.timeout(60_000);
-    for (const r of running.reverse()) await r.stop();
-    running = [];
-  });
+  const keep = stoppedAfterEach();
 
   it('when the database is killed mid-stream and started again on the same files and port, then every acknowledged record is counted exactly once', async () => {
     const random = seeded(47);
     const database = await startStandaloneDatabase();
     const dbName = 'verdict_dbcrash';
     const service = await startServiceProcess({ dataDir: tempDir('verdict-crash-db-'), dbName, mongodbUri: database.uri });
-    running.push(database, service);
+    keep(database, service);
     await withOutputOnFailure(
       () => [service],
       async () => {
@@ -68,7 +63,7 @@ describe('counting: kill -9 of the database', function () {
     const database = await startStandaloneDatabase();
     const dbName = 'verdict_midbatch';
     let service: ServiceProcess | undefined = await startServiceProcess({ dataDir: tempDir('verdict-midbatch-'), dbName, mongodbUri: database.uri });
-    running.push(database, service);
+    keep(database, service);
     await withOutputOnFailure(
       () => [service],
       async () => {
@@ -136,7 +131,7 @@ describe('counting: kill -9 of the database', function () {
     const dbName = 'verdict_retry_at_once';
     // A grace period far longer than the test: only the retry can get the dead request's batch counted.
     const service: ServiceProcess = await startServiceProcess({ dataDir: tempDir('verdict-retry-'), dbName, mongodbUri: database.uri, env: { COUNTING_GRACE_MS: '600000' } });
-    running.push(database, service);
+    keep(database, service);
     await withOutputOnFailure(
       () => [service],
       async () => {

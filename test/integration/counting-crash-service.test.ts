@@ -6,16 +6,11 @@ import { getConfig } from '../../config';
 import { startEmbeddedDatabase } from '../../src/db/embedded-ferretdb';
 import { assertCountedExactlyOnce, crashDuringIngest, ingest, makePlan, seeded, startExperiment, VARIANTS } from '../helpers/ingest';
 import { registerStopper } from '../helpers/resources';
-import { connectMongo, startServiceProcess, startStandaloneDatabase, tempDir, withOutputOnFailure, type ServiceProcess } from '../helpers/service-process';
+import { connectMongo, startServiceProcess, startStandaloneDatabase, tempDir, withOutputOnFailure, type ServiceProcess, stoppedAfterEach } from '../helpers/service-process';
 
 describe('counting: kill -9 of the service while a client ingests', function () {
   this.timeout(180_000);
-  let running: { stop(): Promise<void> }[] = [];
-  afterEach(async function () {
-    this.timeout(60_000);
-    for (const r of running.reverse()) await r.stop();
-    running = [];
-  });
+  const keep = stoppedAfterEach();
 
   const cases = [
     { seed: 11, database: 'embedded' as const, what: 'its own embedded database (which goes down with it)' },
@@ -29,7 +24,7 @@ describe('counting: kill -9 of the service while a client ingests', function () 
       const dbName = 'verdict_crash';
       let service: ServiceProcess = await startServiceProcess({ dataDir, dbName, ...(database ? { mongodbUri: database.uri } : {}) });
       const started: ServiceProcess[] = [service];
-      running.push(...(database ? [database] : []), service);
+      keep(...(database ? [database] : []), service);
       await withOutputOnFailure(() => started, async () => {
       const key = await startExperiment(service.url);
 
@@ -41,7 +36,7 @@ describe('counting: kill -9 of the service while a client ingests', function () 
         await service.kill('SIGKILL');
         service = await startServiceProcess({ dataDir, dbName, port: service.port, ...(database ? { mongodbUri: database.uri } : {}) });
         started.push(service);
-        running.push(service);
+        keep(service);
       });
       const target = [service.url];
       const ledgers = await Promise.all([ingest(key, plans[0]!, { targets: target, onSent: crash.onSent }), ingest(key, plans[1]!, { targets: target })]);
@@ -55,7 +50,7 @@ describe('counting: kill -9 of the service while a client ingests', function () 
         await service.stop();
         const reader = await startEmbeddedDatabase({ dataDir, cacheDir: getConfig().ferretDbCacheDir });
         registerStopper(() => reader.stop());
-        running.push(reader);
+        keep(reader);
         return connectMongo(reader.uri, dbName);
       };
       const summary = await assertCountedExactlyOnce(service.url, openDatabase, key, VARIANTS, ledgers);

@@ -3,6 +3,9 @@
 // mid-request: test/integration/counting-crash-database.test.ts.)
 import assert from 'node:assert/strict';
 import { db } from '../../src/db/connection';
+import { findByIds } from '../../src/db/find-by-ids';
+import { insertEach } from '../../src/db/insert-new';
+import { appendRecords, type Stamped } from '../../src/modules/counting';
 import { call, countingExperiment, settledSummary, startExperiment } from '../helpers/ingest';
 import { serveTestApp } from '../helpers/service-process';
 
@@ -50,5 +53,24 @@ describe('counting: the failures of issue 8', function () {
     const starts = (history.body.history as { action: string }[]).filter((h) => h.action === 'start');
     assert.equal(starts.length, 1, `one start in the history: ${JSON.stringify(history.body.history)}`);
     assert.equal((await call(url, 'GET', `/v1/experiments/${body.key}`)).body.status, 'running');
+  });
+
+  it('when the driver retries an insert whose answer was lost, then the records it stored are not reported as duplicates and are counted once', async () => {
+    const url = await serveTestApp();
+    const key = await startExperiment(url);
+    await call(url, 'POST', '/v1/assignments/batch', { experiment: key, customers: [{ customerId: `${key}-a` }] });
+    const now = new Date();
+    const records = Array.from({ length: 5 }, (_, i) => ({ _id: `${key}-r${i}`, customerId: `${key}-a`, name: 'purchase', value: 3, experiment: key, timestamp: now, receivedAt: now }));
+    const events = db().collection<Stamped<(typeof records)[number]>>('events');
+    // The first attempt stores the records but its answer is lost; the retry finds them all stored.
+    const insertAndRetry = async (stamped: Stamped<(typeof records)[number]>[]) => {
+      await insertEach(events, stamped);
+      return insertEach(events, stamped);
+    };
+    const duplicates = await appendRecords('events', records, insertAndRetry, (ids) => findByIds(events, ids));
+    assert.deepEqual([...duplicates], [], 'none of them existed before this request');
+    const summary = await settledSummary(url, key);
+    const spend = summary.variants.reduce((sum, v) => sum + (v.metrics.spend?.sum ?? 0), 0);
+    assert.equal(spend, 15, 'each of the 5 purchases counted once');
   });
 });

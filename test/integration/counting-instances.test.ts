@@ -18,7 +18,7 @@ import {
   type Counts,
   type Ledger,
 } from '../helpers/ingest';
-import { connectMongo, startServiceProcess, startStandaloneDatabase, tempDir, withOutputOnFailure, type ServiceProcess } from '../helpers/service-process';
+import { connectMongo, startServiceProcess, startStandaloneDatabase, tempDir, withOutputOnFailure, type ServiceProcess, stoppedAfterEach } from '../helpers/service-process';
 
 interface Lease {
   _id: string;
@@ -51,19 +51,14 @@ function assertNoneLower(earlier: Record<string, Counts>, later: Record<string, 
 
 describe('counting: two service instances on one database', function () {
   this.timeout(240_000);
-  let running: { stop(): Promise<void> }[] = [];
-  afterEach(async function () {
-    this.timeout(60_000);
-    for (const r of running.reverse()) await r.stop();
-    running = [];
-  });
+  const keep = stoppedAfterEach();
 
   it('when a second instance starts mid-ingest and both ingest, then one holds the aggregator lease, nothing counted is wiped, assignments agree, counts are exact; when the holder is killed, the other takes over within 30 s and counts stay exact', async () => {
     const database = await startStandaloneDatabase();
     const dbName = 'verdict_two';
     const raw = await connectMongo(database.uri, dbName);
     const a = await startServiceProcess({ dataDir: tempDir('verdict-two-a-'), dbName, mongodbUri: database.uri });
-    running.push(database, a);
+    keep(database, a);
     let b: ServiceProcess | undefined;
     await withOutputOnFailure(
       () => [a, b],
@@ -82,7 +77,7 @@ describe('counting: two service instances on one database', function () {
             await new Promise((resolve) => setTimeout(resolve, 250));
           }
         })();
-        running.push({ stop: async () => ((sampling = false), await sampler) });
+        keep({ stop: async () => ((sampling = false), await sampler) });
 
         // The second instance starts while the first ingests (after its assignments and 3 event batches).
         const startBAfter = plans[0]!.findIndex((op) => op.kind === 'events') + 2;
@@ -99,7 +94,7 @@ describe('counting: two service instances on one database', function () {
         });
         while (!bStarted) await new Promise((resolve) => setTimeout(resolve, 20));
         b = await bStarted;
-        running.push(b);
+        keep(b);
         const bLeasesFrom = leases.length;
         // Counts right after the start of the second instance: none lower than before it (nothing wiped).
         assertNoneLower(before!, countsOfSummary(await settledSummary(a.url, key)), 'read on the first instance');

@@ -16,9 +16,9 @@ const totalsOf = () => countingCollectionOf<TotalsDocument>(TotalsModel);
  * A unit as stored: its _id (experiment|metric|customer) and the rest as one JSON string,
  * `[variant, cohort, value, at (ms), responseId?]`. The aggregator rewrites thousands of units a plan;
  * the embedded database's cost per document grows with its fields, so two fields instead of nine make
- * those writes and reads several times cheaper. Older units (every field) are read as they are.
+ * those writes and reads several times cheaper.
  */
-type StoredUnit = { _id: string; s: string } | UnitRecord;
+type StoredUnit = { _id: string; s: string };
 const units = () => countingCollectionOf<StoredUnit>(UnitModel);
 
 function toStoredUnit(unit: UnitRecord): StoredUnit {
@@ -28,7 +28,6 @@ function toStoredUnit(unit: UnitRecord): StoredUnit {
 }
 
 function fromStoredUnit(stored: StoredUnit): UnitRecord {
-  if (!('s' in stored)) return stored;
   const [variant, cohort, value, at, responseId] = JSON.parse(stored.s) as [string, string, number, number, string?];
   const [experiment = '', metric = '', ...customer] = stored._id.split('|');
   return { _id: stored._id, experiment, variant, metric, customerId: customer.join('|'), cohort, value, at: new Date(at), ...(responseId !== undefined ? { responseId } : {}) };
@@ -39,14 +38,13 @@ export type PackedUnit = [id: string, fields: string];
 
 export function packUnits(units: UnitRecord[]): PackedUnit[] {
   return units.map((unit) => {
-    const stored = toStoredUnit(unit) as { _id: string; s: string };
+    const stored = toStoredUnit(unit);
     return [stored._id, stored.s];
   });
 }
 
-/** The inverse of packUnits; a plan stored by an earlier version holds the units themselves. */
-export function unpackUnits(packed: (PackedUnit | UnitRecord)[]): UnitRecord[] {
-  return packed.map((p) => (Array.isArray(p) ? fromStoredUnit({ _id: p[0], s: p[1] }) : p));
+export function unpackUnits(packed: PackedUnit[]): UnitRecord[] {
+  return packed.map(([_id, s]) => fromStoredUnit({ _id, s }));
 }
 
 /** The _ids of an experiment's units start with its key and '|' (keys are slugs, without '|'). */
@@ -169,7 +167,7 @@ export const aggregatesRepository = {
 
   /** Replaces everything counted for an experiment (a rebuild), stamped as of plan `n`. */
   async replaceExperiment(experiment: string, n: number, newUnits: UnitRecord[], changes: AggregateChange[]): Promise<void> {
-    await units().deleteMany({ $or: [unitsOfExperiment(experiment), { experiment }] });
+    await units().deleteMany(unitsOfExperiment(experiment));
     await aggregates().deleteMany({ experiment });
     await totalsOf().deleteMany({ experiment });
     const stored = newUnits.map(toStoredUnit);

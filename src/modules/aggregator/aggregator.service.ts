@@ -49,8 +49,8 @@ interface Plan {
   at: Date;
 }
 
-/** A plan as stored (savePlan): its units packed (an earlier version stored them whole). */
-type StoredPlan = Omit<Plan, 'created' | 'changed'> & { created: (PackedUnit | UnitRecord)[]; changed: (PackedUnit | UnitRecord)[] };
+/** A plan as stored (savePlan): its units packed. */
+type StoredPlan = Omit<Plan, 'created' | 'changed'> & { created: PackedUnit[]; changed: PackedUnit[] };
 
 interface ReadyBatch {
   batch: IngestBatchRecord;
@@ -58,11 +58,6 @@ interface ReadyBatch {
 }
 
 type Raw = { _id: string; b?: string };
-
-/** What counting needs of a stored assignment (which never changes). */
-function factOf({ _id, experiment, customerId, variant, assignedAt }: AssignmentFact): AssignmentFact {
-  return { _id, experiment, customerId, variant, assignedAt };
-}
 
 /** Records counted between two turns of the event loop. */
 const COUNT_SLICE = 2_000;
@@ -103,9 +98,6 @@ export class Aggregator {
   // Records this process stored for batches it sealed (counted without reading them back).
   // At most 200,000 records kept: beyond that, the oldest batches are read back from the database.
   private readonly local = new LRUCache<string, StoredBatch>({ max: 10_000, maxSize: 200_000, sizeCalculation: (b) => Math.max(1, b.records.length) });
-  // Assignments this aggregator has counted or read while it holds the lease. A stored assignment never
-  // changes, so a fact once known stays true (a customer not found is not kept: it may be assigned later).
-  private readonly facts = new LRUCache<string, AssignmentFact>({ max: 1_000_000 });
   // Aggregate documents known to exist (made or seen by this aggregator under this lease): their plan
   // writes need no insert first. Cleared with the lease and by every rebuild, which replaces documents.
   private readonly existing = new Set<string>();
@@ -148,7 +140,6 @@ export class Aggregator {
     this.units.clear();
     this.fresh.clear();
     this.local.clear();
-    this.facts.clear();
     this.existing.clear();
     // A margin for clocks and for the previous holder's last moments.
     this.leaseStartedAt = Date.now() + 2_000;
@@ -306,17 +297,11 @@ export class Aggregator {
     const wanted = new Set<string>();
     for (const item of byKind.other) {
       const r = item.record as { customerId: string; experiment?: string };
-      for (const e of experiments) {
-        if (r.experiment !== undefined && r.experiment !== e.key) continue;
-        const id = assignmentId(e.key, r.customerId);
-        if (assignments.has(id)) continue;
-        const fact = this.facts.get(id);
-        if (fact) assignments.set(id, fact);
-        else wanted.add(id);
-      }
+      for (const e of experiments) if (r.experiment === undefined || r.experiment === e.key) wanted.add(assignmentId(e.key, r.customerId));
     }
+    for (const id of assignments.keys()) wanted.delete(id);
+    // findMany answers from the process's cache of stored assignments first (they never change).
     for (const [id, a] of await assignmentsRepository.findMany([...wanted])) assignments.set(id, a as AssignmentRecord);
-    for (const [id, a] of assignments) if (!this.facts.has(id)) this.facts.set(id, factOf(a));
     const lookupAssignment = (experiment: string, customerId: string) => assignments.get(assignmentId(experiment, customerId));
     const touched = unitsTouched({ experiments, assignment: lookupAssignment }, byKind.other);
     // First assignments (stored by their batch, so never assigned before) opened after this lease began.
@@ -396,7 +381,7 @@ export class Aggregator {
       for await (const e of eventsRepository.eventsCursor(key)) events.push(e as unknown as Raw);
       const responses: (Raw & { receivedAt?: Date })[] = [];
       for await (const r of eventsRepository.responsesCursor(key)) responses.push(r as unknown as Raw);
-      const waiting = await countingRepository.listBatches();
+      const waiting = (await countingRepository.listLog()).batches;
       const open = new Set(waiting.map((b) => b._id));
       const adoptedIds = new Map<string, Set<string>>();
       for (const b of waiting) if (b.adopt) adoptedIds.set(b.adopt, new Set([...(adoptedIds.get(b.adopt) ?? []), ...b.ids]));

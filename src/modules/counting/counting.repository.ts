@@ -126,17 +126,9 @@ export const countingRepository = {
     return new Set([...found.keys()].map((key) => key.slice(2)));
   },
 
-  async listSeals(): Promise<IngestSealRecord[]> {
-    return (await this.listLog()).seals;
-  },
-
   async sealsAmong(ids: string[]): Promise<Map<string, IngestSealRecord>> {
     const found = await findByIds(log(), ids.map((id) => SEAL + id));
     return new Map([...found.values()].map((e) => sealOf(e as SealEntry)).map((seal) => [seal._id, seal]));
-  },
-
-  async listBatches(): Promise<IngestBatchRecord[]> {
-    return (await this.listLog()).batches;
   },
 
   async batchesAmong(ids: string[]): Promise<Map<string, IngestBatchRecord>> {
