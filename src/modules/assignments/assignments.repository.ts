@@ -10,8 +10,9 @@ const assignments = () => collectionOf<AssignmentRecord>(AssignmentModel);
 
 // Assignments never change once stored (sticky by design), so a process may keep the ones it has seen:
 // sticky answers and event counting then skip the database. Only positive results are cached, since a
-// customer without an assignment may get one from another instance at any moment.
-const known = new LRUCache<string, AssignmentRecord>({ max: 200_000 });
+// customer without an assignment may get one from another instance at any moment. The aggregator counts
+// events through it too, so it holds as many as the customers an ingestion burst touches.
+const known = new LRUCache<string, AssignmentRecord>({ max: 1_000_000 });
 
 async function insertRaw(records: Stamped<AssignmentRecord>[]): Promise<InsertOutcome> {
   const outcome = await insertEach(assignments(), records);
