@@ -1,11 +1,10 @@
 // Builds the Express application without listening (server.ts listens).
-import { randomUUID } from 'node:crypto';
 import express, { Router } from 'express';
-import pinoHttp from 'pino-http';
 import { getConfig } from '../config';
 import { isDatabaseReachable } from './db/connection';
 import { logger } from './lib/logger';
 import { authenticate } from './middleware/auth';
+import { requestLogging } from './middleware/request-log';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { apiKeysRouter } from './modules/api-keys';
 import { assignmentsRouter, pageRedirectRouter } from './modules/assignments';
@@ -16,15 +15,6 @@ import { trackingRouter } from './modules/tracking';
 import { resultsRouter } from './modules/results';
 import { reportPageRouter, reportsRouter } from './modules/reports';
 import { webhooksRouter } from './modules/webhooks';
-
-/**
- * The path as logged: no query string (it may carry customer ids or tokens), and the signed token of
- * tracking, survey, unsubscribe and report links replaced, since a token names a customer.
- */
-export function loggablePath(url: string): string {
-  const path = url.split('?')[0] ?? '';
-  return path.replace(/^\/(t\/[oc]|s|u|reports)\/[^/]+/, '/$1/:token').replace(/^\/v1\/customers\/[^/]+/, '/v1/customers/:customerId');
-}
 
 export interface AppExtensions {
   /** Routers mounted under /v1, behind authentication (later features add theirs here). */
@@ -40,23 +30,7 @@ export function buildApp(extensions: AppExtensions = {}): express.Express {
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('query parser', 'simple');
 
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const id = randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // Only method, path (no query string: it may carry customer ids or tokens) and status.
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: loggablePath(req.url) }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'debug'),
-    }),
-  );
+  app.use(requestLogging(logger));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -26,6 +26,12 @@ const REAL_ASSIGNMENTS = Number(process.env.BENCH_REAL_ASSIGNMENTS ?? 100_000);
 const REAL_EVENTS = Number(process.env.BENCH_REAL_EVENTS ?? 300_000);
 /** BENCH_ONLY=single,batch,events,results,real runs only those phases (events need single's customers). */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'single,batch,events,results,real').split(',').map((s) => s.trim()));
+/** BENCH_AGGREGATOR=off measures the write path alone: nothing is counted (no drains, no results phases). */
+const aggregating = process.env.BENCH_AGGREGATOR !== 'off';
+if (!aggregating && (ONLY.has('results') || ONLY.has('real'))) {
+  process.stderr.write('BENCH_AGGREGATOR=off: results are read only once counted; choose BENCH_ONLY among single,batch,events\n');
+  process.exit(2);
+}
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verdict-bench-'));
 process.env.DATA_DIR = dataDir;
@@ -72,10 +78,11 @@ async function main(): Promise<void> {
   const jobs = new JobRunner({ leaseMs: getConfig().JOB_LEASE_MS });
   const counting = aggregatorDuty(getConfig());
   jobs.register(counting.duty);
-  jobs.start();
+  if (aggregating) jobs.start();
   const percentile = (values: number[], p: number) => percentileOfSorted([...values].sort((a, b) => a - b), p);
   /** Waits until every acknowledged record is counted; resolves to the ms it took. */
   const drain = async (limitMs = 600_000) => {
+    if (!aggregating) return 0;
     const started = Date.now();
     while (Date.now() - started < limitMs) {
       const log = await countingRepository.listLog();
@@ -130,6 +137,8 @@ async function main(): Promise<void> {
     return inserted / ((Date.now() - started) / 1000);
   };
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  /** CPU time of this process (app, aggregator and load generator) per answered request, in ms. */
+  const cpuMsPer = (usage: NodeJS.CpuUsage, requests: number) => ((usage.user + usage.system) / 1000 / Math.max(1, requests)).toFixed(2);
   const rows: Row[] = [];
   const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
@@ -153,17 +162,21 @@ async function main(): Promise<void> {
   log(`POST /v1/assignments for ${SECONDS} s at ${CONNECTIONS} connections`);
   let single = 0;
   const singleBody = () => JSON.stringify({ experiment, customerId: `s-${single++}` });
+  const cpu0 = process.cpuUsage();
   const assign = await run({ url: `${verdict.url}/v1/assignments`, connections: CONNECTIONS, duration: SECONDS, body: singleBody });
+  const assignCpu = cpuMsPer(process.cpuUsage(cpu0), assign['2xx']);
   // The customers assigned (the baseline below goes on numbering bodies it never assigns).
   assignedCustomers = single;
   log('the same bodies to the bare Express route');
+  const cpu2 = process.cpuUsage();
   const assignBase = await run({ url: `${baseline.url}/json`, connections: CONNECTIONS, duration: SECONDS, body: singleBody });
+  const baseCpu = cpuMsPer(process.cpuUsage(cpu2), assignBase['2xx']);
   rows.push({
     name: 'POST /v1/assignments (requests/s)',
     rate: fmt(okPerSecond(assign)),
     p50: `${assign.latency.p50} ms`,
     p99: `${assign.latency.p99} ms`,
-    baseline: `bare Express: ${fmt(okPerSecond(assignBase))} req/s (${pct(okPerSecond(assign), okPerSecond(assignBase))}), p50 ${assignBase.latency.p50} ms, p99 ${assignBase.latency.p99} ms`,
+    baseline: `bare Express: ${fmt(okPerSecond(assignBase))} req/s (${pct(okPerSecond(assign), okPerSecond(assignBase))}), p50 ${assignBase.latency.p50} ms, p99 ${assignBase.latency.p99} ms; CPU of this process a request: ${assignCpu} ms (bare ${baseCpu} ms)`,
   });
   verdictRuns.push(assign);
 
@@ -237,7 +250,7 @@ async function main(): Promise<void> {
     rate: `${fmt(allLags.length)} batches`,
     p50: `${fmt(percentile(allLags, 50))} ms`,
     p99: `${fmt(percentile(allLags, 99))} ms`,
-    baseline: `counted everything ${fmt(catchUp)} ms after the last event was acknowledged`,
+    baseline: aggregating ? `counted everything ${fmt(catchUp)} ms after the last event was acknowledged` : 'aggregator off (BENCH_AGGREGATOR=off)',
   });
 
   }

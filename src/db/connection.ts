@@ -1,6 +1,6 @@
 // Connects mongoose to MONGODB_URI or to the embedded FerretDB, and exposes the driver's Db for hot paths.
 import mongoose from 'mongoose';
-import type { CreateIndexesOptions, Db, IndexSpecification } from 'mongodb';
+import type { Collection, CreateIndexesOptions, Db, Document, IndexSpecification } from 'mongodb';
 import { getConfig } from '../../config';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-ferretdb';
 
@@ -85,15 +85,34 @@ export async function disconnectDatabase(): Promise<void> {
  * writer: the aggregator's writes and the ingest log then never wait behind the raw records' inserts.
  */
 export function countingDb(): Db {
-  return mongoose.connection.getClient().db(`${db().databaseName}_counting`) as unknown as Db;
+  const main = db();
+  let counting = countingDbs.get(main);
+  if (!counting) {
+    counting = mongoose.connection.getClient().db(`${main.databaseName}_counting`) as unknown as Db;
+    countingDbs.set(main, counting);
+  }
+  return counting;
+}
+
+// The driver builds a Db or a Collection object (resolving its options) on every call: hot paths take
+// them from here, one per connection's Db (a reconnect brings a new Db, so nothing stale is kept).
+const countingDbs = new WeakMap<Db, Db>();
+const collections = new WeakMap<Db, Map<string, Collection<Document>>>();
+
+function cachedCollection<T extends { _id: string }>(database: Db, name: string): Collection<T> {
+  let byName = collections.get(database);
+  if (!byName) collections.set(database, (byName = new Map()));
+  let collection = byName.get(name);
+  if (!collection) byName.set(name, (collection = database.collection(name)));
+  return collection as unknown as Collection<T>;
 }
 
 /** A counting-engine collection (in countingDb) behind a mongoose model, used through the driver. */
-export function countingCollectionOf<T extends { _id: string }>(model: { collection: { collectionName: string } }) {
-  return countingDb().collection<T>(model.collection.collectionName);
+export function countingCollectionOf<T extends { _id: string }>(model: { collection: { collectionName: string } }): Collection<T> {
+  return cachedCollection<T>(countingDb(), model.collection.collectionName);
 }
 
 /** The typed driver collection behind a mongoose model, for hot paths that skip mongoose. */
-export function collectionOf<T extends { _id: string }>(model: { collection: { collectionName: string } }) {
-  return db().collection<T>(model.collection.collectionName);
+export function collectionOf<T extends { _id: string }>(model: { collection: { collectionName: string } }): Collection<T> {
+  return cachedCollection<T>(db(), model.collection.collectionName);
 }

@@ -4,6 +4,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { AppError, isDuplicateKeyError } from '../lib/errors';
 import { logger } from '../lib/logger';
+import { loggablePath } from './request-log';
 
 function zodDetails(error: ZodError) {
   return error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
@@ -42,7 +43,7 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
     return;
   }
   const requestId = (req as { id?: unknown }).id ?? randomUUID();
-  logger.error({ err: error, requestId, method: req.method, path: req.path }, 'unexpected error');
+  logger.error({ err: error, requestId, method: req.method, path: loggablePath(req.originalUrl) }, 'unexpected error');
   res.status(500).json({ error: { code: 'internal', message: 'internal error', details: { requestId: String(requestId) } } });
 };
 
