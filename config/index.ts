@@ -1,11 +1,37 @@
 // The one place that reads process.env: parsed once, validated with zod, frozen.
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { isoDurationToMs } from '../src/lib/duration';
 
 const booleanFromString = z
   .enum(['true', 'false', '1', '0'])
   .transform((value) => value === 'true' || value === '1');
+
+/**
+ * TRUST_PROXY, as Express's 'trust proxy' setting: which X-Forwarded-For entries to believe when taking a
+ * request's client address (rate limits, click classification, share links' protocol). `true` believes
+ * one hop, the reverse proxy in front: believing every hop (Express's `true`) would let any client name
+ * its own address by sending X-Forwarded-For, and so escape the per-client rate limit.
+ */
+const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const trustProxy = z
+  .string()
+  .default('false')
+  .transform((raw, ctx): false | number | string[] => {
+    const value = raw.trim();
+    if (value === '' || value === 'false') return false;
+    if (value === 'true') return 1;
+    if (/^\d+$/.test(value)) return Number(value) === 0 ? false : Number(value);
+    const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+    const address = (text: string) => ipaddr.IPv4.isValidFourPartDecimal(text) || ipaddr.IPv6.isValid(text);
+    const wrong = entries.filter((entry) => !TRUST_PROXY_NAMES.has(entry) && !address(entry) && !(ipaddr.isValidCIDR(entry) && address(entry.split('/')[0]!)));
+    if (wrong.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `must be true, false, a number of proxy hops, or a comma-separated list of proxy addresses, subnets (CIDR) and loopback, linklocal, uniquelocal; not ${wrong.join(', ')}` });
+      return z.NEVER;
+    }
+    return entries;
+  });
 
 const optionalNonEmpty = z.preprocess((value) => (value === '' ? undefined : value), z.string().min(1).optional());
 
@@ -28,10 +54,15 @@ export const configSchema = z
     SMTP_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
     BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i).default('1mb'),
     API_KEY_CACHE_SECONDS: z.coerce.number().min(0).default(10),
+    CHANGES_POLL_MS: z.coerce.number().int().min(20).max(10_000).default(250),
     SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
     WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).default(30_000),
     WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
-    TRUST_PROXY: booleanFromString.default(false),
+    /** On-premise: let webhooks reach loopback, private and other non-public addresses (refused by default). */
+    ALLOW_PRIVATE_WEBHOOKS: booleanFromString.default(false),
+    TRUST_PROXY: trustProxy,
+    /** Requests a minute one client (IP address; IPv6 by /56) may make to the public, login-less routes; 0 = no limit. */
+    RATE_LIMIT_PUBLIC_PER_MINUTE: z.preprocess((value) => (value === '' ? undefined : value), z.coerce.number().int().min(0).default(600)),
     /** An ingest request that has not sealed its batch after this long is presumed dead; the aggregator takes the batch over. */
     COUNTING_GRACE_MS: z.coerce.number().int().min(100).default(30_000),
     /** Pause of an idle aggregator between looks for new batches (a local write or a waiting read wakes it sooner). */

@@ -1,9 +1,11 @@
 // Builds the Express application without listening (server.ts listens).
 import express, { Router } from 'express';
-import { getConfig } from '../config';
-import { isDatabaseReachable } from './db/connection';
+import helmet, { crossOriginResourcePolicy } from 'helmet';
+import { getConfig, type Config } from '../config';
+import { databaseDownForMs, isDatabaseReachable } from './db/connection';
 import { logger } from './lib/logger';
 import { authenticate } from './middleware/auth';
+import { publicRateLimit } from './middleware/rate-limit';
 import { requestLogging } from './middleware/request-log';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { apiKeysRouter } from './modules/api-keys';
@@ -23,22 +25,53 @@ export interface AppExtensions {
   public?: Router[];
 }
 
-export function buildApp(extensions: AppExtensions = {}): express.Express {
-  const config = getConfig();
+/** /healthz answers 503 once the database has been unreachable for this long (a restart takes less). */
+const HEALTHZ_DATABASE_GRACE_MS = 3_000;
+
+/**
+ * The security headers of every answer, from helmet (nothing else sets them). The HTML pages (reports,
+ * survey thank-you and unsubscribe pages) are self-contained: an inline <style> element, inline SVG, no
+ * script, no image, nothing fetched; their forms post back to the same origin. The policy allows that
+ * and nothing more, and nobody may frame them.
+ */
+const securityHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      styleSrc: ["'unsafe-inline'"],
+      formAction: ["'self'"],
+      baseUri: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
+  },
+  frameguard: { action: 'deny' },
+});
+
+/** `config` defaults to the service's configuration (tests pass another to build a differently configured app). */
+export function buildApp(extensions: AppExtensions = {}, config: Readonly<Config> = getConfig()): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('query parser', 'simple');
 
   app.use(requestLogging(logger));
+  app.use(securityHeaders);
+  // The open pixel is an image that mail clients load from other origins.
+  app.use('/t/o', crossOriginResourcePolicy({ policy: 'cross-origin' }));
 
+  // Cheap: the database's state as the connection already tracks it, no round trip.
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    if (databaseDownForMs() > HEALTHZ_DATABASE_GRACE_MS) res.status(503).json({ status: 'unhealthy', database: false });
+    else res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
     const database = await isDatabaseReachable();
     res.status(database ? 200 : 503).json({ status: database ? 'ready' : 'unavailable', database });
   });
+
+  // Everything below that is not /v1 answers without an API key: limited per client, before any body is read.
+  app.use(publicRateLimit(config));
 
   // Streamed audience uploads (up to 1,000,000 rows) read the raw body: mounted before the JSON parser.
   app.use('/v1', campaignAudienceRouter);

@@ -5,14 +5,17 @@ import { ConfigError, getConfig } from '../config';
 import { buildApp } from './app';
 import { connectDatabase, disconnectDatabase, ensureIndexes } from './db/connection';
 import { resolveSecrets } from './lib/dev-secrets';
+import { drainOnClose } from './lib/http-drain';
 import { logger } from './lib/logger';
-import { setAdminKey } from './modules/api-keys';
-import { CampaignScheduler, closeSharedMailTransport, SendWorker } from './modules/campaigns';
+import { apiKeysService, setAdminKey } from './modules/api-keys';
+import { changesService, followChangesDuty } from './modules/changes';
+import { experimentsService } from './modules/experiments';
+import { campaignScheduleDuty, closeSharedMailTransport, SendWorker } from './modules/campaigns';
 import { JobRunner } from './jobs/runner';
 import { aggregatorDuty } from './modules/aggregator';
 import { runDueLooks } from './modules/results';
-import { trackingService } from './modules/tracking';
-import { startWebhookWorker } from './modules/webhooks';
+import { clickClassifierDuty } from './modules/tracking';
+import { webhookDeliveries } from './modules/webhooks';
 
 export interface RunningService {
   server: Server;
@@ -32,23 +35,27 @@ export async function startService(): Promise<RunningService> {
   jobs.register(counting.duty);
   // Scheduled looks: record the sequential minima and decision webhooks (at most one per experiment per LOOK_INTERVAL).
   jobs.register({ name: 'looks', everyMs: 60_000, run: async () => void (await runDueLooks(new Date())) });
-  jobs.start();
   // Classifies tracked clicks as they settle, including hits a restart left unclassified.
-  trackingService.startWorker();
-  // Webhook deliveries: pending ones (left by a crash or a restart) resume on the first poll.
-  const webhookWorker = startWebhookWorker();
-
-  // Campaign sending: the worker re-queues what a crash left mid-send; the scheduler resumes enqueues.
+  jobs.register(clickClassifierDuty());
+  // Instances agree: each follows the change counter into its caches of experiments and API keys.
+  changesService.onChange('experiments', () => experimentsService.dropCached());
+  changesService.onChange('apiKeys', () => apiKeysService.dropCached());
+  jobs.register(followChangesDuty(config.CHANGES_POLL_MS));
+  // Campaign sending: the lease's new holder re-queues what another sender left mid-send; the schedule
+  // resumes enqueues and sends automatic winners.
   const sendWorker = new SendWorker();
-  await sendWorker.start();
-  const campaignScheduler = new CampaignScheduler();
-  campaignScheduler.start();
+  jobs.register(sendWorker.duty);
+  jobs.register(campaignScheduleDuty());
+  // Webhook deliveries: pending ones (left by a crash or a restart) resume on the first poll.
+  jobs.register(webhookDeliveries().duty);
+  jobs.start();
 
   const app = buildApp();
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s)).on('error', reject);
   });
   server.keepAliveTimeout = 65_000;
+  const http = drainOnClose(server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
@@ -60,17 +67,11 @@ export async function startService(): Promise<RunningService> {
     url,
     stop() {
       stopping ??= (async () => {
-        // Stop accepting, let in-flight requests finish (each request completes its writes before it answers).
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
-        await campaignScheduler.stop();
-        await sendWorker.stop();
-        closeSharedMailTransport();
-        await webhookWorker.stop();
-        await trackingService.stopWorker();
+        // Stop accepting, close idle keep-alive sockets, let in-flight requests finish (each completes its
+        // writes before it answers) with Connection: close, so their sockets end too (src/lib/http-drain.ts).
+        await http.close();
         await jobs.stop();
+        closeSharedMailTransport();
         counting.aggregator.close();
         await disconnectDatabase();
       })();

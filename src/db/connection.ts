@@ -2,21 +2,59 @@
 import mongoose from 'mongoose';
 import type { Collection, CreateIndexesOptions, Db, Document, IndexSpecification } from 'mongodb';
 import { getConfig } from '../../config';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-ferretdb';
+import { logger } from '../lib/logger';
+import { startEmbeddedDatabase } from './embedded-ferretdb';
+import { superviseEmbeddedDatabase, type SupervisedDatabase } from './embedded-supervisor';
 
-let embedded: EmbeddedDatabase | undefined;
+let embedded: SupervisedDatabase | undefined;
+
+// Since when the database has been unreachable, by who noticed: the embedded FerretDB's process (dead
+// until restarted) and the driver (mongoose's connection state, from the driver's server monitoring).
+const outages = new Map<'process' | 'driver', number>();
+const markDown = (source: 'process' | 'driver') => {
+  if (!outages.has(source)) outages.set(source, Date.now());
+};
+const markUp = (source: 'process' | 'driver') => {
+  outages.delete(source);
+};
+let watchingDriver = false;
+
+/** How long the database has been unreachable (0 while it is reachable): no round trip, for /healthz. */
+export function databaseDownForMs(now: number = Date.now()): number {
+  let since = now;
+  for (const at of outages.values()) since = Math.min(since, at);
+  return now - since;
+}
+
+/** What happens when the embedded database cannot be restarted: exit non-zero, for a supervisor to act. */
+function exitOnDatabaseLost(): void {
+  process.exit(1);
+}
 
 export interface DatabaseHandle {
   uri: string;
   embedded: boolean;
 }
 
-export async function connectDatabase(options: { uri?: string; dbName?: string } = {}): Promise<DatabaseHandle> {
+export async function connectDatabase(options: { uri?: string; dbName?: string; onDatabaseLost?: (error: Error) => void } = {}): Promise<DatabaseHandle> {
   const config = getConfig();
   let uri = options.uri ?? config.MONGODB_URI;
   if (!uri) {
-    embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, cacheDir: config.ferretDbCacheDir });
+    // Restarted with backoff if its process dies (src/db/embedded-supervisor.ts).
+    embedded = await superviseEmbeddedDatabase({
+      start: (port) => startEmbeddedDatabase({ dataDir: config.dataDir, cacheDir: config.ferretDbCacheDir, ...(port !== undefined ? { port } : {}) }),
+      logger,
+      onDown: () => markDown('process'),
+      onUp: () => markUp('process'),
+      onGiveUp: options.onDatabaseLost ?? exitOnDatabaseLost,
+    });
     uri = embedded.uri;
+  }
+  if (!watchingDriver) {
+    watchingDriver = true;
+    mongoose.connection.on('disconnected', () => markDown('driver'));
+    mongoose.connection.on('connected', () => markUp('driver'));
+    mongoose.connection.on('reconnected', () => markUp('driver'));
   }
   mongoose.set('strictQuery', true);
   // Indexes are created explicitly by ensureIndexes() so that start-up fails loudly if one cannot be.
@@ -77,6 +115,7 @@ export async function disconnectDatabase(): Promise<void> {
     await embedded.stop();
     embedded = undefined;
   }
+  outages.clear();
 }
 
 /**

@@ -19,6 +19,10 @@ const BUILD_MODULE_DIR = path.resolve(__dirname, '../../..', 'scripts', 'ferretd
 
 export interface EmbeddedDatabase {
   uri: string;
+  /** The loopback port it listens on (a restart on the same port lets a driver reconnect to the address it knows). */
+  port: number;
+  /** Resolves when the FerretDB process has exited, for whatever reason (stop, kill or a crash). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends the FerretDB process a signal and resolves once it has exited (tests use SIGKILL to crash it). */
   kill(signal: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
@@ -234,7 +238,7 @@ async function waitUntilServing(uri: string, child: ChildProcess, timeoutMs: num
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`FerretDB exited with code ${child.exitCode} before it answered`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`FerretDB exited (${child.exitCode ?? child.signalCode}) before it answered`);
     const client = new MongoClient(uri, { serverSelectionTimeoutMS: 500, connectTimeoutMS: 500 });
     try {
       await client.connect();
@@ -279,10 +283,12 @@ export async function startEmbeddedDatabase(options: StartOptions): Promise<Embe
       `--state-dir=${sqliteDir}`,
       `--log-level=${options.logLevel ?? 'error'}`,
     ],
-    // stdin stays an open pipe: FerretDB exits when it closes, so it never outlives this process.
-    { stdio: ['pipe', 'ignore', 'inherit'] },
+    // stdin stays an open pipe: FerretDB exits when it closes, so it never outlives this process. In a
+    // process group of its own, a Ctrl-C in the terminal reaches only the service, whose shutdown stops
+    // FerretDB last (not first, which would fail the requests in flight and look like a crash).
+    { stdio: ['pipe', 'ignore', 'inherit'], detached: true },
   );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const uri = `mongodb://${listenAddr}/`;
   try {
     await waitUntilServing(uri, child, 30_000);
@@ -293,6 +299,8 @@ export async function startEmbeddedDatabase(options: StartOptions): Promise<Embe
   let stopping: Promise<void> | undefined;
   return {
     uri,
+    port,
+    exited,
     async kill(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;

@@ -1,6 +1,7 @@
 // One job runner for background duties. Each duty has a lease in the database (leases.ts): of all the
 // instances on one database, only the holder runs it. A periodic duty runs once every `everyMs` while
-// held; a continuous duty (the aggregator) runs until it is stopped or loses its lease.
+// held; a continuous duty (the aggregator) runs until it is stopped or loses its lease. A duty about the
+// instance itself (following the change counter into its caches) runs on every instance, with no lease.
 import { randomUUID } from 'node:crypto';
 import { logger } from '../lib/logger';
 import { leasesRepository } from './leases';
@@ -22,6 +23,8 @@ export interface Duty {
   /** Periodic: pause between runs. Continuous: pause before trying to take the lease again. */
   everyMs: number;
   continuous?: boolean;
+  /** Runs on every instance, every `everyMs`, without a lease (work about this instance only). */
+  everyInstance?: boolean;
   run(ctx: DutyContext): Promise<void>;
 }
 
@@ -97,7 +100,7 @@ export class JobRunner {
     this.running.clear();
     for (const r of all) r.controller.abort();
     await Promise.all(all.map((r) => r.loop));
-    await Promise.all(all.map((r) => leasesRepository.release(r.duty.name, this.instanceId).catch(() => undefined)));
+    await Promise.all(all.filter((r) => !r.duty.everyInstance).map((r) => leasesRepository.release(r.duty.name, this.instanceId).catch(() => undefined)));
   }
 
   private async loop(duty: Duty, signal: AbortSignal, sleep: (ms: number) => Promise<void>, wake: () => void): Promise<void> {
@@ -126,6 +129,18 @@ export class JobRunner {
       sleep,
       wake,
     };
+    if (duty.everyInstance) {
+      const local: DutyContext = { ...ctx, holds: () => !signal.aborted, renew: async () => !signal.aborted };
+      while (!signal.aborted) {
+        try {
+          await duty.run(local);
+        } catch (error) {
+          logger.warn({ err: error, duty: duty.name }, 'background duty failed; it will be retried');
+        }
+        await sleep(duty.everyMs);
+      }
+      return;
+    }
     while (!signal.aborted) {
       let held = false;
       try {

@@ -60,7 +60,8 @@ export function childPids(pid: number): number[] {
   return children;
 }
 
-function ferretDbChildren(pid: number): number[] {
+/** The embedded FerretDB processes a service process runs (other children, such as tsx's esbuild, are left out). */
+export function ferretDbChildren(pid: number): number[] {
   return childPids(pid).filter((child) => {
     try {
       return fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0')[0]!.endsWith('/ferretdb');
@@ -84,6 +85,8 @@ export interface ServiceProcess {
   pid: number;
   /** The last part of the child's stdout and stderr (for failure messages). */
   output(): string;
+  /** Resolves with the exit code (or signal) once the child has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends a signal and resolves once the child (and an embedded FerretDB of its own) has exited. */
   kill(signal: NodeJS.Signals): Promise<void>;
   /** SIGTERM (a graceful shutdown), SIGKILL after 8 s. */
@@ -131,7 +134,8 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = exit.then(() => undefined);
   let ferretPids: number[] = [];
   const hasExited = () => child.exitCode !== null || child.signalCode !== null;
 
@@ -141,7 +145,12 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
       for (const pid of ferretPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
     });
   };
+  // Those it runs now too: the service starts its FerretDB again when one dies.
+  const noteFerretDbChildren = () => {
+    if (!options.mongodbUri && !hasExited()) ferretPids = [...new Set([...ferretPids, ...ferretDbChildren(child.pid!)])];
+  };
   const kill = async (signal: NodeJS.Signals) => {
+    noteFerretDbChildren();
     if (!hasExited()) child.kill(signal);
     await exited;
     await waitForFerretDbToGo();
@@ -149,6 +158,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      noteFerretDbChildren();
       if (!hasExited()) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 8_000);
@@ -182,7 +192,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     throw error;
   }
   if (!options.mongodbUri) ferretPids = ferretDbChildren(child.pid!);
-  return { url, port, pid: child.pid!, output: () => output, kill, stop };
+  return { url, port, pid: child.pid!, output: () => output, exited: exit, kill, stop };
 }
 
 export interface StandaloneDatabase {

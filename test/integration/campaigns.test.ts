@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { campaignsRepository } from '../../src/modules/campaigns/campaigns.repository';
-import { CampaignScheduler, SendWorker } from '../../src/modules/campaigns';
+import { campaignScheduleDuty, SendWorker } from '../../src/modules/campaigns';
+import type { JobRunner } from '../../src/jobs/runner';
+import { startDuties } from '../helpers/jobs';
 import { api, type Api } from '../helpers/app';
 import { emailExperiment, pageExperiment, runningExperiment, uniqueKey } from '../helpers/factories';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
@@ -49,11 +51,19 @@ describe('campaigns', () => {
   let client: Api;
   let sink: SmtpSink;
   const workers: SendWorker[] = [];
+  const runners: JobRunner[] = [];
 
   function startWorker(options: ConstructorParameters<typeof SendWorker>[0] = {}) {
     const worker = new SendWorker({ transportOptions: { smtpUrl: sink.url, maxConnections: 3 }, pollMs: 50, retryBaseMs: 50, ...options });
     workers.push(worker);
     return worker;
+  }
+
+  /** Runs duties on a runner of their own (one instance of the service), stopped after the test. */
+  function run(...duties: Parameters<typeof startDuties>): JobRunner {
+    const runner = startDuties(...duties);
+    runners.push(runner);
+    return runner;
   }
 
   before(async () => {
@@ -62,7 +72,8 @@ describe('campaigns', () => {
   });
 
   afterEach(async () => {
-    while (workers.length > 0) await workers.pop()!.stop();
+    while (runners.length > 0) await runners.pop()!.stop();
+    while (workers.length > 0) workers.pop()!.close();
   });
 
   describe('creating', () => {
@@ -152,7 +163,7 @@ describe('campaigns', () => {
       const recipients = audience(prefix, 300);
       const { key, experiment } = await campaignWithAudience(client, recipients);
       const worker = startWorker();
-      await worker.start();
+      run(worker.duty);
       const sent = await client.post(`/v1/campaigns/${key}/send-test`);
       assert.equal(sent.status, 202, JSON.stringify(sent.body));
       const testGroup = sent.body.counts.total.testGroup;
@@ -239,7 +250,7 @@ describe('campaigns', () => {
       sink.failTemporarily(recipients[2]!.email, 2, 451);
       sink.rejectPermanently(recipients[1]!.email);
       const worker = startWorker();
-      await worker.start();
+      run(worker.duty);
       await client.post(`/v1/campaigns/${key}/send-test`).expect(202);
       await waitUntil(async () => (await phaseOf(client, key)) === 'waiting_for_winner');
       assert.equal(sink.countFor(recipients[0]!.email), 1);
@@ -268,15 +279,15 @@ describe('campaigns', () => {
       const recipients = audience(prefix, 400);
       const { key } = await campaignWithAudience(client, recipients, { testFraction: 1 });
       const first = startWorker({ transportOptions: { smtpUrl: sink.url, maxConnections: 1 }, concurrency: 1 });
-      await first.start();
+      const firstInstance = run(first.duty);
       await client.post(`/v1/campaigns/${key}/send-test`).expect(202);
       await sink.waitFor(() => sink.messages.filter((m) => m.to.startsWith(`${prefix}.`)).length >= 30);
-      await first.stop();
+      await firstInstance.stop();
       const afterStop = sink.messages.filter((m) => m.to.startsWith(`${prefix}.`)).length;
       assert.ok(afterStop < 400, `stopped after ${afterStop} messages`);
       assert.equal(await phaseOf(client, key), 'testing');
       const second = startWorker();
-      await second.start();
+      run(second.duty);
       await waitUntil(async () => (await phaseOf(client, key)) === 'waiting_for_winner');
       for (const r of recipients) assert.equal(sink.countFor(r.email), 1, r.email);
       assert.equal((await client.get(`/v1/campaigns/${key}`)).body.counts.total.sent, 400);
@@ -292,7 +303,7 @@ describe('campaigns', () => {
       assert.equal(claimed!.campaign, key);
       assert.equal(claimed!.status, 'sending');
       const worker = startWorker();
-      await worker.start();
+      run(worker.duty);
       await waitUntil(async () => (await phaseOf(client, key)) === 'waiting_for_winner');
       for (const r of recipients) assert.equal(sink.countFor(r.email), 1, r.email);
     });
@@ -315,15 +326,10 @@ describe('campaigns', () => {
       const recipients = audience(prefix, 40);
       const { key } = await campaignWithAudience(client, recipients, { autoSendWinner: true, testFraction: 0.5, winnerPolicy: { after: 'PT1S', onInconclusive: 'send_control' } });
       const worker = startWorker();
-      await worker.start();
-      const scheduler = new CampaignScheduler(100);
-      scheduler.start();
-      try {
-        await client.post(`/v1/campaigns/${key}/send-test`).expect(202);
-        await waitUntil(async () => (await phaseOf(client, key)) === 'completed');
-      } finally {
-        await scheduler.stop();
-      }
+      run(worker.duty);
+      run(campaignScheduleDuty(100));
+      await client.post(`/v1/campaigns/${key}/send-test`).expect(202);
+      await waitUntil(async () => (await phaseOf(client, key)) === 'completed');
       const campaign = (await client.get(`/v1/campaigns/${key}`)).body;
       assert.equal(campaign.decision.by, 'auto');
       assert.equal(campaign.winner.variant, campaign.decision.variant);
@@ -336,7 +342,7 @@ describe('campaigns', () => {
     it('when the policy is hold and the test is inconclusive, then send-winner answers 409 with reasons and the campaign is held', async () => {
       const { key } = await campaignWithAudience(client, audience(uniqueKey('h'), 10), { testFraction: 1, winnerPolicy: { after: 'PT1H', onInconclusive: 'hold' } });
       const worker = startWorker();
-      await worker.start();
+      run(worker.duty);
       await client.post(`/v1/campaigns/${key}/send-test`).expect(202);
       await waitUntil(async () => (await phaseOf(client, key)) === 'waiting_for_winner');
       const held = await client.post(`/v1/campaigns/${key}/send-winner`).send({});
@@ -355,7 +361,7 @@ describe('campaigns', () => {
       const { key } = await campaignWithAudience(client, audience(prefix, 12), { testFraction: 1 });
       const worker = new SendWorker({ pollMs: 50 });
       workers.push(worker);
-      await worker.start();
+      run(worker.duty);
       await client.post(`/v1/campaigns/${key}/send-test`).expect(202);
       await waitUntil(async () => (await phaseOf(client, key)) === 'waiting_for_winner');
       const page = await client.get(`/v1/campaigns/${key}/outbox?limit=5&offset=0`);

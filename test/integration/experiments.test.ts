@@ -120,6 +120,22 @@ describe('experiments', () => {
       });
     }
 
+    it('when a templated field of a variant does not compile, then 400 names the variant, the field and the line, and nothing is stored', async () => {
+      for (const field of ['subject', 'html', 'text', 'preheader']) {
+        const key = uniqueKey('template');
+        const [control, friendly] = emailExperiment().variants;
+        const body = emailExperiment({ key, variants: [control, { ...friendly, content: { ...friendly!.content, [field]: 'Hello {{name}}\nYou scored {{7*7}}' } }] });
+        const res = await client.post('/v1/experiments').send(body);
+        assert.equal(res.status, 400, `${field}: ${JSON.stringify(res.body)}`);
+        assert.equal(res.body.error.code, 'validation_failed');
+        const detail = (res.body as ErrorBody).error.details?.find((d) => d.path === `variants.1.content.${field}`);
+        assert.ok(detail, `${field}: ${JSON.stringify(res.body.error.details)}`);
+        assert.match(detail.message, /does not compile \(line 2\)/);
+        assert.match(res.body.error.message, new RegExp(`^variants\\.1\\.content\\.${field}: .*line 2`));
+        assert.equal((await client.get(`/v1/experiments/${key}`)).status, 404, 'nothing is stored after a 400');
+      }
+    });
+
     it('when the key exists already, then 409 and the first experiment is unchanged', async () => {
       const body = emailExperiment();
       assert.equal((await client.post('/v1/experiments').send(body)).status, 201);
@@ -236,6 +252,20 @@ describe('experiments', () => {
       assert.equal(stored.assetType, 'email');
       assert.deepEqual(stored.variants.map((v: { weight: number }) => v.weight), [0.5, 0.5]);
       assert.equal(stored.controlVariant, 'control');
+    });
+
+    it('when a draft patch brings a variant template that does not compile, then 400 names it and the stored variants are unchanged', async () => {
+      const body = emailExperiment();
+      assert.equal((await client.post('/v1/experiments').send(body)).status, 201);
+      const broken = variants(2);
+      broken[0]!.content.html = '<p>{{#if name}}Hi{{/if}}</p>\n<p>{{7*7}}</p>';
+      const res = await client.patch(`/v1/experiments/${body.key}`).send({ variants: broken });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      const detail = (res.body as ErrorBody).error.details?.find((d) => d.path === 'variants.0.content.html');
+      assert.ok(detail, JSON.stringify(res.body.error.details));
+      assert.match(detail.message, /line 2/);
+      const stored = (await client.get(`/v1/experiments/${body.key}`)).body;
+      assert.deepEqual(stored.variants.map((v: { key: string }) => v.key), ['control', 'friendly']);
     });
 
     it('when a running experiment changes name, hypothesis, metrics and analysis, then 200', async () => {

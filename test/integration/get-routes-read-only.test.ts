@@ -9,6 +9,7 @@ import mongoose from 'mongoose';
 import { countingDb } from '../../src/db/connection';
 import { SendWorker } from '../../src/modules/campaigns';
 import { recordLook } from '../../src/modules/results';
+import { startDuties } from '../helpers/jobs';
 import { api, type Api } from '../helpers/app';
 import { emailExperiment, eventId, runningExperiment, uniqueKey } from '../helpers/factories';
 
@@ -115,13 +116,12 @@ describe('GET routes are read-only', () => {
     await client.post('/v1/campaigns').send({ key: campaign, experiment, from: 'Acme CX <cx@acme.example>', testFraction: 0.5, winnerPolicy: { after: 'PT4H', onInconclusive: 'send_control' } }).expect(201);
     const audience = Array.from({ length: 12 }, (_, i) => ({ customerId: `${campaign}-r${i}`, email: `${campaign}.r${i}@example.org`, name: `R ${i}` }));
     await client.post(`/v1/campaigns/${campaign}/audience`).send(audience).expect(200);
-    const worker = new SendWorker({ pollMs: 50 });
-    await worker.start();
+    const sender = startDuties(new SendWorker({ pollMs: 50 }).duty);
     try {
       await client.post(`/v1/campaigns/${campaign}/send-test`).expect(202);
       await waitUntil(async () => (await client.get(`/v1/campaigns/${campaign}`)).body.phase === 'waiting_for_winner');
     } finally {
-      await worker.stop();
+      await sender.stop();
     }
     await client.post(`/v1/campaigns/${campaign}/recipients`).expect(200);
     // A second campaign whose audience was never exported (reading its recipients must not export them).

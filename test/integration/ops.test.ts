@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { Router } from 'express';
 import { MongoClient } from 'mongodb';
@@ -12,7 +13,7 @@ import { startEmbeddedDatabase } from '../../src/db/embedded-ferretdb';
 import { ADMIN_KEY, api, testApp, type Api } from '../helpers/app';
 import { eventId } from '../helpers/factories';
 import { registerStopper } from '../helpers/resources';
-import { childPids, tempDir } from '../helpers/service-process';
+import { childPids, ferretDbChildren, startServiceProcess, startStandaloneDatabase, tempDir, withOutputOnFailure } from '../helpers/service-process';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -24,6 +25,114 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits for a promise, at most timeoutMs (a bound on behaviour, not a performance assertion). */
+async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls until condition holds, at most timeoutMs. */
+async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** One HTTP/1.1 keep-alive connection driven byte by byte, as a load balancer's or an SDK's agent holds it. */
+class KeepAliveConnection {
+  private buffer = Buffer.alloc(0);
+  private wake: (() => void) | undefined;
+  isClosed = false;
+  readonly closed: Promise<void>;
+
+  private constructor(readonly socket: net.Socket) {
+    const wake = () => this.wake?.();
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      wake();
+    });
+    socket.on('error', () => undefined); // a reset shows as the close
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.isClosed = true;
+        wake();
+        resolve();
+      }),
+    );
+  }
+
+  static open(port: number): Promise<KeepAliveConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(new KeepAliveConnection(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  write(text: string): void {
+    this.socket.write(text);
+  }
+
+  /** The next complete answer (status line, headers and Content-Length bytes of body). */
+  async answer(): Promise<RawAnswer> {
+    for (;;) {
+      const answer = this.parse();
+      if (answer) return answer;
+      if (this.isClosed) throw new Error(`the connection closed before a complete answer: ${JSON.stringify(this.buffer.toString())}`);
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private parse(): RawAnswer | undefined {
+    const end = this.buffer.indexOf('\r\n\r\n');
+    if (end < 0) return undefined;
+    const [statusLine, ...lines] = this.buffer.subarray(0, end).toString('latin1').split('\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of lines) headers[line.slice(0, line.indexOf(':')).trim().toLowerCase()] = line.slice(line.indexOf(':') + 1).trim();
+    const length = Number(headers['content-length']);
+    assert.ok(Number.isInteger(length), `an answer with a Content-Length: ${statusLine} ${JSON.stringify(headers)}`);
+    if (this.buffer.length < end + 4 + length) return undefined;
+    const body = this.buffer.subarray(end + 4, end + 4 + length).toString('utf8');
+    this.buffer = this.buffer.subarray(end + 4 + length);
+    return { status: Number(statusLine!.split(' ')[1]), headers, body };
+  }
+}
+
+function experimentBody(key: string): string {
+  return JSON.stringify({
+    key,
+    name: 'Shutdown test',
+    assetType: 'page',
+    variants: [
+      { key: 'a', weight: 0.5, content: { url: 'https://a.example' } },
+      { key: 'b', weight: 0.5, content: { url: 'https://b.example' } },
+    ],
+    metrics: { primary: 'conversion' },
+  });
+}
+
+function postExperiment(key: string): { head: string; body: string } {
+  const body = experimentBody(key);
+  const head = `POST /v1/experiments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  return { head, body };
 }
 
 describe('ops', () => {
@@ -180,16 +289,7 @@ describe('ops', () => {
 
       // A request whose body is still arriving when SIGTERM is sent: it is in flight, deterministically.
       const key = `shutdown-${process.pid}`;
-      const body = JSON.stringify({
-        key,
-        name: 'Shutdown test',
-        assetType: 'page',
-        variants: [
-          { key: 'a', weight: 0.5, content: { url: 'https://a.example' } },
-          { key: 'b', weight: 0.5, content: { url: 'https://b.example' } },
-        ],
-        metrics: { primary: 'conversion' },
-      });
+      const body = experimentBody(key);
       const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = http.request(`${url}/v1/experiments`, {
           method: 'POST',
@@ -225,6 +325,131 @@ describe('ops', () => {
         await reader.close();
         await database.stop();
       }
+    });
+
+    it('when SIGTERM arrives while keep-alive connections are busy and others idle, then the idle ones close at once, every request in flight is answered in full with Connection: close, and the process exits 0 well before the forced exit', async function () {
+      this.timeout(120_000);
+      const service = await startServiceProcess({ dataDir: tempDir('verdict-keepalive-') });
+      await withOutputOnFailure(
+        () => [service],
+        async () => {
+          const connections = await Promise.all(Array.from({ length: 8 }, () => KeepAliveConnection.open(service.port)));
+          for (const connection of connections) {
+            connection.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+            const answer = await connection.answer();
+            assert.equal(answer.status, 200);
+            assert.equal(answer.headers.connection, 'keep-alive', 'a keep-alive connection before the shutdown');
+          }
+          const busy = connections.slice(0, 5);
+          const idle = connections.slice(5);
+          // In flight at SIGTERM: three requests whose body is still arriving, two whose headers are.
+          const requests = busy.map((connection, i) => {
+            const key = `keepalive-${process.pid}-${i}`;
+            const { head, body } = postExperiment(key);
+            const whole = head + body;
+            const sent = i < 3 ? head.length + 20 : head.length - 12;
+            connection.write(whole.slice(0, sent));
+            return { connection, key, rest: whole.slice(sent) };
+          });
+          await sleep(300); // the service has read what was sent
+          const answers = requests.map(({ connection }) => connection.answer());
+          process.kill(service.pid, 'SIGTERM');
+
+          // The idle connections are closed while the requests are still in flight; the busy ones stay.
+          await within(Promise.all(idle.map((connection) => connection.closed)), 5_000, 'the idle connections to close');
+          assert.deepEqual(
+            busy.map((connection) => connection.isClosed),
+            busy.map(() => false),
+            'the busy connections stay open',
+          );
+
+          for (const { connection, rest } of requests) connection.write(rest);
+          const answered = await within(Promise.all(answers), 20_000, 'the answers to the requests in flight');
+          answered.forEach((answer, i) => {
+            assert.equal(answer.status, 201, answer.body);
+            assert.equal(JSON.parse(answer.body).key, requests[i]!.key, 'a complete answer');
+            assert.equal(answer.headers.connection, 'close', `answer ${i + 1} tells the client the connection ends`);
+          });
+          // Each busy connection ends after its answer, and the process exits cleanly, before the forced exit (15 s).
+          await within(Promise.all(busy.map((connection) => connection.closed)), 5_000, 'the service to close the busy connections');
+          assert.deepEqual(await within(service.exited, 10_000, 'the service to exit'), { code: 0, signal: null });
+        },
+      );
+    });
+  });
+
+  describe('database loss', () => {
+    it('when the embedded FerretDB is killed -9 and cannot come back at once, then /healthz goes 503, the service restarts it with backoff on the same files and port, /healthz comes back to 200, writes succeed, and all of it is logged', async function () {
+      this.timeout(180_000);
+      const service = await startServiceProcess({ dataDir: tempDir('verdict-db-crash-'), env: { LOG_LEVEL: 'info' } });
+      await withOutputOnFailure(
+        () => [service],
+        async () => {
+          const call = async (method: string, url: string, body?: string) => {
+            const res = await fetch(`${service.url}${url}`, {
+              method,
+              headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
+              ...(body !== undefined ? { body } : {}),
+              signal: AbortSignal.timeout(20_000),
+            });
+            return { status: res.status, body: await res.text() };
+          };
+          const health = () => call('GET', '/healthz');
+          const before = `before-crash-${process.pid}`;
+          assert.equal((await call('POST', '/v1/experiments', experimentBody(before))).status, 201);
+          assert.equal((await health()).status, 200);
+
+          const [ferretDb, ...others] = ferretDbChildren(service.pid);
+          assert.ok(ferretDb !== undefined && others.length === 0, 'the service runs one FerretDB');
+          const listenPort = (pid: number) => Number(/--listen-addr=127\.0\.0\.1:(\d+)/.exec(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '))![1]);
+          const port = listenPort(ferretDb);
+          process.kill(ferretDb, 'SIGKILL');
+          await until(async () => !alive(ferretDb), 5_000, 'FerretDB to die');
+          // Its port is taken meanwhile: the restarts fail (FerretDB cannot listen) until it is free again.
+          const squatter = net.createServer((socket) => socket.destroy());
+          await new Promise<void>((resolve, reject) => squatter.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+          try {
+            await until(async () => (await health()).status === 503, 20_000, '/healthz to answer 503');
+            assert.deepEqual(JSON.parse((await health()).body), { status: 'unhealthy', database: false });
+          } finally {
+            await new Promise<void>((resolve) => squatter.close(() => resolve()));
+          }
+
+          await until(async () => (await health()).status === 200, 60_000, '/healthz to answer 200 again');
+          const [restarted, ...more] = ferretDbChildren(service.pid);
+          assert.ok(restarted !== undefined && restarted !== ferretDb && more.length === 0, 'one new FerretDB');
+          assert.equal(listenPort(restarted), port, 'on the same port');
+          const after = `after-crash-${process.pid}`;
+          const write = await call('POST', '/v1/experiments', experimentBody(after));
+          assert.equal(write.status, 201, write.body);
+          assert.equal((await call('GET', `/v1/experiments/${before}`)).status, 200, 'on the same files: what was written before the crash is there');
+          assert.equal((await call('GET', `/v1/experiments/${after}`)).status, 200);
+
+          const log = service.output();
+          assert.match(log, /the embedded database \(FerretDB\) exited unexpectedly; restarting it/);
+          assert.match(log, /"signal":"SIGKILL"/);
+          assert.match(log, /restarting the embedded database \(FerretDB\) failed/);
+          assert.match(log, /the embedded database \(FerretDB\) was restarted and answers again/);
+        },
+      );
+    });
+
+    it('when the database at MONGODB_URI goes away, then /healthz answers 503 after a few seconds (from the driver\'s state) and 200 once it is back', async function () {
+      this.timeout(180_000);
+      const database = await startStandaloneDatabase();
+      const service = await startServiceProcess({ dataDir: tempDir('verdict-uri-loss-'), mongodbUri: database.uri, dbName: `verdict_loss_${process.pid}` });
+      await withOutputOnFailure(
+        () => [service],
+        async () => {
+          const health = async () => (await fetch(`${service.url}/healthz`, { signal: AbortSignal.timeout(5_000) })).status;
+          assert.equal(await health(), 200);
+          await database.kill('SIGKILL');
+          await until(async () => (await health()) === 503, 30_000, '/healthz to answer 503');
+          await database.restart();
+          await until(async () => (await health()) === 200, 60_000, '/healthz to answer 200 again');
+        },
+      );
+      await service.stop();
     });
   });
 });

@@ -19,7 +19,6 @@ describe('tracking endpoints', () => {
 
   before(async () => {
     client = await api();
-    registerStopper(() => trackingService.stopWorker());
     // Campaigns registers its own lookup; ours answers for this file's messages and defers to it otherwise.
     previousLookup = registerMessageLookup(async (id) => messages.get(id) ?? (previousLookup ? previousLookup(id) : null));
     const body = emailExperiment({

@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { getConfig } from '../../config';
 import { recordLook } from '../../src/modules/results';
-import { startWebhookWorker, verifyPayload, webhooksService, type WebhookWorker } from '../../src/modules/webhooks';
+import { verifyPayload, webhooksService } from '../../src/modules/webhooks';
+import { startWebhookWorker, type WebhookWorker } from '../helpers/jobs';
+import type { TargetLookup, TargetPolicy } from '../../src/modules/webhooks/webhook-target';
+import { createWebhookBody } from '../../src/modules/webhooks/webhooks.schemas';
 import { api, type Api } from '../helpers/app';
 import { emailExperiment, eventId, experimentWithClearWinner, runningExperiment, uniqueKey } from '../helpers/factories';
 import { registerStopper } from '../helpers/resources';
 
 interface Received {
+  host: string;
   event: string;
   delivery: string;
   signatureValid: boolean;
@@ -30,6 +34,7 @@ async function startReceiver(statusFor: (n: number) => number = () => 200) {
       const raw = Buffer.concat(chunks).toString('utf8');
       const status = statusFor(received.length + 1);
       received.push({
+        host: String(req.headers.host),
         event: String(req.headers['x-verdict-event']),
         delivery: String(req.headers['x-verdict-delivery']),
         signatureValid: verifyPayload(secret, req.headers['x-verdict-timestamp'] as string, raw, req.headers['x-verdict-signature'] as string),
@@ -63,6 +68,25 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
   }
 }
 
+/**
+ * The receivers here listen on loopback, which webhooks may not reach unless ALLOW_PRIVATE_WEBHOOKS is
+ * set. The test environment leaves it unset (so the refusals below are what a default install does) and
+ * the delivery tests pass the on-premise setting to the worker and to registration instead.
+ */
+const ON_PREMISE: Partial<TargetPolicy> = { allowPrivate: true };
+
+/** A resolver that answers `hostname` with each of `answers` in turn (the last one from then on), counting its calls. */
+function answering(hostname: string, answers: string[]) {
+  const calls: string[] = [];
+  const lookup: TargetLookup = async (name) => {
+    calls.push(name);
+    if (name !== hostname) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+    const address = answers[Math.min(calls.filter((c) => c === hostname).length, answers.length) - 1]!;
+    return [{ address, family: net.isIP(address) as 4 | 6 }];
+  };
+  return { lookup, calls: () => calls.filter((c) => c === hostname).length };
+}
+
 async function experimentWithWinner(client: Api): Promise<string> {
   return (await experimentWithClearWinner(client)).key;
 }
@@ -77,6 +101,12 @@ describe('webhooks', () => {
     assert.equal(response.status, 201, JSON.stringify(response.body));
     created.push(response.body.id);
     return response.body as { id: string; secret: string; url: string; events: string[] };
+  };
+  /** Registers a webhook as an install with `targets` would (the API's own checks, without HTTP). */
+  const createLocalWebhook = async (body: Record<string, unknown>, targets: Partial<TargetPolicy> = ON_PREMISE) => {
+    const { webhook } = await webhooksService.create(createWebhookBody.parse(body), { id: 'admin', name: 'admin' }, undefined, targets);
+    created.push(webhook.id);
+    return webhook;
   };
   const deliveriesOf = async (id: string) => {
     const response = await client.get(`/v1/webhooks/${id}/deliveries`);
@@ -94,7 +124,7 @@ describe('webhooks', () => {
 
   before(async () => {
     client = await api();
-    worker = startWebhookWorker({ intervalMs: 50, retryBaseMs: 100, timeoutMs: 2000 });
+    worker = startWebhookWorker({ intervalMs: 50, retryBaseMs: 100, timeoutMs: 2000, targets: ON_PREMISE });
     registerStopper(() => worker.stop());
   });
 
@@ -140,6 +170,55 @@ describe('webhooks', () => {
       assert.equal((await client.get('/v1/webhooks')).body.webhooks.length, before);
     });
 
+    it('when the url is a loopback, private, link-local, unique-local, CGNAT, unspecified, multicast or broadcast address, in any spelling, then 400 names url and nothing is stored', async () => {
+      const before = (await client.get('/v1/webhooks')).body.webhooks.length;
+      const urls = [
+        'http://127.0.0.1:8080/hooks',
+        'http://127.1/hooks',
+        'http://2130706433/hooks',
+        'http://[::1]/hooks',
+        'http://[::ffff:127.0.0.1]/hooks',
+        'http://10.0.0.5/hooks',
+        'http://172.16.3.4/hooks',
+        'http://192.168.1.10/hooks',
+        'http://[::ffff:192.168.1.10]/hooks',
+        'http://169.254.169.254/latest/meta-data/',
+        'http://[fe80::1]/hooks',
+        'http://[fd12:3456:789a::1]/hooks',
+        'http://100.64.0.1/hooks',
+        'http://0.0.0.0/hooks',
+        'http://[::]/hooks',
+        'http://224.0.0.251/hooks',
+        'http://[ff02::1]/hooks',
+        'http://255.255.255.255/hooks',
+      ];
+      for (const url of urls) {
+        const response = await client.post('/v1/webhooks').send({ url, events: ['srm.detected'] });
+        assert.equal(response.status, 400, `${url}: ${JSON.stringify(response.body)}`);
+        assert.match(response.body.error.message, /^url: .*public addresses/, url);
+        assert.deepEqual(response.body.error.details.map((d: { path: string }) => d.path), ['url']);
+      }
+      assert.equal((await client.get('/v1/webhooks')).body.webhooks.length, before);
+      // A public address is a target like any other.
+      await createWebhook({ url: 'https://93.184.216.34/hooks', events: ['srm.detected'] });
+    });
+
+    it('when the host name resolves to a loopback address, then 400 names url', async () => {
+      const response = await client.post('/v1/webhooks').send({ url: 'http://localhost:8080/hooks', events: ['srm.detected'] });
+      assert.equal(response.status, 400, JSON.stringify(response.body));
+      assert.match(response.body.error.message, /^url: .*resolves to a non-public address/);
+    });
+
+    it('when the url carries a user name or password, then 400 names url and nothing is stored', async () => {
+      const before = (await client.get('/v1/webhooks')).body.webhooks.length;
+      for (const url of ['https://user:secret@hooks.example/x', 'https://user@hooks.example/x', 'https://:secret@hooks.example/x']) {
+        const response = await client.post('/v1/webhooks').send({ url, events: ['srm.detected'] });
+        assert.equal(response.status, 400, url);
+        assert.match(response.body.error.message, /^url: .*user name or password/);
+      }
+      assert.equal((await client.get('/v1/webhooks')).body.webhooks.length, before);
+    });
+
     it('when the same Idempotency-Key is sent twice, then one webhook exists; reused for another body, then 409', async () => {
       const key = uniqueKey('idem');
       const body = { url: 'https://hooks.example/idem', events: ['srm.detected'] };
@@ -179,7 +258,7 @@ describe('webhooks', () => {
   describe('deliveries', () => {
     it('when a decision changes to ship, then a signed decision.changed is POSTed, retried after a 500, and both attempts are recorded', async () => {
       const receiver = await startReceiver((n) => (n === 1 ? 500 : 200));
-      const hook = await createWebhook({ url: receiver.url, events: ['decision.changed'], secret: 'receiver-secret-0123456789' });
+      const hook = await createLocalWebhook({ url: receiver.url, events: ['decision.changed'], secret: 'receiver-secret-0123456789' });
       receiver.setSecret('receiver-secret-0123456789');
       const key = await experimentWithWinner(client);
       const results = await client.get(`/v1/experiments/${key}/results`);
@@ -221,7 +300,7 @@ describe('webhooks', () => {
 
     it('when the split of customers is far from the weights, then srm.detected is delivered once to the webhooks that asked for it', async () => {
       const receiver = await startReceiver();
-      const hook = await createWebhook({ url: receiver.url, events: ['srm.detected'] });
+      const hook = await createLocalWebhook({ url: receiver.url, events: ['srm.detected'] });
       receiver.setSecret(hook.secret);
       const key = await runningExperiment(client, emailExperiment({ analysis: { minSamplePerVariant: 10 } }));
       // 90 customers forced into control and 30 into friendly under 50/50 weights: chi-square 30, p < 0.001.
@@ -247,7 +326,7 @@ describe('webhooks', () => {
 
     it('when an experiment is rolled out, then experiment.rolled_out is delivered with the variant and who did it', async () => {
       const receiver = await startReceiver();
-      const hook = await createWebhook({ url: receiver.url, events: ['experiment.rolled_out'] });
+      const hook = await createLocalWebhook({ url: receiver.url, events: ['experiment.rolled_out'] });
       receiver.setSecret(hook.secret);
       const key = await experimentWithWinner(client);
       const rollout = await client.post(`/v1/experiments/${key}/rollout`).send({});
@@ -265,7 +344,7 @@ describe('webhooks', () => {
     it('when the worker stops after a failed attempt and another starts, then the pending delivery resumes and is delivered', async () => {
       let failing = true;
       const receiver = await startReceiver(() => (failing ? 503 : 200));
-      const hook = await createWebhook({ url: receiver.url, events: ['srm.detected'] });
+      const hook = await createLocalWebhook({ url: receiver.url, events: ['srm.detected'] });
       receiver.setSecret(hook.secret);
       const experiment = uniqueKey('restart');
       const id = await emitFor(hook.id, experiment, `${experiment}:srm:1`);
@@ -277,7 +356,7 @@ describe('webhooks', () => {
       assert.equal(pending.status, 'pending');
       failing = false;
 
-      worker = startWebhookWorker({ intervalMs: 50, retryBaseMs: 100, timeoutMs: 2000 });
+      worker = startWebhookWorker({ intervalMs: 50, retryBaseMs: 100, timeoutMs: 2000, targets: ON_PREMISE });
       const delivered = await until('delivery after the restart', async () => (await deliveriesOf(hook.id)).find((d) => d.id === id && d.status === 'delivered'));
       assert.deepEqual(delivered.attempts.map((a) => a.statusCode), [...delivered.attempts.slice(0, -1).map(() => 503), 200]);
       assert.ok(receiver.about(experiment).every((r) => r.delivery === id && r.signatureValid));
@@ -286,10 +365,10 @@ describe('webhooks', () => {
     it('when the receiver keeps failing, then the delivery is given up after 8 attempts, each recorded', async function () {
       this.timeout(60_000);
       const receiver = await startReceiver(() => 500);
-      const hook = await createWebhook({ url: receiver.url, events: ['srm.detected'] });
+      const hook = await createLocalWebhook({ url: receiver.url, events: ['srm.detected'] });
       receiver.setSecret(hook.secret);
       await worker.stop();
-      worker = startWebhookWorker({ intervalMs: 50, retryBaseMs: 20, timeoutMs: 2000 });
+      worker = startWebhookWorker({ intervalMs: 50, retryBaseMs: 20, timeoutMs: 2000, targets: ON_PREMISE });
       const experiment = uniqueKey('failing');
       const id = await emitFor(hook.id, experiment);
       const failed = await until('the delivery to fail for good', async () => (await deliveriesOf(hook.id)).find((d) => d.id === id && d.status === 'failed'), 45_000);
@@ -303,7 +382,7 @@ describe('webhooks', () => {
       const receiver = await startReceiver();
       const url = receiver.url;
       await receiver.stop();
-      const hook = await createWebhook({ url, events: ['srm.detected'] });
+      const hook = await createLocalWebhook({ url, events: ['srm.detected'] });
       const experiment = uniqueKey('down');
       const id = await emitFor(hook.id, experiment);
       const delivery = await until('a failed attempt', async () => (await deliveriesOf(hook.id)).find((d) => d.id === id && d.attemptCount >= 1));
@@ -312,6 +391,81 @@ describe('webhooks', () => {
       assert.equal(delivery.attempts[0]!.error, 'ECONNREFUSED');
       assert.equal(delivery.status, 'pending');
       assert.ok(delivery.attemptCount < 8);
+    });
+  });
+
+  describe('the target checked again at delivery', () => {
+    // The shared worker allows loopback: here it is stopped, and each test runs its own worker with the
+    // policy it is about (the file's later tests get the shared worker back).
+    let own: WebhookWorker | undefined;
+    const startOwn = (targets: Partial<TargetPolicy>) => {
+      own = startWebhookWorker({ intervalMs: 50, retryBaseMs: 60_000, timeoutMs: 2000, targets });
+    };
+    before(async () => {
+      await worker.stop();
+    });
+    afterEach(async () => {
+      await own?.stop();
+      own = undefined;
+    });
+    after(() => {
+      worker = startWebhookWorker({ intervalMs: 50, retryBaseMs: 100, timeoutMs: 2000, targets: ON_PREMISE });
+    });
+    const firstAttempt = (hookId: string, id: string) => until('an attempt', async () => (await deliveriesOf(hookId)).find((d) => d.id === id && d.attemptCount >= 1));
+
+    it('when a name that resolved to a public address at registration resolves to loopback at delivery (DNS rebinding), then nothing is sent and the attempt says only "target refused"', async () => {
+      const receiver = await startReceiver();
+      const url = `http://rebind.test:${new URL(receiver.url).port}/hooks/verdict`;
+      const registration = answering('rebind.test', ['93.184.216.34']);
+      const hook = await createLocalWebhook({ url, events: ['srm.detected'] }, { allowPrivate: false, lookup: registration.lookup });
+      assert.equal(registration.calls(), 1, 'the name was resolved and checked at registration');
+      const delivery = answering('rebind.test', ['127.0.0.1']);
+      startOwn({ allowPrivate: false, lookup: delivery.lookup });
+      const id = await emitFor(hook.id, uniqueKey('rebind'));
+      const attempt = await firstAttempt(hook.id, id);
+      assert.deepEqual(attempt.attempts.map((a) => [a.ok, a.statusCode, a.error]), [[false, null, 'target refused']]);
+      assert.ok(delivery.calls() >= 1);
+      assert.equal(receiver.received.length, 0, 'no request reached the loopback receiver');
+    });
+
+    it('when a webhook on a loopback address is delivered with private addresses refused, then no connection is made and the record does not tell how the address answered', async () => {
+      // Nothing listens there: a connection would be refused (ECONNREFUSED, as the test above shows when allowed).
+      const receiver = await startReceiver();
+      await receiver.stop();
+      const hook = await createLocalWebhook({ url: receiver.url, events: ['srm.detected'] });
+      startOwn({ allowPrivate: false });
+      const id = await emitFor(hook.id, uniqueKey('refused'));
+      const attempt = await firstAttempt(hook.id, id);
+      assert.equal(attempt.attempts[0]!.error, 'target refused');
+      assert.equal(attempt.attempts[0]!.statusCode, null);
+    });
+
+    it('when the service runs in production, then an http webhook is not delivered', async () => {
+      const receiver = await startReceiver();
+      const hook = await createLocalWebhook({ url: receiver.url, events: ['srm.detected'] });
+      startOwn({ httpsOnly: true, allowPrivate: true });
+      const id = await emitFor(hook.id, uniqueKey('plain-http'));
+      const attempt = await firstAttempt(hook.id, id);
+      assert.equal(attempt.attempts[0]!.error, 'target refused');
+      assert.equal(receiver.received.length, 0);
+    });
+
+    it('when the name would resolve elsewhere on a second lookup, then the delivery connects to the address it checked, with the name as Host', async () => {
+      const receiver = await startReceiver();
+      const port = new URL(receiver.url).port;
+      const hook = await createLocalWebhook({ url: `http://pinned.test:${port}/hooks/verdict`, events: ['srm.detected'] });
+      receiver.setSecret(hook.secret);
+      // The first answer is the receiver; any later one an address where nothing answers (TEST-NET-1).
+      const dns = answering('pinned.test', ['127.0.0.1', '192.0.2.1']);
+      startOwn({ allowPrivate: true, lookup: dns.lookup });
+      const experiment = uniqueKey('pinned');
+      const id = await emitFor(hook.id, experiment);
+      const delivered = await until('the delivery', async () => (await deliveriesOf(hook.id)).find((d) => d.id === id && d.attemptCount >= 1));
+      assert.deepEqual(delivered.attempts.map((a) => [a.ok, a.statusCode]), [[true, 200]], JSON.stringify(delivered.attempts));
+      assert.equal(dns.calls(), 1, 'one lookup: the checked answer is the one connected to');
+      const [request] = receiver.about(experiment);
+      assert.equal(request!.host, `pinned.test:${port}`);
+      assert.equal(request!.signatureValid, true);
     });
   });
 });

@@ -3,6 +3,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { getConfig } from '../../../config';
 import { NotFoundError } from '../../lib/errors';
+import { changesService } from '../changes';
 import { apiKeysRepository } from './api-keys.repository';
 import type { Role } from './api-keys.schemas';
 
@@ -49,7 +50,13 @@ export const apiKeysService = {
     const doc = await apiKeysRepository.revoke(id, new Date());
     if (!doc) throw new NotFoundError('API key');
     cache.delete(id);
+    await changesService.recordChange('apiKeys');
     return publicView(doc);
+  },
+
+  /** Forgets every cached key check (another instance revoked a key). */
+  dropCached(): void {
+    cache.clear();
   },
 
   async authenticate(key: string): Promise<Principal | null> {

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { storableObject } from '../../lib/schemas';
 import { experimentKey } from '../experiments';
 
 export const customerId = z.string().min(1).max(200).regex(/^[^\s]+$/, 'must not contain spaces');
-export const attributes = z.record(z.string().max(64), z.unknown()).refine((value) => Object.keys(value).length <= 100, 'at most 100 attributes');
+/** Targeting attributes: a free-form object under the shared rules for keys, numbers and nesting. */
+export const attributes = storableObject(64).refine((value) => Object.keys(value).length <= 100, 'at most 100 attributes');
 
 export const assignBody = z.strictObject({
   experiment: experimentKey,

@@ -8,6 +8,7 @@ import { parse as parseCsv } from 'csv-parse';
 import type { Duplex } from 'node:stream';
 import { gbHash } from '../../bucketing';
 import { AppError, BadRequestError } from '../../lib/errors';
+import { unstorableKey } from '../../lib/schemas';
 import { suppressionService } from '../tracking';
 import type { CampaignRecord, RecipientRecord } from './campaigns.model';
 import { MAX_AUDIENCE, recipientRow, type RecipientRow } from './campaigns.schemas';
@@ -51,8 +52,21 @@ interface RawRow {
   value: unknown;
 }
 
+/**
+ * The header row. A column that is not a known field becomes an attribute key, so it must be a key the
+ * database can store: a header such as "plan.tier" or "$plan" rejects the upload before any row is read.
+ */
+function csvColumns(header: string[]): string[] {
+  header.forEach((column, i) => {
+    if (column === '' || KNOWN_COLUMNS.has(column)) return;
+    const problem = unstorableKey(column);
+    if (problem) throw new BadRequestError(`body: CSV column ${i + 1} "${column}" cannot be an attribute name: ${problem}`, { line: 1, column });
+  });
+  return header;
+}
+
 async function* csvRows(body: Readable): AsyncGenerator<RawRow> {
-  const parser = body.pipe(parseCsv({ columns: true, bom: true, trim: true, skip_empty_lines: true, info: true, relax_column_count: false }));
+  const parser = body.pipe(parseCsv({ columns: csvColumns, bom: true, trim: true, skip_empty_lines: true, info: true, relax_column_count: false }));
   let row = 0;
   try {
     for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {

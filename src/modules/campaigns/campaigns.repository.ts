@@ -1,6 +1,6 @@
 // The only code touching the campaign collections. Hot paths go through the driver and query by _id.
 import { collectionOf } from '../../db/connection';
-import { findEach } from '../../db/find-each';
+import { findByIds } from '../../db/find-by-ids';
 import { insertNew, sharedInsertOne } from '../../db/insert-new';
 import {
   CampaignModel,
@@ -98,7 +98,7 @@ export const campaignsRepository = {
   },
 
   async findMessages(ids: string[]): Promise<Map<string, MessageRecord>> {
-    return findEach((id) => messages().findOne({ _id: id }), ids);
+    return findByIds(messages(), ids);
   },
 
   async countMessages(campaign: string, phase: MessagePhase): Promise<number> {
@@ -130,7 +130,7 @@ export const campaignsRepository = {
   },
 
   async findDeliveries(ids: string[]): Promise<Map<string, DeliveryRecord>> {
-    return findEach((id) => deliveries().findOne({ _id: id }), ids);
+    return findByIds(deliveries(), ids);
   },
 
   async deliveryCounts(campaign: string): Promise<{ phase: MessagePhase; variant: string; status: string; n: number }[]> {
@@ -161,6 +161,10 @@ export const campaignsRepository = {
     return queue().findOne({ _id: id });
   },
 
+  async findQueueEntries(ids: string[]): Promise<Map<string, QueueEntryRecord>> {
+    return findByIds(queue(), ids);
+  },
+
   /** Claims the next due entry for one worker. */
   async claimNext(worker: string, now: Date): Promise<QueueEntryRecord | null> {
     return queue().findOneAndUpdate(
@@ -179,10 +183,13 @@ export const campaignsRepository = {
     await queue().deleteOne({ _id: id });
   },
 
-  /** After a crash: entries left 'sending' by workers that are no longer alive go back to the queue. */
-  async requeueAbandoned(liveWorkers: string[]): Promise<number> {
+  /**
+   * Entries left 'sending' by any other sender go back to the queue. Called by the sender that has just
+   * taken the sending lease: every other sender has stopped (released the lease) or lost it.
+   */
+  async requeueClaimedByOthers(sender: string): Promise<number> {
     const result = await queue().updateMany(
-      { status: 'sending', claimedBy: { $nin: liveWorkers } },
+      { status: 'sending', claimedBy: { $ne: sender } },
       { $set: { status: 'queued' }, $unset: { claimedBy: '', claimedAt: '' } },
     );
     return result.modifiedCount;

@@ -96,10 +96,27 @@ campaignsRouter.get('/campaigns/:key/recipients', can.read, (req, res) => readRe
 /**
  * The audience upload reads the raw request stream (CSV or JSON, up to 1,000,000 rows), so it is mounted
  * before the application's JSON body parser and its size limit; it authenticates on its own.
+ *
+ * An upload rejected part way (a bad header, a body that is not an array, a malformed line) leaves the
+ * rest of its body unread, and piped once, Node no longer discards it by itself: the connection would
+ * stall and the next request on it never be answered. So whatever the outcome, what is left of the body
+ * is read and thrown away (as Node does for a body never touched), and the connection stays usable;
+ * closing it instead could reset the client before it read the answer.
  */
 export const campaignAudienceRouter = Router();
 campaignAudienceRouter.post('/campaigns/:key/audience', authenticate, can.edit, async (req, res) => {
-  const { key } = campaignKeyParams.parse(req.params);
-  const result = await campaignsService.uploadAudience(key, req.headers['content-type'] ?? '', req, req.principal!.name);
-  res.status(200).json(result);
+  try {
+    const { key } = campaignKeyParams.parse(req.params);
+    const result = await campaignsService.uploadAudience(key, req.headers['content-type'] ?? '', req, req.principal!.name);
+    res.status(200).json(result);
+  } finally {
+    discardUnreadBody(req);
+  }
 });
+
+function discardUnreadBody(req: Request): void {
+  if (req.complete || req.destroyed) return;
+  req.unpipe();
+  req.removeAllListeners('data');
+  req.resume();
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isoDurationToMs } from '../../lib/duration';
+import { storableObject } from '../../lib/schemas';
 import { customerId } from '../assignments';
 import { experimentKey } from '../experiments';
 
@@ -64,7 +65,7 @@ export const recipientRow = z.strictObject({
   email: emailAddress,
   name: z.string().trim().max(200).optional(),
   locale: z.string().trim().regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/, 'must be a locale such as en or fa-IR').optional(),
-  attributes: z.record(z.string().max(64), z.unknown()).refine((value) => Object.keys(value).length <= 100, 'at most 100 attributes').optional(),
+  attributes: storableObject(64).refine((value) => Object.keys(value).length <= 100, 'at most 100 attributes').optional(),
 });
 export type RecipientRow = z.infer<typeof recipientRow>;
 

@@ -1,9 +1,13 @@
-// The send worker: claims due queue entries (a chunk of up to 100 messages, or one message being
-// retried), renders each message, sends it through the one shared transport and records its outcome.
+// The sender: claims due queue entries (a chunk of up to 100 messages, or one message being retried),
+// renders each message, sends it through the one shared transport and records its outcome. It runs as
+// the job runner's `campaign-sends` duty, so of all the instances on one database only the holder of
+// that lease sends; whoever takes the lease over first puts back what another sender left claimed.
 // A message is sent when it has no delivery record and no retry entry of its own; the outcome is an
-// insert with the message's _id, so a message is recorded once even if two workers race for it.
+// insert with the message's _id, so a message is recorded once even if two senders race for it. The one
+// message a kill -9 cut in the middle of its SMTP exchange may be sent again, with the same Message-ID.
 import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
+import type { Duty, DutyContext } from '../../jobs/runner';
 import { logger } from '../../lib/logger';
 import { experimentsService, type ExperimentRecord } from '../experiments';
 import { renderCampaignMessage, suppressionService } from '../tracking';
@@ -14,7 +18,7 @@ import { classifySmtpError, createMailTransport, sharedMailTransport, type MailT
 export interface SendWorkerOptions {
   /** A transport to use; by default the process-wide one from the configuration. */
   transport?: MailTransport;
-  /** Or options for a transport of the worker's own (closed when it stops): tests point it at a sink. */
+  /** Or options for a transport of the worker's own (closed by close()): tests point it at a sink. */
   transportOptions?: MailTransportOptions;
   pollMs?: number;
   /** Messages in flight at once; defaults to twice the transport's connections. */
@@ -26,10 +30,9 @@ export interface SendWorkerOptions {
   progressEvery?: number;
 }
 
-const liveWorkers = new Set<string>();
 const wakers = new Set<() => void>();
 
-/** Wakes idle workers in this process at once (new work was enqueued). */
+/** Wakes this process's sender at once (new work was enqueued). */
 export function wakeSendWorkers(): void {
   for (const wake of wakers) wake();
 }
@@ -38,11 +41,18 @@ function outboxFile(message: MessageRecord): string {
   return `${message.phase}-${createHash('sha256').update(message.customerId).digest('hex').slice(0, 20)}.eml`;
 }
 
-type Outcome = 'done' | 'released' | { retry: string };
+type Outcome = 'done' | { retry: string };
+
+/** A claimed queue entry with what was read for it (campaign null: the campaign is gone). */
+type Chunk =
+  | { entry: QueueEntryRecord; campaign: null }
+  | { entry: QueueEntryRecord; campaign: CampaignRecord; experiment: ExperimentRecord; pending: string[]; messages: Map<string, MessageRecord>; suppressed: Set<MessageRecord> };
 
 export class SendWorker {
   readonly id = `${os.hostname()}/${process.pid}/${randomUUID()}`;
   readonly stats = { sent: 0, failed: 0, bounced: 0, suppressed: 0, retried: 0 };
+  /** Register on the job runner: it runs while this instance holds the sending lease. */
+  readonly duty: Duty;
   private readonly transport: MailTransport;
   private readonly ownsTransport: boolean;
   private readonly pollMs: number;
@@ -50,9 +60,6 @@ export class SendWorker {
   private readonly retryBaseMs: number;
   private readonly maxAttempts: number;
   private readonly progressEvery: number;
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
   private processed = 0;
   private startedAt = Date.now();
 
@@ -64,97 +71,123 @@ export class SendWorker {
     this.retryBaseMs = options.retryBaseMs ?? 60_000;
     this.maxAttempts = options.maxAttempts ?? 6;
     this.progressEvery = options.progressEvery ?? 1000;
+    this.duty = { name: 'campaign-sends', continuous: true, everyMs: this.pollMs, run: (ctx) => this.run(ctx) };
   }
 
-  /** Starts claiming work; entries a crashed worker left in 'sending' are put back in the queue first. */
-  async start(): Promise<void> {
-    if (this.running) return;
-    liveWorkers.add(this.id);
-    const requeued = await campaignsRepository.requeueAbandoned([...liveWorkers]);
-    if (requeued > 0) logger.info({ entries: requeued }, 'requeued campaign sends left unfinished by a stopped worker');
-    this.running = true;
-    this.startedAt = Date.now();
-    const wake = () => this.wake?.();
-    wakers.add(wake);
-    this.loop = this.run().finally(() => wakers.delete(wake));
-  }
-
-  /** Finishes the messages in flight, hands the rest of the current entry back, then returns. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
-    liveWorkers.delete(this.id);
+  /** Closes a transport of the worker's own (after the runner has stopped). */
+  close(): void {
     if (this.ownsTransport) this.transport.close();
   }
 
-  private idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
+  /** While the lease is held: claim an entry, send it, repeat; sleep when nothing is due. */
+  private async run(ctx: DutyContext): Promise<void> {
+    const requeued = await campaignsRepository.requeueClaimedByOthers(this.id);
+    if (requeued > 0) logger.info({ entries: requeued }, 'requeued campaign sends another sender left unfinished');
+    this.startedAt = Date.now();
+    wakers.add(ctx.wake);
+    // The next entry is claimed and read while the last messages of the current one are in flight, so
+    // the connections do not wait between chunks.
+    let upcoming: Promise<Chunk | null> | undefined;
+    try {
+      while (ctx.holds()) {
+        const chunk = await (upcoming ?? this.claim());
+        upcoming = undefined;
+        if (!chunk) {
+          await ctx.sleep(this.pollMs);
+          continue;
+        }
+        try {
+          await this.process(chunk, ctx, () => {
+            if (ctx.holds()) upcoming ??= this.claim();
+          });
+        } catch (error) {
+          // The entry stays claimable: a database hiccup delays it, it never drops it.
+          logger.error({ err: error, campaign: chunk.entry.campaign, entry: chunk.entry._id }, 'campaign send chunk failed; requeued');
+          await campaignsRepository.requeue(chunk.entry._id, this.id, { nextAttemptAt: new Date(Date.now() + this.pollMs * 5) }).catch(() => undefined);
+        }
       }
-      this.wake = done;
-    });
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      let entry: QueueEntryRecord | null = null;
-      try {
-        entry = await campaignsRepository.claimNext(this.id, new Date());
-      } catch (error) {
-        logger.error({ err: error }, 'could not claim campaign sends');
-      }
-      if (!entry) {
-        if (this.running) await this.idle(this.pollMs);
-        continue;
-      }
-      try {
-        await this.process(entry);
-      } catch (error) {
-        // The entry stays claimable: a database hiccup delays it, it never drops it.
-        logger.error({ err: error, campaign: entry.campaign, entry: entry._id }, 'campaign send chunk failed; requeued');
-        await campaignsRepository.requeue(entry._id, this.id, { nextAttemptAt: new Date(Date.now() + this.pollMs * 5) }).catch(() => undefined);
-      }
+    } finally {
+      wakers.delete(ctx.wake);
+      // Claimed ahead but not started (the lease was lost or the sender is stopping): handed back.
+      const unstarted = await upcoming?.catch(() => null);
+      if (unstarted) await campaignsRepository.requeue(unstarted.entry._id, this.id).catch(() => undefined);
     }
   }
 
-  private async process(entry: QueueEntryRecord): Promise<void> {
-    const campaign = await campaignsRepository.findByKey(entry.campaign);
-    if (!campaign) {
+  /**
+   * Claims the next due entry and reads, for the whole chunk at once, what decides whether each of its
+   * messages goes out: its delivery record, its own retry entry, the suppression list.
+   */
+  private async claim(): Promise<Chunk | null> {
+    let entry: QueueEntryRecord | null;
+    try {
+      entry = await campaignsRepository.claimNext(this.id, new Date());
+    } catch (error) {
+      logger.error({ err: error }, 'could not claim campaign sends');
+      return null;
+    }
+    if (!entry) return null;
+    try {
+      const campaign = await campaignsRepository.findByKey(entry.campaign);
+      if (!campaign) return { entry, campaign: null };
+      const experiment = await experimentsService.getCached(campaign.experiment);
+      const delivered = await campaignsRepository.findDeliveries(entry.messages);
+      let pending = entry.messages.filter((id) => !delivered.has(id));
+      if (entry.kind === 'batch' && pending.length > 0) {
+        // A message that failed temporarily is owned by its own retry entry from then on.
+        const retrying = await campaignsRepository.findQueueEntries(pending.map((id) => `retry:${id}`));
+        pending = pending.filter((id) => !retrying.has(`retry:${id}`));
+      }
+      const messages = await campaignsRepository.findMessages(pending);
+      const suppressed = await suppressionService.suppressedAmong([...messages.values()]);
+      return { entry, campaign, experiment, pending, messages, suppressed };
+    } catch (error) {
+      logger.error({ err: error, campaign: entry.campaign, entry: entry._id }, 'could not read a campaign send chunk; requeued');
+      await campaignsRepository.requeue(entry._id, this.id, { nextAttemptAt: new Date(Date.now() + this.pollMs * 5) }).catch(() => undefined);
+      return null;
+    }
+  }
+
+  /** Sends one chunk's messages; `dispatched` is called once the last of them has been started. */
+  private async process(chunk: Chunk, ctx: DutyContext, dispatched: () => void): Promise<void> {
+    const { entry } = chunk;
+    if (!chunk.campaign) {
       await campaignsRepository.deleteQueueEntry(entry._id);
       return;
     }
-    const experiment = await experimentsService.getCached(campaign.experiment);
-    const delivered = await campaignsRepository.findDeliveries(entry.messages);
-    let pending = entry.messages.filter((id) => !delivered.has(id));
-    if (entry.kind === 'batch' && pending.length > 0) {
-      // A message that failed temporarily is owned by its own retry entry from then on.
-      const retrying = await Promise.all(pending.map((id) => campaignsRepository.findQueueEntry(`retry:${id}`)));
-      pending = pending.filter((_, i) => retrying[i] === null);
-    }
-    const messages = await campaignsRepository.findMessages(pending);
+    const { campaign, experiment, pending, messages, suppressed } = chunk;
 
     let next = 0;
     let released = false;
     let retryError: string | undefined;
+    // A lane goes on to its next message while the outcome of the last one is being recorded, so
+    // concurrent outcomes share one insert (group commit). The entry is done only once every outcome is
+    // recorded; a failed record stops the chunk (it is requeued and resumes from what was recorded).
+    const recording: Promise<void>[] = [];
+    let recordFailed = false;
+    const track = (write: Promise<void>) => {
+      recording.push(write);
+      write.catch(() => {
+        recordFailed = true;
+      });
+    };
     const work = async () => {
       while (next < pending.length) {
-        const id = pending[next++]!;
-        if (!this.running) {
+        // Checked before every message: a sender that lost its lease (or is stopping) sends nothing more.
+        if (!ctx.holds() || recordFailed) {
           released = true;
           return;
         }
+        const id = pending[next++]!;
+        if (next === pending.length) dispatched();
         const message = messages.get(id);
         if (!message) continue;
-        const outcome = await this.sendOne(entry, campaign, experiment, message);
-        if (outcome === 'released') released = true;
-        else if (outcome !== 'done') retryError = outcome.retry;
+        const outcome = await this.sendOne(entry, campaign, experiment, message, suppressed.has(message), track);
+        if (outcome !== 'done') retryError = outcome.retry;
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, pending.length) }, work));
+    await Promise.all(recording);
 
     if (released) {
       await campaignsRepository.requeue(entry._id, this.id);
@@ -189,9 +222,17 @@ export class SendWorker {
     }
   }
 
-  private async sendOne(entry: QueueEntryRecord, campaign: CampaignRecord, experiment: ExperimentRecord, message: MessageRecord): Promise<Outcome> {
-    if (await suppressionService.isSuppressed({ customerId: message.customerId, email: message.email })) {
-      await this.record(message, { status: 'suppressed', attempts: entry.attempt - 1 });
+  /** Sends one message; its outcome's record is handed to `track` (not awaited here). */
+  private async sendOne(
+    entry: QueueEntryRecord,
+    campaign: CampaignRecord,
+    experiment: ExperimentRecord,
+    message: MessageRecord,
+    suppressed: boolean,
+    track: (write: Promise<void>) => void,
+  ): Promise<Outcome> {
+    if (suppressed) {
+      track(this.record(message, { status: 'suppressed', attempts: entry.attempt - 1 }));
       return 'done';
     }
     let rendered;
@@ -210,7 +251,7 @@ export class SendWorker {
         },
       });
     } catch (error) {
-      await this.record(message, { status: 'failed', attempts: entry.attempt - 1, error: `render: ${(error as Error).message}`.slice(0, 300) });
+      track(this.record(message, { status: 'failed', attempts: entry.attempt - 1, error: `render: ${(error as Error).message}`.slice(0, 300) }));
       return 'done';
     }
     try {
@@ -227,23 +268,25 @@ export class SendWorker {
         },
         { campaign: campaign._id, file: outboxFile(message) },
       );
-      await this.record(message, {
+      track(
+        this.record(message, {
         status: 'sent',
         attempts: entry.attempt,
         subject: rendered.subject,
         ...(outcome.response ? { response: outcome.response.slice(0, 300) } : {}),
         ...(outcome.file ? { file: outcome.file } : {}),
-      });
+        }),
+      );
       return 'done';
     } catch (error) {
       const failure = classifySmtpError(error);
       const code = failure.responseCode !== undefined ? { responseCode: failure.responseCode } : {};
       if (failure.kind !== 'transient') {
-        await this.record(message, { status: failure.kind, attempts: entry.attempt, subject: rendered.subject, error: failure.message, ...code });
+        track(this.record(message, { status: failure.kind, attempts: entry.attempt, subject: rendered.subject, error: failure.message, ...code }));
         return 'done';
       }
       if (entry.attempt >= this.maxAttempts) {
-        await this.record(message, { status: 'failed', attempts: entry.attempt, subject: rendered.subject, error: `gave up after ${entry.attempt} attempts: ${failure.message}`, ...code });
+        track(this.record(message, { status: 'failed', attempts: entry.attempt, subject: rendered.subject, error: `gave up after ${entry.attempt} attempts: ${failure.message}`, ...code }));
         return 'done';
       }
       this.stats.retried++;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { httpUrl } from '../../lib/schemas';
+// Not the tracking index: the renderer imports this module, so only the pure template check is imported here.
+import { emailTemplateProblems } from '../tracking/templates';
 import { BUILT_IN_METRIC_KEYS } from './metric-catalogue';
 
 export const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{1,63}$/;
@@ -24,6 +26,11 @@ const variantBase = {
   name: z.string().trim().min(1).max(200).optional(),
   weight: z.number().min(0).max(1),
 };
+
+/** A template that does not compile as the sender compiles it would fail every send of its variant. */
+function checkTemplates(variant: { content: Record<string, unknown> }, ctx: z.RefinementCtx): void {
+  for (const problem of emailTemplateProblems(variant.content)) ctx.addIssue({ code: 'custom', path: ['content', problem.field], message: problem.message });
+}
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const operatorCondition = z
@@ -86,7 +93,7 @@ const experimentFields = {
   hypothesis: z.string().max(2000).optional(),
   assetType: z.enum(['email', 'page']),
   variants: z
-    .array(z.strictObject({ ...variantBase, content: z.union([emailContent, pageContent]) }))
+    .array(z.strictObject({ ...variantBase, content: z.union([emailContent, pageContent]) }).superRefine(checkTemplates))
     .min(2, 'an experiment needs 2 to 8 variants')
     .max(8, 'an experiment needs 2 to 8 variants'),
   controlVariant: variantKey.optional(),

@@ -1,4 +1,5 @@
 import { ConflictError, NotFoundError } from '../../lib/errors';
+import { changesService } from '../changes';
 import type { ExperimentRecord, HistoryEntry } from './experiments.model';
 import { experimentsRepository } from './experiments.repository';
 import {
@@ -29,9 +30,11 @@ export type TransitionAction = keyof typeof TRANSITIONS;
 /** Fields a running (or later) experiment may still change: nothing that moves customers between variants. */
 const FIELDS_EDITABLE_AFTER_START = new Set(['name', 'hypothesis', 'metrics', 'analysis']);
 
-// Hot paths (assignment, events) read experiments through a short-lived cache; changes made by this
-// process invalidate it at once, other instances see them within CACHE_TTL_MS.
-const CACHE_TTL_MS = 1000;
+// Hot paths (assignment, events) read experiments through a cache. A change made by this process
+// invalidates it at once and is counted in the change counter, which every instance follows (the changes
+// module): other instances drop their caches within CHANGES_POLL_MS. The TTL is only the safety net
+// for a change whose count was lost.
+const CACHE_TTL_MS = 30_000;
 const cache = new Map<string, { record: ExperimentRecord | null; expires: number }>();
 let activeCache: { records: ExperimentRecord[]; expires: number } | undefined;
 
@@ -39,10 +42,12 @@ let activeCache: { records: ExperimentRecord[]; expires: number } | undefined;
 // what it read (it would hide the change, e.g. a just-started experiment, for a whole TTL).
 let generation = 0;
 
-function invalidate(key: string): void {
+/** After a change is written: this process's cache at once, the other instances' through the counter. */
+async function afterChange(key: string): Promise<void> {
   generation++;
   cache.delete(key);
   activeCache = undefined;
+  await changesService.recordChange('experiments');
 }
 
 async function mustFind(key: string): Promise<ExperimentRecord> {
@@ -81,7 +86,7 @@ export const experimentsService = {
       if ((error as { code?: number }).code === 11000) throw new ConflictError(`an experiment with key "${input.key}" already exists`);
       throw error;
     }
-    invalidate(input.key);
+    await afterChange(input.key);
     return toExperiment(record);
   },
 
@@ -91,6 +96,13 @@ export const experimentsService = {
 
   async getRecord(key: string): Promise<ExperimentRecord> {
     return mustFind(key);
+  },
+
+  /** Forgets every cached experiment (another instance changed one). */
+  dropCached(): void {
+    generation++;
+    cache.clear();
+    activeCache = undefined;
   },
 
   /** Cached read for hot paths; throws 404 for unknown keys. */
@@ -164,7 +176,7 @@ export const experimentsService = {
     if (input.targeting) set.targeting = input.targeting;
     const updated = await experimentsRepository.update(key, [current.status], set, entry('updated', actor, { fields: changed }), unset);
     if (!updated) throw new ConflictError(`experiment "${key}" changed state while it was being edited; try again`);
-    invalidate(key);
+    await afterChange(key);
     return toExperiment(updated);
   },
 
@@ -179,7 +191,7 @@ export const experimentsService = {
     if (action === 'stop') set.stoppedAt = new Date();
     const updated = await experimentsRepository.update(key, [...from], set, entry(action, actor));
     if (!updated) throw new ConflictError(`experiment "${key}" changed state meanwhile; try again`);
-    invalidate(key);
+    await afterChange(key);
     return toExperiment(updated);
   },
 
@@ -197,7 +209,7 @@ export const experimentsService = {
       const current = await mustFind(key);
       throw new ConflictError(`cannot ${action} experiment "${key}": it is ${current.status}`);
     }
-    invalidate(key);
+    await afterChange(key);
     return toExperiment(updated);
   },
 
@@ -230,7 +242,7 @@ export const experimentsService = {
     const current = await mustFind(key);
     if (current.status === 'draft') {
       if (await experimentsRepository.deleteDraft(key)) {
-        invalidate(key);
+        await afterChange(key);
         return { deleted: true };
       }
       throw new ConflictError(`experiment "${key}" changed state meanwhile; try again`);

@@ -2,10 +2,12 @@
 // expiry is Unix seconds and mac = HMAC-SHA256(secret, "verdict-report\n<key>\n<expiry>"), base64url.
 // The purpose prefix keeps these MACs from being valid for any other signed link made with the same secret.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { decodeBase64urlStrict } from '../../lib/base64url';
 import { isoDurationToMs } from '../../lib/duration';
 
 const PURPOSE = 'verdict-report';
-const TOKEN_PATTERN = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
+// One spelling per token: the expiry in decimal without leading zeros, the MAC in canonical base64url.
+const TOKEN_PATTERN = /^(0|[1-9]\d{0,11})\.([A-Za-z0-9_-]{43})$/;
 
 export const DEFAULT_SHARE_SECONDS = 7 * 24 * 3600;
 export const MAX_SHARE_SECONDS = 90 * 24 * 3600;
@@ -29,9 +31,10 @@ export function verifyShareToken(secret: string, key: string, token: unknown, no
   const match = TOKEN_PATTERN.exec(token);
   if (!match) return false;
   const expiresAt = Number(match[1]);
-  // Compared as text, not decoded bytes: base64url has several spellings of the last character.
-  const given = Buffer.from(match[2]!, 'utf8');
-  const expected = Buffer.from(mac(secret, key, expiresAt).toString('base64url'), 'utf8');
+  // Strict decoding refuses the other spellings of the last character (and '+', '/', padding).
+  const given = decodeBase64urlStrict(match[2]!);
+  if (!given) return false;
+  const expected = mac(secret, key, expiresAt);
   const valid = given.length === expected.length && timingSafeEqual(given, expected);
   return valid && expiresAt * 1000 > nowMs;
 }

@@ -3,4 +3,4 @@ export { renderCampaignMessage, surveyMetricOf, type RenderInput, type RenderedM
 export { suppressionService, customerSuppressionId, emailSuppressionId, type UnsubscribeInput } from './suppression.service';
 export { registerMessageLookup, type MessageFacts, type MessageLookup } from './message-lookup.registry';
 export { trackingRouter } from './tracking.router';
-export { trackingService } from './tracking.service';
+export { trackingService, clickClassifierDuty } from './tracking.service';

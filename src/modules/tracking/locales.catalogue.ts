@@ -129,8 +129,12 @@ export function words(locale: Locale): Words {
 
 /** A number in the locale's digits (Persian and Arabic-Indic digits for fa and ar). */
 export function formatNumber(locale: Locale, value: number): string {
-  return new Intl.NumberFormat(locale, { useGrouping: false }).format(value);
+  let format = numberFormats.get(locale);
+  // Building an Intl.NumberFormat costs far more than using one (it was a tenth of a send's CPU).
+  if (!format) numberFormats.set(locale, (format = new Intl.NumberFormat(locale, { useGrouping: false })));
+  return format.format(value);
 }
+const numberFormats = new Map<Locale, Intl.NumberFormat>();
 
 /** Fills {fields}; values are inserted as given (callers escape for HTML afterwards). */
 export function fill(template: string, values: Record<string, string>): string {

@@ -1,15 +1,13 @@
 // The small pages a recipient sees after a survey click or an unsubscribe link. Every value is escaped
-// and the pages run no script (the CSP forbids any), so a token or comment cannot inject anything.
+// and the pages run no script (helmet's Content-Security-Policy, src/app.ts, forbids any), so a token or
+// comment cannot inject anything.
 import type { SurveyMetric } from '../experiments';
 import { escapeHtml } from './rendering.service';
 import { fill, formatNumber, isRtl, words, type Locale } from './locales.catalogue';
 
 export const PAGE_HEADERS: Record<string, string> = {
   'Content-Type': 'text/html; charset=utf-8',
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'Cache-Control': 'no-store',
-  'Referrer-Policy': 'no-referrer',
-  'X-Content-Type-Options': 'nosniff',
   'X-Robots-Tag': 'noindex, nofollow',
 };
 

@@ -2,11 +2,25 @@
 // default), every http(s) link rewritten to a signed click link, a hidden preheader and honeypot link,
 // a one-click survey block, an unsubscribe link, the open pixel, a text part and RFC 8058 headers.
 import { createHash } from 'node:crypto';
-import Handlebars from 'handlebars';
-import { convert } from 'html-to-text';
+import type Handlebars from 'handlebars';
+import { compile } from 'html-to-text';
 import { SURVEY_METRICS, SURVEY_SCALES, type ExperimentRecord, type SurveyMetric } from '../experiments';
 import { fill, formatNumber, isRtl, resolveLocale, words, type Locale } from './locales.catalogue';
+import { compileOptions, EMAIL_TEMPLATE_FIELDS, handlebars, type TemplateMode } from './templates';
 import { signToken, trackingUrls, type TrackingPayload } from './tokens.service';
+
+/** The html as a reader sees it, for the text part: the converter is compiled once (per message it cost a sixth of a send). */
+let toText: ((html: string) => string) | undefined;
+function htmlToText(html: string): string {
+  toText ??= compile({
+    wordwrap: 78,
+    selectors: [
+      { selector: 'img', format: 'skip' },
+      { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
+    ],
+  });
+  return toText(html);
+}
 
 export interface RenderInput {
   campaign: { key: string; from: string; replyTo?: string };
@@ -29,8 +43,8 @@ export interface RenderedMessage {
   };
 }
 
-// An isolated Handlebars environment: helpers or partials registered elsewhere cannot leak into mail.
-const handlebars = Handlebars.create();
+// The isolated Handlebars environment and its options are in ./templates, shared with the check that
+// refuses a variant whose templates do not compile.
 const MAX_CACHED_TEMPLATES = 1000;
 const templates = new Map<string, Handlebars.TemplateDelegate>();
 
@@ -38,11 +52,11 @@ const templates = new Map<string, Handlebars.TemplateDelegate>();
  * Compiles a template once (keyed by its source, so an edited draft variant gets a fresh compile).
  * HTML templates escape by default; subject and text are not HTML, so they are compiled without it.
  */
-function template(source: string, mode: 'html' | 'plain' = 'html'): Handlebars.TemplateDelegate {
+function template(source: string, mode: TemplateMode = 'html'): Handlebars.TemplateDelegate {
   const key = `${mode}:${createHash('sha256').update(source).digest('base64url')}`;
   let compiled = templates.get(key);
   if (!compiled) {
-    compiled = handlebars.compile(source, { strict: false, noEscape: mode === 'plain' });
+    compiled = handlebars.compile(source, compileOptions(mode));
     if (templates.size >= MAX_CACHED_TEMPLATES) templates.delete(templates.keys().next().value!);
     templates.set(key, compiled);
   }
@@ -153,7 +167,7 @@ export function renderCampaignMessage(input: RenderInput): RenderedMessage {
   const sign = (purpose: TrackingPayload['purpose'], target?: string) => signToken({ ...base, purpose, ...(target !== undefined ? { target } : {}) });
 
   // A subject is a header: no HTML escaping there, and no line breaks.
-  const subject = template(content.subject, 'plain')(context).replace(/[\r\n]+/g, ' ').trim();
+  const subject = template(content.subject, EMAIL_TEMPLATE_FIELDS.subject)(context).replace(/[\r\n]+/g, ' ').trim();
 
   const clicks = new Map<string, string>();
   const tracked = (url: string) => {
@@ -164,7 +178,7 @@ export function renderCampaignMessage(input: RenderInput): RenderedMessage {
     }
     return link;
   };
-  const body = rewriteLinks(template(content.html)(context), tracked);
+  const body = rewriteLinks(template(content.html, EMAIL_TEMPLATE_FIELDS.html)(context), tracked);
 
   const metric = surveyMetricOf(experiment);
   const survey: { metric: string; score: number; url: string }[] = [];
@@ -181,7 +195,7 @@ export function renderCampaignMessage(input: RenderInput): RenderedMessage {
   const footer =
     (metric ? surveyBlock(metric, locale, survey) : '') +
     `<p dir="${dir}" style="margin:24px 0 0;font-family:Arial,sans-serif;font-size:12px;color:#5f6368"><a href="${escapeHtml(unsubscribe)}" style="color:#5f6368">${escapeHtml(w.unsubscribeLink)}</a></p>`;
-  const preheaderText = typeof content.preheader === 'string' ? template(content.preheader)(context).trim() : '';
+  const preheaderText = typeof content.preheader === 'string' ? template(content.preheader, EMAIL_TEMPLATE_FIELDS.preheader)(context).trim() : '';
   const preheader = preheaderText
     ? `<div style="display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all;color:transparent">${preheaderText}</div>`
     : '';
@@ -194,14 +208,8 @@ export function renderCampaignMessage(input: RenderInput): RenderedMessage {
   // pixel), then the survey links and the unsubscribe link, one per line.
   const main =
     typeof content.text === 'string' && content.text.trim() !== ''
-      ? template(content.text, 'plain')(context).replace(HTTP_URL_IN_TEXT, (url) => tracked(url))
-      : convert(body, {
-          wordwrap: 78,
-          selectors: [
-            { selector: 'img', format: 'skip' },
-            { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
-          ],
-        });
+      ? template(content.text, EMAIL_TEMPLATE_FIELDS.text)(context).replace(HTTP_URL_IN_TEXT, (url) => tracked(url))
+      : htmlToText(body);
   const text = [main.trim(), metric ? surveyText(metric, locale, survey) : '', `${w.unsubscribeLink}: ${unsubscribe}`].filter(Boolean).join('\n\n') + '\n';
 
   return {

@@ -22,14 +22,26 @@ export interface UnsubscribeInput {
   messageId?: string;
 }
 
+interface Recipient {
+  customerId?: string;
+  email?: string;
+}
+
+function suppressionIds(who: Recipient): string[] {
+  return [...(who.customerId ? [customerSuppressionId(who.customerId)] : []), ...(who.email ? [emailSuppressionId(who.email)] : [])];
+}
+
 export const suppressionService = {
-  async isSuppressed(who: { customerId?: string; email?: string }): Promise<boolean> {
-    const ids = [
-      ...(who.customerId ? [customerSuppressionId(who.customerId)] : []),
-      ...(who.email ? [emailSuppressionId(who.email)] : []),
-    ];
+  async isSuppressed(who: Recipient): Promise<boolean> {
+    const ids = suppressionIds(who);
     if (ids.length === 0) return false;
     return suppressionRepository.anyExists(ids);
+  },
+
+  /** Which of many recipients are suppressed (by customer or by address), in one read a chunk. */
+  async suppressedAmong<R extends Recipient>(recipients: R[]): Promise<Set<R>> {
+    const suppressed = await suppressionRepository.existing(recipients.flatMap(suppressionIds));
+    return new Set(recipients.filter((who) => suppressionIds(who).some((id) => suppressed.has(id))));
   },
 
   /** Suppresses the customer (and the address, when known); `created` is false when it already was. */

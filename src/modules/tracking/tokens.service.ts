@@ -3,6 +3,7 @@
 // a redirect target, an answer or an unsubscribe for someone else.
 import crypto from 'node:crypto';
 import { getConfig } from '../../../config';
+import { decodeBase64urlStrict } from '../../lib/base64url';
 import { resolveSecrets } from '../../lib/dev-secrets';
 
 export const TOKEN_PURPOSES = ['open', 'click', 'survey', 'unsubscribe', 'honeypot'] as const;
@@ -54,13 +55,15 @@ export function verifyToken(token: string): TrackingPayload | null {
   const dot = token.lastIndexOf('.');
   if (dot <= 0 || token.length - dot - 1 !== MAC_CHARS) return null;
   const encoded = token.slice(0, dot);
-  if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return null;
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
+  // One spelling per token: both parts must be canonical base64url (see lib/base64url) before the MAC check.
+  const payloadBytes = decodeBase64urlStrict(encoded);
+  const given = decodeBase64urlStrict(token.slice(dot + 1));
+  if (!payloadBytes || payloadBytes.length === 0 || !given) return null;
   const expected = mac(encoded);
   if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) return null;
   let fields: unknown;
   try {
-    fields = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+    fields = JSON.parse(payloadBytes.toString('utf8'));
   } catch {
     return null;
   }

@@ -3,7 +3,7 @@
 // unsubscribe. Every event has a deterministic eventId, so retries and repeats count once.
 import { createHash, randomUUID } from 'node:crypto';
 import { getConfig } from '../../../config';
-import { logger } from '../../lib/logger';
+import type { Duty } from '../../jobs/runner';
 import { eventsService } from '../events';
 import { SURVEY_METRICS, SURVEY_SCALES, type SurveyMetric } from '../experiments';
 import { localeFromAcceptLanguage, resolveLocale, type Locale } from './locales.catalogue';
@@ -37,7 +37,6 @@ function agentOf(userAgent: string | undefined): ClickHitRecord['agent'] {
 // make re-processing harmless.
 const processed = new Set<string>();
 let processing: Promise<number> | undefined;
-let timer: NodeJS.Timeout | undefined;
 
 async function processDueClicks(now: number): Promise<number> {
   const hits = await trackingRepository.allHits();
@@ -101,7 +100,6 @@ export const trackingService = {
       agent: agentOf(request.userAgent),
       at: new Date(),
     });
-    this.startWorker();
   },
 
   /** Turns settled hits into email.click / email.click.scanner events; `now` may be moved ahead in tests. */
@@ -113,22 +111,6 @@ export const trackingService = {
     } finally {
       processing = undefined;
     }
-  },
-
-  /** Classifies pending clicks every SCHEDULER_INTERVAL_MS (also resumes hits left by a restart). */
-  startWorker(): void {
-    if (timer) return;
-    timer = setInterval(() => {
-      if (processing) return;
-      this.processClicks().catch((error: unknown) => logger.warn({ err: error }, 'could not classify tracked clicks'));
-    }, getConfig().SCHEDULER_INTERVAL_MS);
-    timer.unref();
-  },
-
-  async stopWorker(): Promise<void> {
-    if (timer) clearInterval(timer);
-    timer = undefined;
-    await processing?.catch(() => undefined);
   },
 
   surveyMetric(token: TrackingPayload): SurveyMetric | null {
@@ -174,3 +156,17 @@ export const trackingService = {
     return localeFromAcceptLanguage(request.acceptLanguage) ?? 'en';
   },
 };
+
+/**
+ * The click classifier, a periodic duty of the job runner (one instance at a time): turns the hits that
+ * have settled into events, including hits a restart left unclassified.
+ */
+export function clickClassifierDuty(intervalMs: number = getConfig().SCHEDULER_INTERVAL_MS): Duty {
+  return {
+    name: 'click-classifier',
+    everyMs: intervalMs,
+    run: async () => {
+      await trackingService.processClicks();
+    },
+  };
+}

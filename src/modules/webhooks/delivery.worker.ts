@@ -1,10 +1,13 @@
-// Sends queued webhook deliveries. Every instance may run a worker: an entry is leased with a
-// compare-and-set before it is sent, and a lease left by a crash expires, so pending deliveries resume
-// after a restart. Delivery is at least once; receivers de-duplicate on X-Verdict-Delivery.
+// Sends queued webhook deliveries, as the job runner's periodic `webhook-deliveries` duty (one instance
+// at a time). Each entry is also leased with a compare-and-set before it is sent, and a lease left by a
+// crash expires, so pending deliveries resume after a restart or a takeover. Delivery is at least once;
+// receivers de-duplicate on X-Verdict-Delivery.
 import { getConfig } from '../../../config';
+import type { Duty } from '../../jobs/runner';
 import { logger } from '../../lib/logger';
 import { notifyRollouts } from './notifications.service';
 import { backoffMs, deliveryHeaders, MAX_ATTEMPTS } from './webhook-signing';
+import { postToTarget, TargetRefusedError, targetPolicyOf, type TargetPolicy } from './webhook-target';
 import type { QueueRecord } from './webhooks.model';
 import { webhooksRepository } from './webhooks.repository';
 
@@ -14,12 +17,15 @@ export interface WebhookWorkerOptions {
   timeoutMs?: number;
   /** Deliveries sent at the same time by this worker. */
   concurrency?: number;
+  /** Where deliveries may go: from the configuration (NODE_ENV, ALLOW_PRIVATE_WEBHOOKS) unless given. */
+  targets?: Partial<TargetPolicy>;
 }
 
-export interface WebhookWorker {
-  /** Runs one poll now (tests use it to avoid waiting); resolves when it is done. */
+export interface WebhookDeliveries {
+  /** Register on the job runner: one poll every intervalMs while this instance holds the lease. */
+  duty: Duty;
+  /** Runs one poll now (tests use it to avoid waiting), or waits for the one running; resolves when done. */
   tick(): Promise<void>;
-  stop(): Promise<void>;
 }
 
 const BATCH = 50;
@@ -31,14 +37,15 @@ function describe(error: unknown): string {
   return String(err?.cause?.code ?? err?.code ?? err?.name ?? 'error').slice(0, 100);
 }
 
-export function startWebhookWorker(options: WebhookWorkerOptions = {}): WebhookWorker {
+export function webhookDeliveries(options: WebhookWorkerOptions = {}): WebhookDeliveries {
   const config = getConfig();
   const intervalMs = options.intervalMs ?? config.SCHEDULER_INTERVAL_MS;
   const retryBaseMs = options.retryBaseMs ?? config.WEBHOOK_RETRY_BASE_MS;
   const timeoutMs = options.timeoutMs ?? config.WEBHOOK_TIMEOUT_MS;
   const concurrency = options.concurrency ?? 8;
-  const stopping = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
+  const targets: TargetPolicy = { ...targetPolicyOf(config), ...options.targets };
+  // Aborted when the runner stops the duty: a delivery in flight is released, not counted as an attempt.
+  let stopping: AbortSignal = new AbortController().signal;
   let running: Promise<void> | undefined;
 
   async function deliver(entry: QueueRecord): Promise<void> {
@@ -57,23 +64,25 @@ export function startWebhookWorker(options: WebhookWorkerOptions = {}): WebhookW
     let statusCode: number | undefined;
     let failure: string | undefined;
     try {
-      const response = await fetch(hook.url, {
-        method: 'POST',
-        headers: deliveryHeaders({ event: claimed.event, deliveryId: claimed._id, secret: hook.secret, body: claimed.body, timestamp }),
-        body: claimed.body,
-        // A redirect is a failure, not something to follow: the receiver is the URL that was registered.
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping.signal]),
-      });
-      statusCode = response.status;
-      await response.body?.cancel().catch(() => undefined);
+      // Checks the target again (its host resolved now, DNS rebinding) and connects to exactly the checked
+      // address. A redirect is a failure, not something to follow: the receiver is the URL that was registered.
+      statusCode = await postToTarget(
+        hook.url,
+        {
+          headers: deliveryHeaders({ event: claimed.event, deliveryId: claimed._id, secret: hook.secret, body: claimed.body, timestamp }),
+          body: claimed.body,
+          signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping]),
+        },
+        targets,
+      );
     } catch (error) {
-      if (stopping.signal.aborted) {
+      if (stopping.aborted) {
         // Shutting down mid-send: not the receiver's fault, so the attempt is not counted.
         await webhooksRepository.release(claimed._id);
         return;
       }
-      failure = describe(error);
+      // A refused target was never contacted: its record says so and nothing more.
+      failure = error instanceof TargetRefusedError ? 'target refused' : describe(error);
     }
     const ok = statusCode !== undefined && statusCode >= 200 && statusCode < 300;
     const final = ok || claimed.attempt >= MAX_ATTEMPTS;
@@ -103,7 +112,7 @@ export function startWebhookWorker(options: WebhookWorkerOptions = {}): WebhookW
     const due = await webhooksRepository.due(new Date(), BATCH);
     let next = 0;
     const lane = async () => {
-      while (next < due.length && !stopping.signal.aborted) {
+      while (next < due.length && !stopping.aborted) {
         const entry = due[next++]!;
         try {
           await deliver(entry);
@@ -124,21 +133,15 @@ export function startWebhookWorker(options: WebhookWorkerOptions = {}): WebhookW
     return running;
   }
 
-  function schedule(): void {
-    if (stopping.signal.aborted) return;
-    timer = setTimeout(() => {
-      void tick().then(schedule);
-    }, intervalMs);
-    timer.unref();
-  }
-
-  schedule();
   return {
-    tick,
-    async stop() {
-      stopping.abort();
-      if (timer) clearTimeout(timer);
-      await running;
+    duty: {
+      name: 'webhook-deliveries',
+      everyMs: intervalMs,
+      run: async (ctx) => {
+        stopping = ctx.signal;
+        await tick();
+      },
     },
+    tick,
   };
 }

@@ -1,7 +1,9 @@
 // Webhook subscriptions, the deliveries log, and emit(): queue one delivery per subscribed webhook.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError } from '../../lib/errors';
+import { getConfig } from '../../../config';
+import { BadRequestError, ConflictError, NotFoundError } from '../../lib/errors';
 import { MAX_ATTEMPTS } from './webhook-signing';
+import { registrationProblem, targetPolicyOf, type TargetPolicy } from './webhook-target';
 import type { WebhookEvent, WebhookRecord } from './webhooks.model';
 import { webhooksRepository } from './webhooks.repository';
 import type { CreateWebhookInput } from './webhooks.schemas';
@@ -28,9 +30,12 @@ export interface EmitOptions {
 export const webhooksService = {
   /**
    * Creates a subscription and returns its signing secret (this is the only time it is shown). With an
-   * idempotency key, a retried request gets the same webhook back instead of a second one.
+   * idempotency key, a retried request gets the same webhook back instead of a second one. The URL must
+   * be a target the policy allows (webhook-target.ts; from the configuration unless `targets` says).
    */
-  async create(input: CreateWebhookInput, actor: { id: string; name: string }, idempotencyKey?: string) {
+  async create(input: CreateWebhookInput, actor: { id: string; name: string }, idempotencyKey?: string, targets: Partial<TargetPolicy> = {}) {
+    const problem = await registrationProblem(input.url, { ...targetPolicyOf(getConfig()), ...targets });
+    if (problem) throw new BadRequestError(`url: ${problem}`, [{ path: 'url', message: problem }]);
     const record: WebhookRecord = {
       _id: idempotencyKey ? `wh_${sha256(`${actor.id}\n${idempotencyKey}`).slice(0, 24)}` : `wh_${randomBytes(12).toString('base64url')}`,
       url: input.url,

@@ -36,6 +36,27 @@ describe('reports: share tokens', () => {
     }
   });
 
+  it('when the token is spelled any other way than the one it was issued in, then it is refused', () => {
+    // An expiry whose MAC holds a "-" or "_" (it varies until it does), so the substitutions apply.
+    let expiresAt = IN_AN_HOUR;
+    while (!/[-_]/.test(signShareToken(SECRET, 'welcome-test', expiresAt).split('.')[1]!)) expiresAt++;
+    const token = signShareToken(SECRET, 'welcome-test', expiresAt);
+    const [expiry, mac] = token.split('.') as [string, string];
+    assert.equal(verifyShareToken(SECRET, 'welcome-test', token, NOW), true, 'the canonical spelling is valid');
+    const standard = (text: string) => text.replace(/-/g, '+').replace(/_/g, '/');
+    const variants: [string, string][] = [
+      ['a leading zero on the expiry', `0${token}`],
+      ['two leading zeros on the expiry', `00${token}`],
+      ['the MAC with + and /', `${expiry}.${standard(mac)}`],
+      ['the MAC padded', `${expiry}.${mac}=`],
+      ['the MAC in standard base64', `${expiry}.${Buffer.from(mac, 'base64url').toString('base64')}`],
+    ];
+    for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') {
+      if (c !== mac.at(-1)) variants.push([`the MAC ending in ${c}`, `${expiry}.${mac.slice(0, -1)}${c}`]);
+    }
+    for (const [what, variant] of variants) assert.equal(verifyShareToken(SECRET, 'welcome-test', variant, NOW), false, what);
+  });
+
   it('when expiresIn is an ISO-8601 duration or whole seconds, then it is converted to seconds', () => {
     assert.deepEqual(parseExpiresIn('P7D'), { seconds: 7 * 86400 });
     assert.deepEqual(parseExpiresIn('PT12H'), { seconds: 12 * 3600 });

@@ -1,0 +1,2 @@
+export { changesService, followChangesDuty } from './changes.service';
+export type { ChangeScope } from './changes.repository';

@@ -1,0 +1,25 @@
+// Background duties in tests run as in the service: on a job runner, with leases in the database.
+import { getConfig } from '../../config';
+import { JobRunner, type Duty } from '../../src/jobs/runner';
+import { webhookDeliveries, type WebhookWorkerOptions } from '../../src/modules/webhooks';
+
+/** Starts a runner with these duties; stop it (it releases its leases) before the test ends. */
+export function startDuties(...duties: Duty[]): JobRunner {
+  const runner = new JobRunner({ leaseMs: getConfig().JOB_LEASE_MS });
+  for (const duty of duties) runner.register(duty);
+  runner.start();
+  return runner;
+}
+
+export interface WebhookWorker {
+  /** One poll now (or the one running), instead of waiting for the next. */
+  tick(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Webhook deliveries as one instance runs them: the duty on a runner of its own. */
+export function startWebhookWorker(options: WebhookWorkerOptions = {}): WebhookWorker {
+  const deliveries = webhookDeliveries(options);
+  const runner = startDuties(deliveries.duty);
+  return { tick: deliveries.tick, stop: () => runner.stop() };
+}
