@@ -399,15 +399,28 @@ describe('ops', () => {
           assert.equal((await call('POST', '/v1/experiments', experimentBody(before))).status, 201);
           assert.equal((await health()).status, 200);
 
-          const [ferretDb, ...others] = ferretDbChildren(service.pid);
-          assert.ok(ferretDb !== undefined && others.length === 0, 'the service runs one FerretDB');
           const listenPort = (pid: number) => Number(/--listen-addr=127\.0\.0\.1:(\d+)/.exec(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '))![1]);
-          const port = listenPort(ferretDb);
-          process.kill(ferretDb, 'SIGKILL');
-          await until(async () => !alive(ferretDb), 5_000, 'FerretDB to die');
-          // Its port is taken meanwhile: the restarts fail (FerretDB cannot listen) until it is free again.
+          const [first, ...others] = ferretDbChildren(service.pid);
+          assert.ok(first !== undefined && others.length === 0, 'the service runs one FerretDB');
+          const port = listenPort(first);
+          // Killed, then its port is taken: the restarts fail (FerretDB cannot listen) until it is free
+          // again. On a busy machine the first restart may win the port before the test takes it: then the
+          // restarted one is killed in turn.
           const squatter = net.createServer((socket) => socket.destroy());
-          await new Promise<void>((resolve, reject) => squatter.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+          let ferretDb = first;
+          for (let round = 1; ; round++) {
+            process.kill(ferretDb, 'SIGKILL');
+            await until(async () => !alive(ferretDb), 5_000, 'FerretDB to die');
+            const squatting = await new Promise<boolean>((resolve, reject) =>
+              squatter
+                .once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' && round < 5 ? resolve(false) : reject(error)))
+                .listen(port, '127.0.0.1', () => resolve(true)),
+            );
+            if (squatting) break;
+            squatter.removeAllListeners('error');
+            await until(async () => ferretDbChildren(service.pid).some((pid) => pid !== ferretDb && alive(pid)), 20_000, 'the restarted FerretDB');
+            ferretDb = ferretDbChildren(service.pid).find((pid) => pid !== ferretDb && alive(pid))!;
+          }
           try {
             await until(async () => (await health()).status === 503, 20_000, '/healthz to answer 503');
             assert.deepEqual(JSON.parse((await health()).body), { status: 'unhealthy', database: false });
@@ -417,7 +430,7 @@ describe('ops', () => {
 
           await until(async () => (await health()).status === 200, 60_000, '/healthz to answer 200 again');
           const [restarted, ...more] = ferretDbChildren(service.pid);
-          assert.ok(restarted !== undefined && restarted !== ferretDb && more.length === 0, 'one new FerretDB');
+          assert.ok(restarted !== undefined && restarted !== ferretDb && restarted !== first && more.length === 0, 'one new FerretDB');
           assert.equal(listenPort(restarted), port, 'on the same port');
           const after = `after-crash-${process.pid}`;
           const write = await call('POST', '/v1/experiments', experimentBody(after));
