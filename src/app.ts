@@ -17,6 +17,7 @@ import { trackingRouter } from './modules/tracking';
 import { resultsRouter } from './modules/results';
 import { reportPageRouter, reportsRouter } from './modules/reports';
 import { webhooksRouter } from './modules/webhooks';
+import { clientApiRouter, clientKeysRouter, sdkScriptRouter } from './modules/client-keys';
 
 export interface AppExtensions {
   /** Routers mounted under /v1, behind authentication (later features add theirs here). */
@@ -75,6 +76,8 @@ export function buildApp(extensions: AppExtensions = {}, config: Readonly<Config
 
   // Streamed audience uploads (up to 1,000,000 rows) read the raw body: mounted before the JSON parser.
   app.use('/v1', campaignAudienceRouter);
+  // Pages and SDKs with a client key (SDK payload, beacons): their own CORS and a small body limit of their own.
+  app.use('/api', clientApiRouter);
   app.use(express.json({ limit: config.BODY_LIMIT }));
   app.use(express.urlencoded({ extended: false, limit: config.BODY_LIMIT }));
 
@@ -83,11 +86,11 @@ export function buildApp(extensions: AppExtensions = {}, config: Readonly<Config
   // with /v1, and no two routers below share a route.
   const v1 = Router();
   v1.use(authenticate);
-  v1.use(assignmentsRouter, eventsRouter, experimentsRouter, resultsRouter, campaignsRouter, apiKeysRouter, reportsRouter, webhooksRouter);
+  v1.use(assignmentsRouter, eventsRouter, experimentsRouter, resultsRouter, campaignsRouter, apiKeysRouter, reportsRouter, webhooksRouter, clientKeysRouter);
   for (const router of extensions.v1 ?? []) v1.use(router);
   app.use('/v1', v1);
 
-  app.use(pageRedirectRouter, reportPageRouter, trackingRouter);
+  app.use(pageRedirectRouter, reportPageRouter, trackingRouter, sdkScriptRouter);
   for (const router of extensions.public ?? []) app.use(router);
 
   app.use(notFoundHandler);

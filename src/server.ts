@@ -8,6 +8,7 @@ import { resolveSecrets } from './lib/dev-secrets';
 import { drainOnClose } from './lib/http-drain';
 import { logger } from './lib/logger';
 import { apiKeysService, setAdminKey } from './modules/api-keys';
+import { clientKeysService } from './modules/client-keys';
 import { changesService, followChangesDuty } from './modules/changes';
 import { experimentsService } from './modules/experiments';
 import { campaignScheduleDuty, closeSharedMailTransport, SendWorker } from './modules/campaigns';
@@ -40,6 +41,7 @@ export async function startService(): Promise<RunningService> {
   // Instances agree: each follows the change counter into its caches of experiments and API keys.
   changesService.onChange('experiments', () => experimentsService.dropCached());
   changesService.onChange('apiKeys', () => apiKeysService.dropCached());
+  changesService.onChange('apiKeys', () => clientKeysService.dropCached());
   jobs.register(followChangesDuty(config.CHANGES_POLL_MS));
   // Campaign sending: the lease's new holder re-queues what another sender left mid-send; the schedule
   // resumes enqueues and sends automatic winners.

@@ -47,12 +47,16 @@ export async function insertNew<T extends Document & { _id: string }>(collection
  * true when this record was stored, false when its _id existed already (or an earlier record in the same
  * batch had the same _id: the first one wins).
  */
-export function sharedInsertOne<T extends Document & { _id: string }>(collection: () => Collection<T>, onInserted?: (record: T) => void): (record: T) => Promise<boolean> {
+export function sharedInsertOne<T extends Document & { _id: string }>(
+  collection: () => Collection<T>,
+  options: { onInserted?: (record: T) => void; lingerMs?: number } = {},
+): (record: T) => Promise<boolean> {
+  const { onInserted, lingerMs = 0 } = options;
   return groupCommit<T, boolean>(async (records) => {
     const unique = new Map<string, T>();
     for (const record of records) if (!unique.has(record._id)) unique.set(record._id, record);
     const existing = await insertNew(collection(), [...unique.values()]);
     if (onInserted) for (const record of unique.values()) if (!existing.has(record._id)) onInserted(record);
     return records.map((record) => !existing.has(record._id) && unique.get(record._id) === record);
-  });
+  }, 1000, lingerMs);
 }

@@ -1,4 +1,22 @@
 // Errors the API reports to clients: each carries an HTTP status and a stable code.
+import { z } from 'zod';
+
+/** The body of every error answer (src/middleware/error-handler.ts), as the API reference documents it. */
+export const errorBody = z
+  .object({
+    error: z.object({
+      code: z.string().meta({
+        description:
+          'stable, for programs: validation_failed, invalid_json, bad_request, unauthorized, forbidden, not_found, conflict, payload_too_large, unsupported_media_type, rate_limited, unavailable, not_configured, internal',
+      }),
+      message: z.string().meta({ description: 'for people: names the invalid field or the reason' }),
+      details: z.unknown().optional().meta({
+        description: 'validation_failed: [{path, message}] for each invalid field; otherwise what the error adds (the fields a started experiment refuses to change, a decision, invalid audience rows, the requestId of an internal error)',
+      }),
+    }),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof errorBody>;
 export class AppError extends Error {
   constructor(
     readonly status: number,

@@ -62,3 +62,20 @@ export function storableObject(maxKeyLength = 100) {
     visit(value, [], 1);
   });
 }
+
+/**
+ * A time in an answer (the API reference, src/lib/openapi.ts): an ISO-8601 string on the wire, a Date in
+ * the service. Parsing an answer (a test) reads the string; a route's handler is checked to return a Date.
+ */
+export const isoDate = z.codec(z.iso.datetime(), z.date(), {
+  decode: (value) => new Date(value),
+  encode: (date) => date.toISOString(),
+});
+
+/**
+ * An answer's field documented (and checked when an answer is parsed) by `schema`, which the service
+ * types more loosely as T (content and targeting are stored as they were validated on the way in).
+ */
+export function documentedAs<T>(schema: z.ZodType): z.ZodType<T> {
+  return schema as unknown as z.ZodType<T>;
+}

@@ -19,13 +19,18 @@ export const authenticate: RequestHandler = async (req, _res, next) => {
   next();
 };
 
-export function requireRole(...roles: Role[]): RequestHandler {
-  return (req, _res, next) => {
+/** A role check, and the roles it lets through (admin first): the API reference (src/lib/openapi.ts) reads them. */
+export type RoleCheck = RequestHandler & { readonly roles: readonly Role[] };
+
+export function requireRole(...roles: Role[]): RoleCheck {
+  const allowed: Role[] = ['admin', ...roles.filter((r) => r !== 'admin')];
+  const check: RequestHandler = (req, _res, next) => {
     const role = req.principal?.role;
     if (!role) throw new UnauthorizedError();
-    if (role !== 'admin' && !roles.includes(role)) throw new ForbiddenError(`this route needs one of the roles: ${['admin', ...roles.filter((r) => r !== 'admin')].join(', ')}`);
+    if (role !== 'admin' && !roles.includes(role)) throw new ForbiddenError(`this route needs one of the roles: ${allowed.join(', ')}`);
     next();
   };
+  return Object.assign(check, { roles: allowed });
 }
 
 /** Route groups by role, so every router says who may call it in one word. */

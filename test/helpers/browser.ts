@@ -2,10 +2,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './chromium';
 import { registerStopper } from './resources';
 
-const CHROMIUM = '/usr/bin/chromium';
+// Which Chromium: CHROME_PATH, else the system's, else the one in @sparticuz/chromium (./chromium.ts).
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** Listens with the app on 127.0.0.1 and launches Chromium; both are stopped by the root afterAll hook. */
@@ -15,7 +16,7 @@ export async function browserAgainst(app: Express): Promise<{ browser: Browser; 
   });
   registerStopper(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launchChromium(CHROMIUM_ARGS);
   registerStopper(() => browser.close());
   return { browser, base };
 }

@@ -22,7 +22,9 @@ const messages = () => collectionOf<MessageRecord>(MessageModel);
 const deliveries = () => collectionOf<DeliveryRecord>(DeliveryModel);
 const queue = () => collectionOf<QueueEntryRecord>(QueueEntryModel);
 
-const insertDeliveryShared = sharedInsertOne(deliveries);
+// A sender does not wait on each outcome before its next message, so outcomes may linger a few
+// milliseconds for company: one insert then carries the outcomes of many concurrent messages.
+const insertDeliveryShared = sharedInsertOne(deliveries, { lingerMs: 5 });
 
 export const campaignsRepository = {
   async insert(record: CampaignRecord): Promise<void> {

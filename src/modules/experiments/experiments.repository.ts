@@ -37,6 +37,12 @@ export const experimentsRepository = {
     return { items: items.map((doc) => fromStored(doc)!), total };
   },
 
+  /** The latest updatedAt among the experiments of an asset type, in any status (null: none). */
+  async lastUpdatedAt(assetType: 'email' | 'page'): Promise<Date | null> {
+    const doc = await ExperimentModel.findOne({ assetType }, { updatedAt: 1 }).sort({ updatedAt: -1, _id: 1 }).lean<{ updatedAt: Date }>();
+    return doc?.updatedAt ?? null;
+  },
+
   async listByStatus(statuses: ExperimentStatus[]): Promise<ExperimentRecord[]> {
     const docs = await ExperimentModel.find({ status: { $in: statuses } }).lean<StoredExperiment[]>();
     return docs.map((doc) => fromStored(doc)!);

@@ -135,6 +135,14 @@ export const experimentsService = {
     return experimentsRepository.listByStatus(['running', 'paused', 'stopped', 'rolled_out']);
   },
 
+  /**
+   * When an experiment of this asset type last changed, archived ones included, read now: it only moves
+   * forward (running experiments are archived, never deleted), so it versions anything derived from them.
+   */
+  async lastUpdatedAt(assetType: 'email' | 'page'): Promise<Date | null> {
+    return experimentsRepository.lastUpdatedAt(assetType);
+  },
+
   async list(query: { status?: ExperimentStatus; assetType?: 'email' | 'page'; limit: number; offset: number }) {
     const { items, total } = await experimentsRepository.list(query, query.limit, query.offset);
     return { experiments: items.map(toExperiment), total, limit: query.limit, offset: query.offset };

@@ -1,7 +1,6 @@
 // Renders one campaign message for one recipient: the variant's Handlebars templates (HTML-escaped by
 // default), every http(s) link rewritten to a signed click link, a hidden preheader and honeypot link,
 // a one-click survey block, an unsubscribe link, the open pixel, a text part and RFC 8058 headers.
-import { createHash } from 'node:crypto';
 import type Handlebars from 'handlebars';
 import { compile } from 'html-to-text';
 import { SURVEY_METRICS, SURVEY_SCALES, type ExperimentRecord, type SurveyMetric } from '../experiments';
@@ -46,19 +45,21 @@ export interface RenderedMessage {
 // The isolated Handlebars environment and its options are in ./templates, shared with the check that
 // refuses a variant whose templates do not compile.
 const MAX_CACHED_TEMPLATES = 1000;
-const templates = new Map<string, Handlebars.TemplateDelegate>();
+// Keyed by the source itself: every message of a send renders the same string of the cached experiment,
+// whose hash the engine computes once (a digest of the source per message cost more than the render).
+const templates: Record<TemplateMode, Map<string, Handlebars.TemplateDelegate>> = { html: new Map(), plain: new Map() };
 
 /**
  * Compiles a template once (keyed by its source, so an edited draft variant gets a fresh compile).
  * HTML templates escape by default; subject and text are not HTML, so they are compiled without it.
  */
 function template(source: string, mode: TemplateMode = 'html'): Handlebars.TemplateDelegate {
-  const key = `${mode}:${createHash('sha256').update(source).digest('base64url')}`;
-  let compiled = templates.get(key);
+  const cache = templates[mode];
+  let compiled = cache.get(source);
   if (!compiled) {
     compiled = handlebars.compile(source, compileOptions(mode));
-    if (templates.size >= MAX_CACHED_TEMPLATES) templates.delete(templates.keys().next().value!);
-    templates.set(key, compiled);
+    if (cache.size >= MAX_CACHED_TEMPLATES) cache.delete(cache.keys().next().value!);
+    cache.set(source, compiled);
   }
   return compiled;
 }
