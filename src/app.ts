@@ -2,7 +2,6 @@
 import express, { Router } from 'express';
 import helmet, { crossOriginResourcePolicy } from 'helmet';
 import { getConfig, type Config } from '../config';
-import { databaseDownForMs, isDatabaseReachable } from './db/connection';
 import { logger } from './lib/logger';
 import { authenticate } from './middleware/auth';
 import { publicRateLimit } from './middleware/rate-limit';
@@ -11,8 +10,10 @@ import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { apiKeysRouter } from './modules/api-keys';
 import { assignmentsRouter, pageRedirectRouter } from './modules/assignments';
 import { campaignAudienceRouter, campaignsRouter } from './modules/campaigns';
+import { docsRouter } from './modules/docs';
 import { eventsRouter } from './modules/events';
 import { experimentsRouter } from './modules/experiments';
+import { healthRouter } from './modules/health';
 import { trackingRouter } from './modules/tracking';
 import { resultsRouter } from './modules/results';
 import { reportPageRouter, reportsRouter } from './modules/reports';
@@ -26,14 +27,12 @@ export interface AppExtensions {
   public?: Router[];
 }
 
-/** /healthz answers 503 once the database has been unreachable for this long (a restart takes less). */
-const HEALTHZ_DATABASE_GRACE_MS = 3_000;
-
 /**
  * The security headers of every answer, from helmet (nothing else sets them). The HTML pages (reports,
  * survey thank-you and unsubscribe pages) are self-contained: an inline <style> element, inline SVG, no
  * script, no image, nothing fetched; their forms post back to the same origin. The policy allows that
- * and nothing more, and nobody may frame them.
+ * and nothing more, and nobody may frame them. The interactive reference (/docs) has a policy of its
+ * own, for Swagger UI's scripts and styles: src/modules/docs/docs.page.ts.
  */
 const securityHeaders = helmet({
   contentSecurityPolicy: {
@@ -61,15 +60,8 @@ export function buildApp(extensions: AppExtensions = {}, config: Readonly<Config
   // The open pixel is an image that mail clients load from other origins.
   app.use('/t/o', crossOriginResourcePolicy({ policy: 'cross-origin' }));
 
-  // Cheap: the database's state as the connection already tracks it, no round trip.
-  app.get('/healthz', (_req, res) => {
-    if (databaseDownForMs() > HEALTHZ_DATABASE_GRACE_MS) res.status(503).json({ status: 'unhealthy', database: false });
-    else res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const database = await isDatabaseReachable();
-    res.status(database ? 200 : 503).json({ status: database ? 'ready' : 'unavailable', database });
-  });
+  // The health probes (/healthz, /readyz), before the rate limit.
+  app.use(healthRouter);
 
   // Everything below that is not /v1 answers without an API key: limited per client, before any body is read.
   app.use(publicRateLimit(config));
@@ -90,7 +82,7 @@ export function buildApp(extensions: AppExtensions = {}, config: Readonly<Config
   for (const router of extensions.v1 ?? []) v1.use(router);
   app.use('/v1', v1);
 
-  app.use(pageRedirectRouter, reportPageRouter, trackingRouter, sdkScriptRouter);
+  app.use(pageRedirectRouter, reportPageRouter, trackingRouter, sdkScriptRouter, docsRouter);
   for (const router of extensions.public ?? []) app.use(router);
 
   app.use(notFoundHandler);

@@ -93,6 +93,8 @@ export interface DeclaredRoute {
 }
 
 const declared: DeclaredRoute[] = [];
+/** The document, once built (a route declared later would be missing from it: it is built again). */
+let built: OpenApiDocument | undefined;
 
 /** Every route declared so far (all of them once the routers are imported). */
 export function declaredRoutes(): readonly DeclaredRoute[] {
@@ -139,11 +141,9 @@ export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']
 
 export const SECURITY_SCHEME = 'apiKey';
 
-let built: OpenApiDocument | undefined;
-
 /** The OpenAPI 3.1 document of every declared route: built on the first call, then kept. */
 export function openApiDocument(): OpenApiDocument {
-  built ??= buildDocument(declared);
+  built ??= buildOpenApiDocument(declared);
   return built;
 }
 
@@ -169,7 +169,8 @@ const INFO_DESCRIPTION = [
   'This document is generated from the zod schemas that validate the requests.',
 ].join('\n\n');
 
-function buildDocument(routes: readonly DeclaredRoute[]): OpenApiDocument {
+/** The document of `routes`; throws when a route's path and params schema disagree, or one is declared twice. */
+export function buildOpenApiDocument(routes: readonly DeclaredRoute[]): OpenApiDocument {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', SECURITY_SCHEME, {
     type: 'http',

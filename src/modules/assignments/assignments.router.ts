@@ -1,12 +1,16 @@
 import { Router } from 'express';
 import { NotFoundError } from '../../lib/errors';
-import { handle } from '../../lib/handler';
+import { documented } from '../../lib/openapi';
 import { can } from '../../middleware/auth';
 import { experimentKeyParams } from '../experiments';
 import {
   assignBatchBody,
   assignBody,
+  assignmentBatch,
+  assignmentView,
+  customerAssignments,
   customerParams,
+  experimentAssignments,
   experimentAssignmentsQuery,
   pageRedirectParams,
   pageRedirectQuery,
@@ -14,32 +18,65 @@ import {
 import { assignmentsService } from './assignments.service';
 
 export const assignmentsRouter = Router();
+const route = documented(assignmentsRouter, { prefix: '/v1', tag: 'Assignments' });
 
-assignmentsRouter.post(
+route.post(
   '/assignments',
-  can.ingest,
-  handle({ body: assignBody }, ({ body }) => assignmentsService.assign(body.experiment, body, body.forceVariant)),
+  {
+    access: can.ingest,
+    summary: 'Assign a customer',
+    description: 'Deterministic and sticky: the same customer always gets the same variant.',
+    body: assignBody,
+    responses: { 200: { description: "the customer's variant, or why they are not in the experiment", json: assignmentView } },
+    errors: { 400: '`bad_request`: forceVariant is not a variant of the experiment.', 404: '`not_found`: no such experiment.' },
+  },
+  ({ body }) => assignmentsService.assign(body.experiment, body, body.forceVariant),
 );
-assignmentsRouter.post(
+route.post(
   '/assignments/batch',
-  can.ingest,
-  handle({ body: assignBatchBody }, async ({ body }) => ({ assignments: await assignmentsService.assignBatch(body.experiment, body.customers) })),
+  {
+    access: can.ingest,
+    summary: 'Assign up to 10,000 customers',
+    body: assignBatchBody,
+    responses: { 200: { description: 'one assignment per customer sent', json: assignmentBatch } },
+    errors: { 404: '`not_found`: no such experiment.' },
+  },
+  async ({ body }) => ({ assignments: await assignmentsService.assignBatch(body.experiment, body.customers) }),
 );
-assignmentsRouter.get(
+route.get(
   '/experiments/:key/assignments',
-  can.read,
-  handle({ params: experimentKeyParams, query: experimentAssignmentsQuery }, ({ params, query }) =>
-    assignmentsService.listForExperiment(params.key, query, query.limit, query.offset),
-  ),
+  {
+    access: can.read,
+    summary: "An experiment's stored assignments",
+    params: experimentKeyParams,
+    query: experimentAssignmentsQuery,
+    responses: { 200: { description: 'a page of stored assignments', json: experimentAssignments } },
+    errors: { 404: '`not_found`: no such experiment.' },
+  },
+  ({ params, query }) => assignmentsService.listForExperiment(params.key, query, query.limit, query.offset),
 );
-assignmentsRouter.get('/customers/:customerId/assignments', can.read, handle({ params: customerParams }, ({ params }) => assignmentsService.listForCustomer(params.customerId)));
+route.get(
+  '/customers/:customerId/assignments',
+  { access: can.read, summary: "A customer's stored assignments", params: customerParams, responses: { 200: { description: 'every stored assignment of the customer', json: customerAssignments } } },
+  ({ params }) => assignmentsService.listForCustomer(params.customerId),
+);
 
 /** Public: one link for an email or an ad that lands each customer on their variant of a page. */
 export const pageRedirectRouter = Router();
-pageRedirectRouter.get('/p/:experiment', async (req, res) => {
-  const { experiment } = pageRedirectParams.parse(req.params);
-  const { cid } = pageRedirectQuery.parse(req.query);
-  const url = await assignmentsService.pageUrl(experiment, cid);
-  if (!url) throw new NotFoundError(`page experiment "${experiment}"`);
-  res.set('Cache-Control', 'no-store').redirect(302, url);
-});
+documented(pageRedirectRouter, { tag: 'Assignments' }).get(
+  '/p/:experiment',
+  {
+    access: 'public',
+    summary: "Redirect to the customer's variant of a page",
+    description: 'Assigns the customer (`cid`) like POST /v1/assignments and redirects to the URL of their variant (the control when they are not in the experiment).',
+    params: pageRedirectParams,
+    query: pageRedirectQuery,
+    responses: { 302: { description: "to the variant's URL (only URLs stored on the experiment)", headers: { Location: "the variant's URL" } } },
+    errors: { 404: '`not_found`: no such page experiment.' },
+  },
+  async ({ params, query }, _req, res) => {
+    const url = await assignmentsService.pageUrl(params.experiment, query.cid);
+    if (!url) throw new NotFoundError(`page experiment "${params.experiment}"`);
+    res.set('Cache-Control', 'no-store').redirect(302, url);
+  },
+);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { storableObject } from '../../lib/schemas';
-import { experimentKey } from '../experiments';
+import { isoDate, storableObject } from '../../lib/schemas';
+import { experimentKey, variantContent } from '../experiments';
 
 export const customerId = z.string().min(1).max(200).regex(/^[^\s]+$/, 'must not contain spaces');
 /** Targeting attributes: a free-form object under the shared rules for keys, numbers and nesting. */
@@ -33,3 +33,32 @@ export const experimentAssignmentsQuery = z.strictObject({
 export const customerParams = z.object({ customerId });
 export const pageRedirectParams = z.object({ experiment: experimentKey });
 export const pageRedirectQuery = z.object({ cid: customerId });
+
+// Answers (the API reference, src/lib/openapi.ts).
+
+export const ASSIGNMENT_REASONS = ['hash', 'sticky', 'not_targeted', 'coverage', 'not_running', 'rollout', 'forced'] as const;
+
+export const assignmentView = z
+  .object({
+    experiment: z.string(),
+    customerId: z.string(),
+    variant: z.string().nullable().meta({ description: 'null: not in the experiment (the reason says why)' }),
+    inExperiment: z.boolean(),
+    reason: z.enum(ASSIGNMENT_REASONS).meta({
+      description:
+        'hash: assigned now by the hash; sticky: assigned before; forced: forceVariant; rollout: the rolled-out winner; not_targeted, coverage, not_running: not in the experiment',
+    }),
+    content: variantContent.nullable().meta({ description: "the variant's content (null when not in the experiment)" }),
+    assignedAt: isoDate.optional().meta({ description: 'when the stored assignment was made (absent when none is stored)' }),
+  })
+  .meta({ id: 'Assignment' });
+
+export const assignmentBatch = z.object({ assignments: z.array(assignmentView).meta({ description: 'in the order of the customers sent' }) });
+
+/** A stored assignment. */
+export const storedAssignment = z
+  .object({ experiment: z.string(), customerId: z.string(), variant: z.string(), reason: z.enum(['hash', 'forced']), assignedAt: isoDate })
+  .meta({ id: 'StoredAssignment' });
+
+export const experimentAssignments = z.object({ assignments: z.array(storedAssignment), limit: z.number().int(), offset: z.number().int() });
+export const customerAssignments = z.object({ customerId: z.string(), assignments: z.array(storedAssignment) });

@@ -3,9 +3,10 @@ import { chooseVariation, gbHash, getBucketRanges } from '../../bucketing';
 import { BadRequestError } from '../../lib/errors';
 import { experimentsService, type ExperimentRecord } from '../experiments';
 import type { AssignmentRecord } from './assignments.model';
+import type { ASSIGNMENT_REASONS } from './assignments.schemas';
 import { assignmentId, assignmentsRepository } from './assignments.repository';
 
-export type AssignmentReason = 'hash' | 'sticky' | 'not_targeted' | 'coverage' | 'not_running' | 'rollout' | 'forced';
+export type AssignmentReason = (typeof ASSIGNMENT_REASONS)[number];
 
 export interface Assignment {
   experiment: string;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isoDurationToMs } from '../../lib/duration';
-import { storableObject } from '../../lib/schemas';
+import { isoDate, storableObject } from '../../lib/schemas';
 import { customerId } from '../assignments';
 import { experimentKey } from '../experiments';
 
@@ -70,3 +70,115 @@ export const recipientRow = z.strictObject({
 export type RecipientRow = z.infer<typeof recipientRow>;
 
 export const MAX_AUDIENCE = 1_000_000;
+
+// Answers (the API reference, src/lib/openapi.ts).
+
+export const CAMPAIGN_PHASES = ['draft', 'audience_ready', 'testing', 'waiting_for_winner', 'sending_winner', 'completed', 'held'] as const;
+export const MESSAGE_PHASES = ['test', 'winner', 'export'] as const;
+
+const countFields = {
+  queued: z.number().int(),
+  sent: z.number().int(),
+  failed: z.number().int(),
+  bounced: z.number().int(),
+  suppressed: z.number().int(),
+  opened: z.number().int(),
+  clicked: z.number().int(),
+  answered: z.number().int(),
+  unsubscribed: z.number().int(),
+};
+
+export const campaignView = z
+  .object({
+    key: z.string(),
+    experiment: z.string(),
+    from: z.string(),
+    replyTo: z.string().optional(),
+    testFraction: z.number(),
+    winnerPolicy: z.object({ after: z.string(), metric: z.string().optional(), onInconclusive: winnerPolicy.shape.onInconclusive }),
+    autoSendWinner: z.boolean(),
+    audience: z
+      .object({ upload: z.string(), accepted: z.number().int(), merged: z.number().int(), suppressed: z.number().int(), testGroup: z.number().int(), uploadedAt: isoDate })
+      .optional()
+      .meta({ description: 'the current audience (absent before an upload)' }),
+    test: z
+      .object({ requestedAt: isoDate, winnerDueAt: isoDate, enqueuedAt: isoDate.optional(), queued: z.number().int().optional(), skipped: z.number().int().optional() })
+      .optional()
+      .meta({ description: 'the test send, once asked for' }),
+    decision: z
+      .object({
+        at: isoDate,
+        by: z.enum(['manual', 'auto']),
+        actor: z.string(),
+        metric: z.string(),
+        rule: z.enum(['manual', 'ship', 'send_control', 'send_best', 'hold']),
+        variant: z.string().optional(),
+        resultsVerdict: z.string().optional(),
+        reasons: z.array(z.string()),
+      })
+      .optional()
+      .meta({ description: 'which variant goes to the rest, and why' }),
+    winner: z
+      .object({ requestedAt: isoDate, variant: z.string(), enqueuedAt: isoDate.optional(), queued: z.number().int().optional(), skipped: z.number().int().optional() })
+      .optional()
+      .meta({ description: 'the winner send, once asked for' }),
+    createdAt: isoDate,
+    updatedAt: isoDate,
+    phase: z.enum(CAMPAIGN_PHASES),
+    counts: z.object({
+      total: z.object({ audience: z.number().int(), testGroup: z.number().int(), ...countFields }),
+      variants: z.array(z.object({ variant: z.string(), assigned: z.number().int(), testGroup: z.number().int(), winnerGroup: z.number().int(), ...countFields })),
+    }),
+    history: z.array(z.object({ at: isoDate, action: z.string(), actor: z.string(), details: z.record(z.string(), z.unknown()).optional() })),
+  })
+  .meta({ id: 'Campaign' });
+
+export const campaignList = z.object({ campaigns: z.array(campaignView), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
+
+export const outboxPage = z.object({
+  messages: z.array(
+    z.object({
+      to: z.string().nullable(),
+      subject: z.string().nullable(),
+      variant: z.string(),
+      phase: z.enum(MESSAGE_PHASES),
+      file: z.string().optional().meta({ description: 'the .eml file, under DATA_DIR/outbox/<campaign>/' }),
+      sentAt: isoDate,
+    }),
+  ),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});
+
+export const audienceUpload = z.object({
+  accepted: z.number().int(),
+  merged: z.number().int().meta({ description: 'rows merged into an earlier one (the same customerId or email)' }),
+  suppressed: z.number().int().meta({ description: 'rows left out: unsubscribed before' }),
+  testGroup: z.number().int(),
+  invalid: z.array(z.object({ row: z.number().int(), line: z.number().int().optional(), field: z.string(), message: z.string() })).meta({ description: 'empty: an upload with an invalid row is refused (400)' }),
+});
+
+/** One recipient of an export: the variant, subject and signed links an outside sender puts in the message. */
+export const exportedRecipient = z
+  .object({
+    customerId: z.string(),
+    email: z.string(),
+    group: z.enum(['test', 'winner']),
+    variant: z.string(),
+    subject: z.string(),
+    messageId: z.string(),
+    openPixelUrl: z.string(),
+    clicks: z.array(z.object({ url: z.string(), tracked: z.string() })),
+    survey: z.array(z.object({ metric: z.string(), score: z.number().int(), url: z.string() })),
+    unsubscribeUrl: z.string(),
+    listUnsubscribe: z.string().optional().meta({ description: 'the List-Unsubscribe header value' }),
+  })
+  .meta({ id: 'ExportedRecipient' });
+
+export const recipientsExport = z.object({
+  recipients: z.array(exportedRecipient),
+  count: z.number().int(),
+  exported: z.number().int().optional().meta({ description: 'GET: how many recipients have been exported so far' }),
+  note: z.string().optional().meta({ description: 'GET: said when nothing has been exported yet' }),
+});

@@ -7,11 +7,11 @@ import { registerMessageLookup, surveyMetricOf } from '../tracking';
 import { audienceService, type UploadResult } from './audience.service';
 import type { CampaignHistoryEntry, CampaignRecord } from './campaigns.model';
 import { campaignsRepository } from './campaigns.repository';
-import { parseDuration, type CreateCampaignInput } from './campaigns.schemas';
+import { parseDuration, type CAMPAIGN_PHASES, type CreateCampaignInput } from './campaigns.schemas';
 import { decisionService } from './decision.service';
 import { enqueueService } from './enqueue.service';
 
-export type CampaignPhase = 'draft' | 'audience_ready' | 'testing' | 'waiting_for_winner' | 'sending_winner' | 'completed' | 'held';
+export type CampaignPhase = (typeof CAMPAIGN_PHASES)[number];
 
 const COUNT_FIELDS = ['queued', 'sent', 'failed', 'bounced', 'suppressed', 'opened', 'clicked', 'answered', 'unsubscribed'] as const;
 type Counts = Record<(typeof COUNT_FIELDS)[number], number>;

@@ -1,4 +1,5 @@
 export { clientApiRouter, clientKeysRouter, sdkScriptRouter } from './client-keys.router';
 export { clientKeysService } from './client-keys.service';
-export { buildPayload, featureOf, type SdkPayload } from './sdk-payload.service';
+export { buildPayload, featureOf } from './sdk-payload.service';
+export type { SdkPayload } from './client-keys.schemas';
 export { pageEventId } from './page-events.service';

@@ -13,22 +13,8 @@ import { NotFoundError } from '../../lib/errors';
 import { assignmentId, assignmentsRepository, assignmentsService, bucketCustomer } from '../assignments';
 import { eventsService } from '../events';
 import { experimentsService, type ExperimentRecord } from '../experiments';
-import { pageItem, type EventItem, type ExposureItem } from './client-keys.schemas';
+import { pageItem, type EventItem, type ExposureItem, type ItemResult, type PageEventsOutcome } from './client-keys.schemas';
 import type { ResolvedClientKey } from './client-keys.service';
-
-export type ItemResult =
-  | { status: 'accepted'; variant: string }
-  | { status: 'accepted'; experiments: string[] }
-  | { status: 'ignored'; reason: 'not_assigned'; message: string }
-  | { status: 'refused'; reason: 'invalid' | 'unknown_experiment' | 'not_page_experiment' | 'not_running' | 'unknown_variant' | 'variant_mismatch'; message: string; variant?: string | null; details?: unknown };
-
-export interface PageEventsOutcome {
-  /** Per item, in the order sent. */
-  results: ItemResult[];
-  exposures: { accepted: number; refused: number };
-  /** Events as stored: one per item and experiment; duplicates are retries already stored. */
-  events: { accepted: number; duplicates: number; ignored: number; refused: number };
-}
 
 /** The eventId of one page event in one experiment: the same for every retry of the item. */
 export function pageEventId(clientKey: string, customerId: string, itemId: string, experiment: string): string {

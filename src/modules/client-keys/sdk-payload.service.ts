@@ -6,33 +6,7 @@
 // archived experiments are left out (an SDK answers null for them).
 import { createHash } from 'node:crypto';
 import { experimentsService, type ExperimentRecord } from '../experiments';
-
-export interface FeatureRule {
-  id: string;
-  force?: string;
-  key?: string;
-  name?: string;
-  variations?: string[];
-  weights?: number[];
-  coverage?: number;
-  seed?: string;
-  hashVersion?: 2;
-  hashAttribute?: 'id';
-  condition?: Record<string, unknown>;
-  meta?: { key: string; name?: string }[];
-  phase?: string;
-}
-
-export interface FeatureDefinition {
-  defaultValue: string;
-  rules: FeatureRule[];
-}
-
-export interface SdkPayload {
-  status: 200;
-  features: Record<string, FeatureDefinition>;
-  dateUpdated: string;
-}
+import type { FeatureDefinition, SdkPayload } from './client-keys.schemas';
 
 /** The feature of one page experiment, or null when the SDK should not see it. */
 export function featureOf(experiment: ExperimentRecord): FeatureDefinition | null {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { storableObject } from '../../lib/schemas';
+import { isoDate, storableObject } from '../../lib/schemas';
 import { customerId } from '../assignments';
-import { experimentKey, SURVEY_METRICS, SURVEY_SCALES } from '../experiments';
+import { EXPERIMENT_STATUSES, experimentKey, SURVEY_METRICS, SURVEY_SCALES } from '../experiments';
 
 export const MAX_EVENTS = 5000;
 
@@ -39,3 +39,35 @@ export const responseBody = z
     }
   });
 export type ResponseInput = z.infer<typeof responseBody>;
+
+// Answers (the API reference, src/lib/openapi.ts).
+
+export const ingestResult = z.object({
+  accepted: z.number().int().meta({ description: 'events stored now' }),
+  duplicates: z.number().int().meta({ description: 'events whose eventId was stored before (or repeated in this call): ignored' }),
+});
+
+export const responseResult = z.object({
+  responseId: z.string().meta({ description: 'the responseId sent, or the one generated' }),
+  duplicate: z.boolean().meta({ description: 'true: this responseId was stored before, nothing changed' }),
+  countedIn: z.number().int().meta({ description: 'in how many experiments the answer counts: those the customer was assigned to at or before it' }),
+});
+
+const metricAggregate = z.object({
+  units: z.number().meta({ description: 'customers with the metric (binomial: who had the event; survey: who answered)' }),
+  sum: z.number(),
+  sumSquares: z.number(),
+  histogram: z.record(z.string(), z.number()).optional().meta({ description: 'survey metrics: answers per score' }),
+});
+
+export const experimentSummary = z
+  .object({
+    experiment: z.string(),
+    status: z.enum(EXPERIMENT_STATUSES),
+    generatedAt: isoDate,
+    asOf: isoDate.meta({ description: 'everything acknowledged before this time is counted' }),
+    pending: z.number().int().meta({ description: 'records acknowledged but not counted yet' }),
+    complete: z.boolean().meta({ description: 'false when the read did not wait for everything acknowledged before it (?stale=ok, or 5 s passed)' }),
+    variants: z.array(z.object({ variant: z.string(), assigned: z.number().int(), metrics: z.record(z.string(), metricAggregate) })),
+  })
+  .meta({ id: 'ExperimentSummary' });

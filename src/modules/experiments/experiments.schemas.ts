@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrl } from '../../lib/schemas';
+import { documentedAs, httpUrl, isoDate } from '../../lib/schemas';
 // Not the tracking index: the renderer imports this module, so only the pure template check is imported here.
 import { emailTemplateProblems } from '../tracking/templates';
 import { BUILT_IN_METRIC_KEYS } from './metric-catalogue';
@@ -163,3 +163,58 @@ export const listExperimentsQuery = z.strictObject({
 });
 
 export const experimentKeyParams = z.object({ key: experimentKey });
+
+// Answers (the API reference, src/lib/openapi.ts).
+
+/** A variant's content as stored: what the experiment's asset type validated on the way in. */
+export const variantContent = documentedAs<Record<string, unknown>>(z.union([emailContent, pageContent]).meta({ description: 'email: {subject, html, text?, preheader?}; page: {url}' }));
+
+const { alpha, power, minimumDetectableEffect, method, correction, minSamplePerVariant } = analysisSpec.shape;
+const analysisView = z.object({
+  alpha: alpha.unwrap(),
+  power: power.unwrap(),
+  minimumDetectableEffect: minimumDetectableEffect.unwrap(),
+  method: method.unwrap(),
+  correction: correction.unwrap(),
+  minSamplePerVariant: minSamplePerVariant.unwrap(),
+});
+const metricsView = z.object({
+  primary: metricsSpec.shape.primary,
+  secondary: metricsSpec.shape.secondary.unwrap(),
+  guardrails: metricsSpec.shape.guardrails.unwrap(),
+  custom: metricsSpec.shape.custom.unwrap(),
+});
+
+export const historyEntry = z
+  .object({
+    at: isoDate,
+    action: z.string().meta({ description: 'created, updated, start, pause, resume, stop, rolled_out, rolled_back or archived' }),
+    actor: z.string().meta({ description: 'the name of the API key that did it' }),
+    details: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ id: 'HistoryEntry' });
+
+export const experimentView = z
+  .object({
+    key: experimentKey,
+    name: z.string(),
+    hypothesis: z.string().optional(),
+    assetType: z.enum(['email', 'page']),
+    variants: z.array(z.object({ key: z.string(), name: z.string().optional(), weight: z.number(), content: variantContent })),
+    controlVariant: z.string(),
+    coverage: z.number(),
+    seed: z.string(),
+    targeting: documentedAs<Record<string, unknown>>(targeting).optional(),
+    metrics: metricsView,
+    analysis: analysisView,
+    status: z.enum(EXPERIMENT_STATUSES),
+    rollout: z.object({ variant: z.string(), at: isoDate, by: z.string() }).optional().meta({ description: 'while rolled_out: the variant every later assignment gets' }),
+    createdAt: isoDate,
+    updatedAt: isoDate,
+    startedAt: isoDate.optional(),
+    stoppedAt: isoDate.optional(),
+  })
+  .meta({ id: 'Experiment' });
+
+export const experimentList = z.object({ experiments: z.array(experimentView), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
+export const experimentHistory = z.object({ history: z.array(historyEntry) });

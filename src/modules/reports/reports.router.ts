@@ -1,18 +1,24 @@
 import { Router, type Response } from 'express';
-import { handle } from '../../lib/handler';
+import { documented } from '../../lib/openapi';
 import { can } from '../../middleware/auth';
-import { experimentKeyParams, KEY_PATTERN } from '../experiments';
-import { reportQuery, shareBody } from './reports.schemas';
+import { experimentKeyParams } from '../experiments';
+import { reportQuery, shareBody, shareLink } from './reports.schemas';
 import { reportsService, type RenderedPage } from './reports.service';
 
 export const reportsRouter = Router();
 
-reportsRouter.post(
+documented(reportsRouter, { prefix: '/v1', tag: 'Reports' }).post(
   '/experiments/:key/share',
-  can.read,
-  handle({ params: experimentKeyParams, body: shareBody }, ({ params, body }, req) =>
-    reportsService.createShareLink(params.key, body.expiresInSeconds, `${req.protocol}://${req.get('host')}`),
-  { status: 201 }),
+  {
+    access: can.read,
+    summary: 'A signed link to the HTML report',
+    description: 'For product teams without a key: the link works until it expires (default 7 days, at most 90). Nothing is stored.',
+    params: experimentKeyParams,
+    body: shareBody,
+    responses: { 201: { description: 'the link', json: shareLink } },
+    errors: { 404: '`not_found`: no such experiment.' },
+  },
+  ({ params, body }, req) => reportsService.createShareLink(params.key, body.expiresInSeconds, `${req.protocol}://${req.get('host')}`),
 );
 
 // The token in the URL is not cached (the Content-Security-Policy, Referrer-Policy and the other security
@@ -29,9 +35,27 @@ function send(res: Response, page: RenderedPage): void {
 
 /** Public: the report behind a signed share link. Every failure is the same 404 page, so nothing leaks. */
 export const reportPageRouter = Router();
-reportPageRouter.get('/reports/:key', async (req, res) => {
-  const key = String(req.params.key);
-  const query = reportQuery.safeParse(req.query);
-  if (!KEY_PATTERN.test(key) || !query.success) return send(res, reportsService.notFoundPage());
-  send(res, await reportsService.renderReport(key, query.data.token));
-});
+documented(reportPageRouter, { tag: 'Reports' }).raw(
+  'get',
+  '/reports/:key',
+  {
+    access: 'signed-link',
+    summary: 'The HTML report behind a share link',
+    params: experimentKeyParams,
+    query: reportQuery,
+    responses: {
+      200: {
+        description: 'the report page',
+        content: { 'text/html': { type: 'string' } },
+        headers: { 'X-Counted-As-Of': 'everything acknowledged before this time is counted', 'X-Counted-Pending': 'records not counted yet', 'X-Counted-Complete': 'whether the read waited for everything' },
+      },
+      404: { description: 'the same page for a bad, expired or unknown link (nothing leaks)', content: { 'text/html': { type: 'string' } } },
+    },
+  },
+  async (req, res) => {
+    const params = experimentKeyParams.safeParse(req.params);
+    const query = reportQuery.safeParse(req.query);
+    if (!params.success || !query.success) return send(res, reportsService.notFoundPage());
+    send(res, await reportsService.renderReport(params.data.key, query.data.token));
+  },
+);

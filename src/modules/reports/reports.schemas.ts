@@ -19,3 +19,9 @@ export const shareBody = z
 
 /** Only the token is read; anything else in the query is ignored rather than refused (links get decorated). */
 export const reportQuery = z.object({ token: z.string().max(200).optional() });
+
+// Answers (the API reference, src/lib/openapi.ts).
+export const shareLink = z.object({
+  url: z.url().meta({ description: 'the report page, with its signed token' }),
+  expiresAt: z.iso.datetime(),
+});

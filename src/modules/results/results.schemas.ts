@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isoDate } from '../../lib/schemas';
+import { experimentView } from '../experiments';
 
 // Rollout and rollback may be called without a body; absent means "the decision's variant, not forced".
 export const rolloutBody = z
@@ -11,3 +13,93 @@ export const rolloutBody = z
 export type RolloutInput = z.infer<typeof rolloutBody>;
 
 export const rollbackBody = z.strictObject({}).optional();
+
+// Answers (the API reference, src/lib/openapi.ts): the contract of results.types.ts.
+
+export const interval = z.tuple([z.number(), z.number()]).meta({ description: '[low, high]' });
+export const METRIC_KINDS = ['binomial', 'mean', 'nps', 'ordinal'] as const;
+export const METRIC_ROLES = ['primary', 'secondary', 'guardrail'] as const;
+export const DIRECTIONS = ['increase', 'decrease'] as const;
+export const METHODS = ['frequentist', 'sequential', 'bayesian'] as const;
+
+const variantEstimate = z.object({
+  variant: z.string(),
+  units: z.number().int().meta({ description: 'customers the estimate is over: assigned customers, or responders for survey metrics' }),
+  value: z.number().nullable().meta({ description: 'rate (binomial), mean (mean, ordinal) or NPS points (nps)' }),
+  ci: interval.nullable(),
+  responders: z.number().int().optional(),
+  distribution: z.record(z.string(), z.number()).optional().meta({ description: 'survey metrics: answers per score' }),
+  topBox: z.object({ successes: z.number(), trials: z.number(), rate: z.number().nullable(), ci: interval.nullable() }).optional().meta({ description: 'CSAT: top-2-box share among responders' }),
+  standardDeviation: z.number().nullable().optional(),
+});
+
+const comparison = z.object({
+  variant: z.string(),
+  baseline: z.string(),
+  absoluteLift: z.number().nullable(),
+  relativeLift: z.number().nullable(),
+  ci: interval.nullable(),
+  relativeCi: interval.nullable(),
+  pValue: z.number().nullable(),
+  adjustedPValue: z.number().nullable(),
+  significant: z.boolean(),
+  chanceToBeatControl: z.number().optional().meta({ description: 'bayesian method, binomial metrics' }),
+  fixedHorizonPValue: z.number().nullable().optional().meta({ description: 'sequential method: the classic p-value beside the always-valid one in pValue' }),
+  better: z.boolean().nullable().meta({ description: "true: significantly better in the metric's direction; false: significantly worse; null: no evidence" }),
+  robustness: z.record(z.string(), z.object({ pValue: z.number(), statistic: z.number().optional() })).optional(),
+});
+
+export const decision = z
+  .object({
+    verdict: z.enum(['ship', 'keep_control', 'inconclusive', 'invalid']),
+    variant: z.string().optional(),
+    reasons: z.array(z.string()),
+    additionalUnitsNeeded: z.number().optional(),
+    estimatedDaysToDecision: z.number().optional(),
+  })
+  .meta({ id: 'Decision' });
+
+export const experimentResults = z
+  .object({
+    experiment: z.string(),
+    name: z.string(),
+    status: z.string(),
+    generatedAt: z.iso.datetime(),
+    asOf: z.iso.datetime().optional().meta({ description: 'everything acknowledged before this time is counted' }),
+    pending: z.number().int().optional().meta({ description: 'records acknowledged but not counted yet' }),
+    complete: z.boolean().optional().meta({ description: 'false when the read did not wait for everything acknowledged before it (?stale=ok, or 5 s passed)' }),
+    method: z.enum(METHODS),
+    alpha: z.number(),
+    correction: z.enum(['holm', 'benjamini-hochberg', 'none']),
+    controlVariant: z.string(),
+    health: z.object({
+      srm: z.object({ chiSquare: z.number(), pValue: z.number(), mismatch: z.boolean(), applied: z.boolean() }),
+      unitsByVariant: z.record(z.string(), z.number()),
+      warnings: z.array(z.string()),
+    }),
+    metrics: z.array(
+      z.object({
+        metric: z.string(),
+        role: z.enum(METRIC_ROLES),
+        kind: z.enum(METRIC_KINDS),
+        direction: z.enum(DIRECTIONS),
+        test: z.string(),
+        variants: z.array(variantEstimate),
+        comparisons: z.array(comparison),
+      }),
+    ),
+    decision,
+  })
+  .meta({ id: 'ExperimentResults' });
+
+export const recomputeResult = z.object({
+  recomputed: z.object({ assigned: z.number().int(), units: z.number().int(), aggregates: z.number().int() }).meta({ description: 'what the rebuild counted' }),
+  results: experimentResults,
+});
+
+export const rolloutResult = z.object({
+  experiment: experimentView,
+  rollout: z.object({ variant: z.string(), at: isoDate, by: z.string() }),
+  forced: z.boolean(),
+  decision,
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrl } from '../../lib/schemas';
+import { httpUrl, isoDate } from '../../lib/schemas';
 import { WEBHOOK_EVENTS } from './webhooks.model';
 
 
@@ -21,4 +21,36 @@ export const webhookIdParams = z.object({ id: z.string().regex(/^wh_[A-Za-z0-9_-
 
 export const deliveriesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+// Answers (the API reference, src/lib/openapi.ts).
+
+export const webhookView = z
+  .object({ id: z.string(), url: z.string(), events: z.array(z.enum(WEBHOOK_EVENTS)), createdAt: isoDate, createdBy: z.string() })
+  .meta({ id: 'Webhook' });
+
+export const createdWebhook = webhookView
+  .extend({ secret: z.string().meta({ description: 'the signing secret (HMAC-SHA256 of each delivery): shown only when created' }) })
+  .meta({ id: 'CreatedWebhook' });
+
+export const webhookList = z.object({ webhooks: z.array(webhookView) });
+
+export const DELIVERY_STATUSES = ['delivered', 'pending', 'failed', 'cancelled'] as const;
+
+export const webhookDeliveries = z.object({
+  deliveries: z.array(
+    z.object({
+      id: z.string(),
+      event: z.enum(WEBHOOK_EVENTS),
+      createdAt: isoDate,
+      status: z.enum(DELIVERY_STATUSES),
+      attemptCount: z.number().int(),
+      maxAttempts: z.number().int(),
+      nextAttemptAt: isoDate.nullable().meta({ description: 'while pending' }),
+      attempts: z.array(
+        z.object({ attempt: z.number().int(), at: isoDate, ok: z.boolean(), statusCode: z.number().int().nullable(), error: z.string().nullable(), durationMs: z.number() }),
+      ),
+      payload: z.unknown().meta({ description: 'the body sent: {id, event, createdAt, data} (docs/webhooks.md)' }),
+    }),
+  ).meta({ description: 'newest first' }),
 });

@@ -6,7 +6,7 @@ import { MAX_ATTEMPTS } from './webhook-signing';
 import { registrationProblem, targetPolicyOf, type TargetPolicy } from './webhook-target';
 import type { WebhookEvent, WebhookRecord } from './webhooks.model';
 import { webhooksRepository } from './webhooks.repository';
-import type { CreateWebhookInput } from './webhooks.schemas';
+import type { CreateWebhookInput, DELIVERY_STATUSES } from './webhooks.schemas';
 
 function publicView(record: WebhookRecord) {
   return { id: record._id, url: record.url, events: record.events, createdAt: record.createdAt, createdBy: record.createdBy };
@@ -71,7 +71,7 @@ export const webhooksService = {
       const own = attempts.filter((a) => a.deliveryId === record._id).sort((a, b) => a.attempt - b.attempt);
       const last = own[own.length - 1];
       const pending = queueById.get(record._id);
-      const status = last?.ok ? 'delivered' : pending ? 'pending' : last?.final ? 'failed' : 'cancelled';
+      const status: (typeof DELIVERY_STATUSES)[number] = last?.ok ? 'delivered' : pending ? 'pending' : last?.final ? 'failed' : 'cancelled';
       return {
         id: record._id,
         event: record.event,
