@@ -11,7 +11,7 @@ import { SendWorker } from '../../src/modules/campaigns';
 import { recordLook } from '../../src/modules/results';
 import { startDuties } from '../helpers/jobs';
 import { api, type Api } from '../helpers/app';
-import { emailExperiment, eventId, runningExperiment, uniqueKey } from '../helpers/factories';
+import { emailExperiment, eventId, pageExperiment, runningExperiment, uniqueKey } from '../helpers/factories';
 
 // Public tracking beacons and the page redirect record what happened by design (an open, a click, an
 // answer, an unsubscribe, a page assignment): they are the write paths of email and page tracking.
@@ -129,6 +129,10 @@ describe('GET routes are read-only', () => {
     await client.post('/v1/campaigns').send({ key: ids.unexported, experiment, from: 'Acme CX <cx@acme.example>', testFraction: 1, winnerPolicy: { after: 'PT4H', onInconclusive: 'send_control' } }).expect(201);
     await client.post(`/v1/campaigns/${ids.unexported}/audience`).send(audience.map((r) => ({ ...r, customerId: `${r.customerId}-x` }))).expect(200);
 
+    // A running page experiment and a client key, so the GrowthBook payload has a feature to serve.
+    await runningExperiment(client, pageExperiment());
+    ids.clientKey = (await client.post('/v1/client-keys').send({ name: 'read-only test' }).expect(201)).body.key;
+
     // A share link to the HTML report.
     const share = await client.post(`/v1/experiments/${experiment}/share`).send({ expiresIn: 'P1D' }).expect(201);
     reportToken = new URL(share.body.url).searchParams.get('token')!;
@@ -151,6 +155,7 @@ describe('GET routes are read-only', () => {
         '/customers/:customerId': ids.customer,
         '/reports/:key': ids.experiment,
         '/api-keys/:id': undefined,
+        '/features/:clientKey': ids.clientKey,
       };
       if (!(owner in values)) throw new Error(`a new GET route ${path}: tell this test which value ${owner} takes`);
       return `${segment ?? ''}/${known ? (values[owner] ?? missing) : missing}`;
