@@ -85,28 +85,38 @@ export class SendWorker {
     if (requeued > 0) logger.info({ entries: requeued }, 'requeued campaign sends another sender left unfinished');
     this.startedAt = Date.now();
     wakers.add(ctx.wake);
-    // The next entry is claimed and read while the last messages of the current one are in flight, so
-    // the connections do not wait between chunks.
+    // The next entry is claimed and read while the messages of the current one are in flight, and it
+    // starts as soon as every message of the current one has been started: the connections never wait
+    // for a chunk's last answers, its outcomes or its queue entry's removal. At most two chunks at once.
     let upcoming: Promise<Chunk | null> | undefined;
+    const inProgress = new Set<Promise<void>>();
     try {
       while (ctx.holds()) {
         const chunk = await (upcoming ?? this.claim());
         upcoming = undefined;
         if (!chunk) {
-          await ctx.sleep(this.pollMs);
+          if (inProgress.size > 0) await Promise.race(inProgress);
+          else await ctx.sleep(this.pollMs);
           continue;
         }
-        try {
-          await this.process(chunk, ctx, () => {
-            if (ctx.holds()) upcoming ??= this.claim();
-          });
-        } catch (error) {
-          // The entry stays claimable: a database hiccup delays it, it never drops it.
-          logger.error({ err: error, campaign: chunk.entry.campaign, entry: chunk.entry._id }, 'campaign send chunk failed; requeued');
-          await campaignsRepository.requeue(chunk.entry._id, this.id, { nextAttemptAt: new Date(Date.now() + this.pollMs * 5) }).catch(() => undefined);
-        }
+        let allStarted: () => void = () => undefined;
+        const started = new Promise<void>((resolve) => (allStarted = resolve));
+        const sending: Promise<void> = this.process(chunk, ctx, () => {
+          if (ctx.holds()) upcoming ??= this.claim();
+          allStarted();
+        })
+          .catch(async (error: unknown) => {
+            // The entry stays claimable: a database hiccup delays it, it never drops it.
+            logger.error({ err: error, campaign: chunk.entry.campaign, entry: chunk.entry._id }, 'campaign send chunk failed; requeued');
+            await campaignsRepository.requeue(chunk.entry._id, this.id, { nextAttemptAt: new Date(Date.now() + this.pollMs * 5) }).catch(() => undefined);
+          })
+          .finally(() => inProgress.delete(sending));
+        inProgress.add(sending);
+        await Promise.race([started, sending]);
+        while (inProgress.size >= 2) await Promise.race(inProgress);
       }
     } finally {
+      await Promise.all(inProgress);
       wakers.delete(ctx.wake);
       // Claimed ahead but not started (the lease was lost or the sender is stopping): handed back.
       const unstarted = await upcoming?.catch(() => null);
