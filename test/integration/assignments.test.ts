@@ -290,6 +290,16 @@ describe('assignments', () => {
       });
     }
 
+    it('when targeting names the id, then it is the customer id, as GrowthBook SDKs see it (hashAttribute "id")', async () => {
+      const key = await runningExperiment(client, emailExperiment({ targeting: { id: { $in: ['vip-1', 'vip-2'] } } }));
+      const vip = await client.post('/v1/assignments').send({ experiment: key, customerId: 'vip-1', attributes: { id: 'someone-else' } });
+      assert.equal(vip.body.reason, 'hash', JSON.stringify(vip.body));
+      const other = await client.post('/v1/assignments').send({ experiment: key, customerId: 'regular-1', attributes: { id: 'vip-forged' } });
+      assert.equal(other.body.reason, 'not_targeted');
+      const batch = await client.post('/v1/assignments/batch').send({ experiment: key, customers: [{ customerId: 'vip-2' }, { customerId: 'regular-2' }] });
+      assert.deepEqual(batch.body.assignments.map((a: AssignmentBody) => a.reason), ['hash', 'not_targeted']);
+    });
+
     it('when a batch mixes targeted and untargeted customers, then each is answered by its own attributes', async () => {
       const key = await runningExperiment(client, emailExperiment({ targeting: { plan: 'pro' } }));
       const res = await client.post('/v1/assignments/batch').send({

@@ -34,7 +34,8 @@ function result(experiment: ExperimentRecord, customerId: string, variant: strin
  */
 export function bucketCustomer(experiment: ExperimentRecord, customer: CustomerInput): { variant: string } | { reason: 'not_targeted' | 'coverage' } {
   if (experiment.targeting && Object.keys(experiment.targeting).length > 0) {
-    if (!evalCondition(customer.attributes ?? {}, experiment.targeting as Parameters<typeof evalCondition>[1])) return { reason: 'not_targeted' };
+    // The id is the customer id, as in a GrowthBook SDK whose hashAttribute is "id" (client-side assignment agrees).
+    if (!evalCondition({ ...customer.attributes, id: customer.customerId }, experiment.targeting as Parameters<typeof evalCondition>[1])) return { reason: 'not_targeted' };
   }
   const n = gbHash(experiment.seed, customer.customerId, 2);
   const ranges = getBucketRanges(experiment.variants.length, experiment.coverage, experiment.variants.map((v) => v.weight));
