@@ -25,7 +25,7 @@ const trustProxy = z
     if (/^\d+$/.test(value)) return Number(value) === 0 ? false : Number(value);
     const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
     const address = (text: string) => ipaddr.IPv4.isValidFourPartDecimal(text) || ipaddr.IPv6.isValid(text);
-    const wrong = entries.filter((entry) => !TRUST_PROXY_NAMES.has(entry) && !address(entry) && !(ipaddr.isValidCIDR(entry) && address(entry.split('/')[0]!)));
+    const wrong = entries.filter((entry) => !TRUST_PROXY_NAMES.has(entry) && !address(entry) && !(ipaddr.isValidCIDR(entry) && address(entry.split('/')[0])));
     if (wrong.length > 0) {
       ctx.addIssue({ code: 'custom', message: `must be true, false, a number of proxy hops, or a comma-separated list of proxy addresses, subnets (CIDR) and loopback, linklocal, uniquelocal; not ${wrong.join(', ')}` });
       return z.NEVER;
@@ -116,4 +116,9 @@ let cached: Readonly<Config> | undefined;
 export function getConfig(): Readonly<Config> {
   cached ??= parseConfig(process.env);
   return cached;
+}
+
+/** The environment of a child process the service starts (the FerretDB build): the service's own, with `extra` on top. */
+export function childProcessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
 }

@@ -1,13 +1,12 @@
 // Builds the Express application without listening (server.ts listens).
 import express, { Router } from 'express';
 import helmet, { crossOriginResourcePolicy } from 'helmet';
-import { getConfig, type Config } from '../config';
+import type { Config } from '../config';
 import { logger } from './lib/logger';
-import { authenticate } from './middleware/auth';
 import { publicRateLimit } from './middleware/rate-limit';
 import { requestLogging } from './middleware/request-log';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
-import { apiKeysRouter } from './modules/api-keys';
+import { apiKeysRouter, authenticate } from './modules/api-keys';
 import { assignmentsRouter, pageRedirectRouter } from './modules/assignments';
 import { campaignAudienceRouter, campaignsRouter } from './modules/campaigns';
 import { docsRouter } from './modules/docs';
@@ -48,8 +47,12 @@ const securityHeaders = helmet({
   frameguard: { action: 'deny' },
 });
 
-/** `config` defaults to the service's configuration (tests pass another to build a differently configured app). */
-export function buildApp(extensions: AppExtensions = {}, config: Readonly<Config> = getConfig()): express.Express {
+/**
+ * `config`: the request-time settings of the app itself (trust proxy, body limit, public rate limit), from
+ * the composition root (tests pass another to build a differently configured app). The modules' own
+ * settings are given to them by src/wiring.ts.
+ */
+export function buildApp(config: Readonly<Config>, extensions: AppExtensions = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.TRUST_PROXY);

@@ -1,22 +1,25 @@
 // Starts Verdict: configuration, database (embedded FerretDB unless MONGODB_URI is set), HTTP server,
-// and a graceful shutdown that finishes in-flight requests before the database goes away.
+// and a graceful shutdown that finishes in-flight requests before the database goes away. The
+// composition root: the configuration is read here, once, and each module is given what it needs
+// (src/wiring.ts).
 import type { Server } from 'node:http';
-import { ConfigError, getConfig } from '../config';
+import { ConfigError, getConfig, type Config } from '../config';
 import { buildApp } from './app';
 import { connectDatabase, disconnectDatabase, ensureIndexes } from './db/connection';
 import { resolveSecrets } from './lib/dev-secrets';
 import { drainOnClose } from './lib/http-drain';
 import { logger } from './lib/logger';
-import { apiKeysService, setAdminKey } from './modules/api-keys';
+import { apiKeysService } from './modules/api-keys';
 import { clientKeysService } from './modules/client-keys';
 import { changesService, followChangesDuty } from './modules/changes';
 import { experimentsService } from './modules/experiments';
 import { campaignScheduleDuty, closeSharedMailTransport, SendWorker } from './modules/campaigns';
 import { JobRunner } from './jobs/runner';
 import { aggregatorDuty } from './modules/aggregator';
-import { runDueLooks } from './modules/results';
+import { looksDuty } from './modules/results';
 import { clickClassifierDuty } from './modules/tracking';
 import { webhookDeliveries } from './modules/webhooks';
+import { configureModules, serviceSettings } from './wiring';
 
 export interface RunningService {
   server: Server;
@@ -24,20 +27,20 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export async function startService(): Promise<RunningService> {
-  const config = getConfig();
+export async function startService(config: Readonly<Config> = getConfig()): Promise<RunningService> {
   const secrets = resolveSecrets(config);
-  setAdminKey(secrets.adminApiKey);
-  const database = await connectDatabase();
+  const settings = serviceSettings(config, secrets);
+  configureModules(settings);
+  const database = await connectDatabase(settings.database);
   await ensureIndexes();
   // Background duties, each run by one instance at a time (leases in the database).
   const jobs = new JobRunner({ leaseMs: config.JOB_LEASE_MS });
   const counting = aggregatorDuty(config);
   jobs.register(counting.duty);
   // Scheduled looks: record the sequential minima and decision webhooks (at most one per experiment per LOOK_INTERVAL).
-  jobs.register({ name: 'looks', everyMs: 60_000, run: async () => void (await runDueLooks(new Date())) });
+  jobs.register(looksDuty(settings.looks));
   // Classifies tracked clicks as they settle, including hits a restart left unclassified.
-  jobs.register(clickClassifierDuty());
+  jobs.register(clickClassifierDuty(settings.schedulerIntervalMs));
   // Instances agree: each follows the change counter into its caches of experiments and API keys.
   changesService.onChange('experiments', () => experimentsService.dropCached());
   changesService.onChange('apiKeys', () => apiKeysService.dropCached());
@@ -47,12 +50,12 @@ export async function startService(): Promise<RunningService> {
   // resumes enqueues and sends automatic winners.
   const sendWorker = new SendWorker();
   jobs.register(sendWorker.duty);
-  jobs.register(campaignScheduleDuty());
+  jobs.register(campaignScheduleDuty(settings.schedulerIntervalMs));
   // Webhook deliveries: pending ones (left by a crash or a restart) resume on the first poll.
-  jobs.register(webhookDeliveries().duty);
+  jobs.register(webhookDeliveries(settings.webhookDeliveries).duty);
   jobs.start();
 
-  const app = buildApp();
+  const app = buildApp(config);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s)).on('error', reject);
   });
@@ -95,7 +98,7 @@ export async function main(): Promise<void> {
   }
   let service: RunningService;
   try {
-    service = await startService();
+    service = await startService(config);
   } catch (error) {
     process.stderr.write(`verdict: failed to start: ${(error as Error).message}\n`);
     process.exit(1);
@@ -114,7 +117,7 @@ export async function main(): Promise<void> {
     force.unref();
     service.stop().then(
       () => process.exit(0),
-      (error) => {
+      (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },

@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stopTestResources } from './helpers/resources';
+// No module reads the configuration when it is imported: the wiring gives it to them (beforeAll below).
+import { testSettings } from './helpers/wiring';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verdict-test-'));
 process.env.NODE_ENV = 'test';
@@ -20,6 +22,10 @@ process.env.AGGREGATOR_IDLE_MS ??= '20';
 process.env.JOB_LEASE_MS ??= '3000';
 
 export const mochaHooks = {
+  /** The modules are given their settings as the service gives them, from the environment fixed above. */
+  beforeAll(): void {
+    testSettings();
+  },
   async afterAll(): Promise<void> {
     await stopTestResources();
     fs.rmSync(dataDir, { recursive: true, force: true });

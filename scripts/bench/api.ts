@@ -62,7 +62,8 @@ async function main(): Promise<void> {
   const express = (await import('express')).default;
   const { buildApp } = await import('../../src/app');
   const { connectDatabase, disconnectDatabase, ensureIndexes, db } = await import('../../src/db/connection');
-  const { setAdminKey } = await import('../../src/modules/api-keys');
+  const { resolveSecrets } = await import('../../src/lib/dev-secrets');
+  const { configureModules, serviceSettings } = await import('../../src/wiring');
   const { getConfig } = await import('../../config');
   const { JobRunner } = await import('../../src/jobs/runner');
   const { aggregatorDuty } = await import('../../src/modules/aggregator');
@@ -70,10 +71,12 @@ async function main(): Promise<void> {
   const { countingRepository } = await import('../../src/modules/counting');
 
   const adminKey = getConfig().ADMIN_API_KEY!;
-  setAdminKey(adminKey);
-  const database = await connectDatabase();
+  // Wired as the service is (src/server.ts).
+  const settings = serviceSettings(getConfig(), resolveSecrets(getConfig()));
+  configureModules(settings);
+  const database = await connectDatabase(settings.database);
   await ensureIndexes();
-  const verdict = await listen(buildApp());
+  const verdict = await listen(buildApp(getConfig()));
   // The counting engine runs beside the API, as in the service.
   const jobs = new JobRunner({ leaseMs: getConfig().JOB_LEASE_MS });
   const counting = aggregatorDuty(getConfig());
@@ -96,7 +99,9 @@ async function main(): Promise<void> {
   const bare = express();
   bare.use(express.json({ limit: getConfig().BODY_LIMIT }));
   bare.post('/json', (req, res) => {
-    res.json({ ok: true, received: Array.isArray(req.body?.customers ?? req.body?.events) ? (req.body.customers ?? req.body.events).length : 1 });
+    const body = req.body as { customers?: unknown; events?: unknown } | undefined;
+    const list = body?.customers ?? body?.events;
+    res.json({ ok: true, received: Array.isArray(list) ? list.length : 1 });
   });
   const baseline = await listen(bare);
 
@@ -337,7 +342,7 @@ async function main(): Promise<void> {
     call('POST', '/v1/events', {
       events: Array.from({ length: BATCH }, (_, i) => {
         const k = n * BATCH + i;
-        const name = names[k % names.length]!;
+        const name = names[k % names.length];
         return { eventId: `r-${k}`, customerId: `r-${(k * 7919) % REAL_ASSIGNMENTS}`, name, ...(name === 'purchase' ? { value: (k % 40) + 0.99 } : {}) };
       }),
     }),
@@ -382,7 +387,7 @@ async function main(): Promise<void> {
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
-main().catch((error) => {
-  process.stderr.write(`bench failed: ${(error as Error).stack ?? error}\n`);
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
   process.exitCode = 1;
 });

@@ -162,7 +162,8 @@ async function bench(uri: string, dbName: string): Promise<{ rows: Row[]; plan: 
     let plan = '';
     try {
       const explained = await dbs[0].command({ explain: { find: 'bench_docs', filter: { _id: { $in: ids.slice(0, 3) } } } });
-      plan = JSON.stringify(explained.queryPlanner?.Plan ?? explained.queryPlanner?.winningPlan?.stage ?? explained.queryPlanner);
+      const planner = (explained as { queryPlanner?: { Plan?: unknown; winningPlan?: { stage?: unknown } } }).queryPlanner;
+      plan = JSON.stringify(planner?.Plan ?? planner?.winningPlan?.stage ?? planner);
     } catch (error) {
       plan = `explain failed: ${(error as Error).message}`;
     }
@@ -197,7 +198,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  process.stderr.write(`${(error as Error).stack ?? error}\n`);
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
 });

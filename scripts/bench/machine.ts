@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 
 export function machine(): string {
-  const cpu = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+  const cpu = (/^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8')))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
   let nproc = String(os.cpus().length);
   try {
     nproc = execSync('nproc', { encoding: 'utf8' }).trim();
@@ -17,5 +17,5 @@ export function machine(): string {
 /** The p-th percentile of values already sorted ascending (NaN when empty). */
 export function percentileOfSorted(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }

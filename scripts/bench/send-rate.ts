@@ -28,6 +28,8 @@ async function main(): Promise<void> {
   const { JobRunner } = await import('../../src/jobs/runner');
   const { renderCampaignMessage } = await import('../../src/modules/tracking');
   const { getConfig } = await import('../../config');
+  const { resolveSecrets } = await import('../../src/lib/dev-secrets');
+  const { configureModules, serviceSettings } = await import('../../src/wiring');
 
   let received = 0;
   const sink = new SMTPServer({
@@ -45,7 +47,10 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', () => resolve()));
   const smtpUrl = `smtp://127.0.0.1:${(sink.server.address() as AddressInfo).port}`;
 
-  await connectDatabase();
+  // Wired as the service is (src/server.ts).
+  const settings = serviceSettings(getConfig(), resolveSecrets(getConfig()));
+  configureModules(settings);
+  await connectDatabase(settings.database);
   await ensureIndexes();
   try {
     const key = `bench-${process.pid}`;
@@ -102,7 +107,7 @@ async function main(): Promise<void> {
       Array.from({ length: CONNECTIONS * 2 }, async () => {
         while (next < MESSAGES) {
           const i = next++;
-          await transporter.sendMail(rendered[i]!);
+          await transporter.sendMail(rendered[i]);
         }
       }),
     );
@@ -120,9 +125,9 @@ async function main(): Promise<void> {
       ['nodemailer alone (pooled)', String(MESSAGES), plainSeconds.toFixed(2), rate(plainSeconds), cpuPer(plainCpu)],
     ];
     process.stdout.write(`\nVerdict send: ${Math.round((plainSeconds / verdictSeconds) * 100)}% of nodemailer's pooled rate in this run\n`);
-    const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+    const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
     process.stdout.write(`\nSend rate to a local SMTP sink, ${CONNECTIONS} connections, embedded database (Node ${process.version})\n`);
-    for (const row of table) process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}\n`);
+    for (const row of table) process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c])).join('  ')}\n`);
   } finally {
     await disconnectDatabase();
     await new Promise<void>((resolve) => sink.close(() => resolve()));
@@ -132,7 +137,7 @@ async function main(): Promise<void> {
 
 main().then(
   () => process.exit(0),
-  (error) => {
+  (error: unknown) => {
     process.stderr.write(`send-rate: ${(error as Error).stack}\n`);
     process.exit(1);
   },

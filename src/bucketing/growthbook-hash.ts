@@ -38,7 +38,7 @@ export function getBucketRanges(numVariations: number, coverage = 1, weights?: n
 /** Index of the range holding n, or -1 when n falls outside every range (not in the experiment). */
 export function chooseVariation(n: number, ranges: BucketRange[]): number {
   for (let i = 0; i < ranges.length; i++) {
-    const [start, end] = ranges[i]!;
+    const [start, end] = ranges[i];
     if (n >= start && n < end) return i;
   }
   return -1;

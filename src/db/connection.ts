@@ -1,7 +1,6 @@
 // Connects mongoose to MONGODB_URI or to the embedded FerretDB, and exposes the driver's Db for hot paths.
 import mongoose from 'mongoose';
-import type { Collection, CreateIndexesOptions, Db, Document, IndexSpecification } from 'mongodb';
-import { getConfig } from '../../config';
+import type { Collection, CreateIndexesOptions, Db, IndexSpecification } from 'mongodb';
 import { logger } from '../lib/logger';
 import { startEmbeddedDatabase } from './embedded-ferretdb';
 import { superviseEmbeddedDatabase, type SupervisedDatabase } from './embedded-supervisor';
@@ -36,13 +35,21 @@ export interface DatabaseHandle {
   embedded: boolean;
 }
 
-export async function connectDatabase(options: { uri?: string; dbName?: string; onDatabaseLost?: (error: Error) => void } = {}): Promise<DatabaseHandle> {
-  const config = getConfig();
-  let uri = options.uri ?? config.MONGODB_URI;
+/** From the composition root: MONGODB_URI, MONGODB_DB, DATA_DIR and FERRETDB_CACHE_DIR (absolute). */
+export interface DatabaseSettings {
+  /** A MongoDB (or FerretDB) to connect to; absent: the embedded FerretDB, under dataDir. */
+  uri?: string;
+  dbName: string;
+  dataDir: string;
+  cacheDir: string;
+}
+
+export async function connectDatabase(settings: DatabaseSettings, options: { onDatabaseLost?: (error: Error) => void } = {}): Promise<DatabaseHandle> {
+  let uri = settings.uri;
   if (!uri) {
     // Restarted with backoff if its process dies (src/db/embedded-supervisor.ts).
     embedded = await superviseEmbeddedDatabase({
-      start: (port) => startEmbeddedDatabase({ dataDir: config.dataDir, cacheDir: config.ferretDbCacheDir, ...(port !== undefined ? { port } : {}) }),
+      start: (port) => startEmbeddedDatabase({ dataDir: settings.dataDir, cacheDir: settings.cacheDir, ...(port !== undefined ? { port } : {}) }),
       logger,
       onDown: () => markDown('process'),
       onUp: () => markUp('process'),
@@ -59,7 +66,7 @@ export async function connectDatabase(options: { uri?: string; dbName?: string; 
   mongoose.set('strictQuery', true);
   // Indexes are created explicitly by ensureIndexes() so that start-up fails loudly if one cannot be.
   mongoose.set('autoIndex', false);
-  await mongoose.connect(uri, { dbName: options.dbName ?? config.MONGODB_DB, serverSelectionTimeoutMS: 10_000, maxPoolSize: 50 });
+  await mongoose.connect(uri, { dbName: settings.dbName, serverSelectionTimeoutMS: 10_000, maxPoolSize: 50 });
   return { uri, embedded: Boolean(embedded) };
 }
 
@@ -67,7 +74,7 @@ export async function connectDatabase(options: { uri?: string; dbName?: string; 
 export function db(): Db {
   const database = mongoose.connection.db;
   if (!database) throw new Error('database is not connected');
-  return database as unknown as Db;
+  return database;
 }
 
 /**
@@ -127,7 +134,7 @@ export function countingDb(): Db {
   const main = db();
   let counting = countingDbs.get(main);
   if (!counting) {
-    counting = mongoose.connection.getClient().db(`${main.databaseName}_counting`) as unknown as Db;
+    counting = mongoose.connection.getClient().db(`${main.databaseName}_counting`);
     countingDbs.set(main, counting);
   }
   return counting;
@@ -136,11 +143,11 @@ export function countingDb(): Db {
 // The driver builds a Db or a Collection object (resolving its options) on every call: hot paths take
 // them from here, one per connection's Db (a reconnect brings a new Db, so nothing stale is kept).
 const countingDbs = new WeakMap<Db, Db>();
-const collections = new WeakMap<Db, Map<string, Collection<Document>>>();
+const collections = new WeakMap<Db, Map<string, Collection>>();
 
 function cachedCollection<T extends { _id: string }>(database: Db, name: string): Collection<T> {
   let byName = collections.get(database);
-  if (!byName) collections.set(database, (byName = new Map()));
+  if (!byName) collections.set(database, (byName = new Map<string, Collection>()));
   let collection = byName.get(name);
   if (!collection) byName.set(name, (collection = database.collection(name)));
   return collection as unknown as Collection<T>;

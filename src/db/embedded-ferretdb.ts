@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
+import { childProcessEnv } from '../../config';
 
 const FERRETDB_VERSION = 'v1.24.2';
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
@@ -212,7 +213,7 @@ export function ensureFerretDb(cacheDir: string, print: Print = (m) => process.s
   print(`verdict:   go install -modfile=${path.relative(process.cwd(), goMod)} (module ${path.relative(process.cwd(), buildModuleDir()) || '.'}) -> ${gobin}`);
   const result = spawnSync('go', ['install', `-modfile=${goMod}`, '.'], {
     cwd: buildModuleDir(),
-    env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' },
+    env: childProcessEnv({ GOBIN: gobin, GOFLAGS: '-mod=mod' }),
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (result.status !== 0 || !fs.existsSync(binary)) {

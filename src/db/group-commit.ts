@@ -22,7 +22,7 @@ export function groupCommit<T, R>(flush: Flush<T, R>, maxBatch = 1000, lingerMs 
       queue = queue.slice(batch.length);
       try {
         const results = await flush(batch.map((entry) => entry.item));
-        batch.forEach((entry, i) => entry.resolve(results[i]!));
+        batch.forEach((entry, i) => entry.resolve(results[i]));
       } catch (error) {
         for (const entry of batch) entry.reject(error);
       }

@@ -23,7 +23,7 @@ export async function insertEach<T extends Document & { _id: string }>(collectio
     // MongoBulkWriteError too, with `writeErrors: []`: then nothing is known about the items.
     if (!(Array.isArray(writeErrors) ? writeErrors.length > 0 : writeErrors)) throw error;
     for (const writeError of (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as { code?: number; index: number; errmsg?: string; message?: string }[]) {
-      const id = records[writeError.index]!._id;
+      const id = records[writeError.index]._id;
       if (writeError.code === 11000) outcome.existing.add(id);
       else outcome.failed.set(id, new Error(writeError.errmsg ?? writeError.message ?? `write error ${writeError.code}`));
     }

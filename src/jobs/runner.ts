@@ -15,7 +15,7 @@ export interface DutyContext {
   /** Resolves after `ms`, or earlier when the duty is woken or stopped. */
   sleep(ms: number): Promise<void>;
   /** Ends the current sleep now. */
-  wake(): void;
+  wake: () => void;
 }
 
 export interface Duty {

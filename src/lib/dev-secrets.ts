@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../config';
-import { generateApiKey } from '../modules/api-keys/api-keys.service';
+import { generateApiKey } from '../modules/api-keys';
 
 interface DevSecrets {
   adminApiKey: string;

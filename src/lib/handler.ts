@@ -28,7 +28,7 @@ export interface HandlerResult {
  */
 export function handle<S extends Schemas>(
   schemas: S,
-  fn: (input: HandlerInput<S>, req: Request, res: Response) => Promise<unknown> | unknown,
+  fn: (input: HandlerInput<S>, req: Request, res: Response) => unknown, // a value or a promise of one
   options: { status?: number } = {},
 ): RequestHandler {
   return async (req, res) => {

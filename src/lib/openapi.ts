@@ -75,6 +75,7 @@ export interface RouteInput<P, Q, B> {
 }
 /** What a JSON handler may return: one of the declared JSON answers, a Reply, or nothing once it answered itself. */
 type JsonAnswer<R> = { [K in keyof R]: R[K] extends { json: infer S extends z.ZodType } ? z.output<S> : never }[keyof R];
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- `void`: a handler that answered itself returns nothing (`undefined` would not accept `async () => {}`)
 type Answer<R> = JsonAnswer<R> | Reply | void;
 export type RouteHandler<P, Q, B, R> = (input: RouteInput<P, Q, B>, req: Request, res: Response) => Answer<R> | Promise<Answer<R>>;
 
@@ -118,7 +119,7 @@ export function documented(router: IRouter, options: { prefix?: string; tag: str
   const json =
     (method: Method): JsonRoute =>
     (path, doc, fn) =>
-      mount(method, path, doc as AnyRouteDoc, handle({ params: doc.params, query: doc.query, body: doc.body }, fn as never, { status: successStatus(doc.responses) }));
+      mount(method, path, doc, handle({ params: doc.params, query: doc.query, body: doc.body }, fn as never, { status: successStatus(doc.responses) }));
   return {
     get: json('get'),
     post: json('post'),
@@ -242,7 +243,7 @@ function responsesOf({ method, path, doc }: DeclaredRoute, hasBody: boolean): Ro
   const out: Record<string, ResponseConfig> = {};
   for (const [status, response] of Object.entries(doc.responses)) {
     const content = contentOf(response.json, response.content);
-    const headers = Object.entries(response.headers ?? {}).map(([name, description]) => [name, { description, schema: { type: 'string' as const } }]);
+    const headers = Object.entries(response.headers ?? {}).map(([name, description]) => [name, { description, schema: { type: 'string' as const } }] as const);
     out[status] = {
       description: response.description,
       ...(Object.keys(content).length > 0 ? { content } : {}),

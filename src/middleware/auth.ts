@@ -1,23 +1,24 @@
-// Bearer API keys checked by role. Admin may do everything; other roles are listed per route.
+// Who is calling, and role checks. Admin may do everything; other roles are listed per route.
+// The principal is set by the API-key authentication (src/modules/api-keys/authenticate.ts); this file
+// imports no module, so every module's router may use `can` (no import cycle through api-keys).
 import type { RequestHandler } from 'express';
 import { ForbiddenError, UnauthorizedError } from '../lib/errors';
-import { apiKeysService, type Principal, type Role } from '../modules/api-keys';
+
+export const ROLES = ['admin', 'editor', 'viewer', 'ingest'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The caller of an authenticated request. */
+export interface Principal {
+  id: string;
+  name: string;
+  role: Role;
+}
 
 declare module 'express-serve-static-core' {
   interface Request {
     principal?: Principal;
   }
 }
-
-export const authenticate: RequestHandler = async (req, _res, next) => {
-  const header = req.headers.authorization;
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!match) throw new UnauthorizedError('missing API key: send Authorization: Bearer <key>');
-  const principal = await apiKeysService.authenticate(match[1]!);
-  if (!principal) throw new UnauthorizedError('invalid API key');
-  req.principal = principal;
-  next();
-};
 
 /** A role check, and the roles it lets through (admin first): the API reference (src/lib/openapi.ts) reads them. */
 export type RoleCheck = RequestHandler & { readonly roles: readonly Role[] };

@@ -42,7 +42,7 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
     res.status(status).json({ error: { code: type === 'entity.parse.failed' ? 'invalid_json' : 'bad_request', message } });
     return;
   }
-  const requestId = (req as { id?: unknown }).id ?? randomUUID();
+  const requestId = (req as { id?: string | number }).id ?? randomUUID();
   logger.error({ err: error, requestId, method: req.method, path: loggablePath(req.originalUrl) }, 'unexpected error');
   res.status(500).json({ error: { code: 'internal', message: 'internal error', details: { requestId: String(requestId) } } });
 };

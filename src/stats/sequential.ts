@@ -81,7 +81,8 @@ export function nextAlwaysValidPValue(previous: number | null | undefined, look:
 
 /** Always-valid p-values after each look of a sequence (running minimum of 1/Λ). */
 export function alwaysValidPValueSequence(looks: readonly AlwaysValidPValueInput[]): number[] {
-  if (!Array.isArray(looks)) fail('looks must be an array');
+  const given: unknown = looks; // checked as given: JavaScript callers may pass anything
+  if (!Array.isArray(given)) fail('looks must be an array');
   return runningMinimum(
     looks.map((look, i) => {
       try {

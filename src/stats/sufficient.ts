@@ -29,7 +29,7 @@ function scoreOf(key: string): number {
   return score;
 }
 
-function histogramEntries(histogram: Histogram): Array<[number, number]> {
+function histogramEntries(histogram: Histogram): [number, number][] {
   const h = requireObject(histogram, 'histogram');
   return Object.keys(h).map((key) => [scoreOf(key), requireCount(h[key], `histogram["${key}"]`)]);
 }
@@ -93,8 +93,9 @@ export function proportionFromCounts(input: { units: number; assigned: number })
  * Survey response-rate table for chiSquareIndependence: one row per variant,
  * columns [responders, non-responders].
  */
-export function responseRateTable(variants: ReadonlyArray<{ units: number; assigned: number }>): number[][] {
-  if (!Array.isArray(variants)) fail('variants must be an array');
+export function responseRateTable(variants: readonly { units: number; assigned: number }[]): number[][] {
+  const given: unknown = variants; // checked as given: JavaScript callers may pass anything
+  if (!Array.isArray(given)) fail('variants must be an array');
   return variants.map((v, i) => {
     const units = requireCount(v?.units, `variants[${i}].units`);
     const assigned = requireCount(v.assigned, `variants[${i}].assigned`);

@@ -6,8 +6,8 @@ import { connectDatabase, disconnectDatabase, ensureIndexes } from '../../src/db
 import { getConfig } from '../../config';
 import { JobRunner } from '../../src/jobs/runner';
 import { aggregatorDuty, type Aggregator } from '../../src/modules/aggregator';
-import { setAdminKey } from '../../src/modules/api-keys';
 import { registerStopper } from './resources';
+import { testSettings } from './wiring';
 
 export const ADMIN_KEY = process.env.ADMIN_API_KEY!;
 
@@ -20,8 +20,8 @@ let aggregator: Aggregator | undefined;
  */
 export function connectTestDatabase(): Promise<void> {
   ready ??= (async () => {
-    setAdminKey(ADMIN_KEY);
-    await connectDatabase();
+    const settings = testSettings();
+    await connectDatabase(settings.database);
     await ensureIndexes();
     const jobs = new JobRunner({ leaseMs: getConfig().JOB_LEASE_MS });
     const counting = aggregatorDuty(getConfig());
@@ -46,8 +46,8 @@ let app: Express | undefined;
 
 export async function testApp(extensions?: AppExtensions): Promise<Express> {
   await connectTestDatabase();
-  if (extensions) return buildApp(extensions);
-  app ??= buildApp();
+  if (extensions) return buildApp(getConfig(), extensions);
+  app ??= buildApp(getConfig());
   return app;
 }
 

@@ -73,7 +73,7 @@ async function bundledChromium(): Promise<Candidate> {
 }
 
 /** Unpacks bin/ into a staging folder beside `dir`, then renames it to `dir` (a concurrent run may win). */
-async function unpack(bin: string, dir: string, packageRequire: NodeRequire): Promise<void> {
+async function unpack(bin: string, dir: string, packageRequire: NodeJS.Require): Promise<void> {
   // The package's own tar reader, resolved from the package (it is its dependency, not ours). Run as root,
   // it would give the files the archive's owners (its build users, maybe someone's uid here): not wanted.
   const tarFs = packageRequire('tar-fs') as { extract(cwd: string, opts: { chown: boolean }): NodeJS.WritableStream };

@@ -39,7 +39,7 @@ export function pageExperiment(overrides: Record<string, unknown> = {}) {
 export async function runningExperiment(client: Api, body: Record<string, unknown> = emailExperiment()): Promise<string> {
   const created = await client.post('/v1/experiments').send(body);
   if (created.status !== 201) throw new Error(`create failed: ${created.status} ${JSON.stringify(created.body)}`);
-  const started = await client.post(`/v1/experiments/${body.key}/start`);
+  const started = await client.post(`/v1/experiments/${String(body.key)}/start`);
   if (started.status !== 200) throw new Error(`start failed: ${started.status} ${JSON.stringify(started.body)}`);
   return body.key as string;
 }

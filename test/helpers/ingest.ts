@@ -69,7 +69,7 @@ export interface PlanOptions {
  */
 export function makePlan(options: PlanOptions): Op[] {
   const random = seeded(options.seed);
-  const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
+  const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)];
   const ops: Op[] = [];
   const assigned: string[] = [];
   for (let i = 0; i < options.customers; i += 500) {
@@ -120,7 +120,7 @@ export function crashDuringIngest(plan: Op[], random: () => number, crash: () =>
   const inFlight = new Set<number>();
   let inFlightAtCrash = 0;
   return {
-    onSent(index: number): void {
+    onSent: (index: number): void => {
       inFlight.add(index);
       if (index !== killAt || running) return;
       running = (async () => {
@@ -130,7 +130,7 @@ export function crashDuringIngest(plan: Op[], random: () => number, crash: () =>
       })();
     },
     /** Pass as the same ingester's onAcknowledged. */
-    onAcknowledged(index: number): void {
+    onAcknowledged: (index: number): void => {
       inFlight.delete(index);
     },
     started: (): Promise<void> | undefined => running,
@@ -208,14 +208,14 @@ export async function ingest(experiment: string, ops: Op[], options: IngestOptio
   const ledger = options.ledger ?? emptyLedger();
   let target = 0;
   for (let index = 0; index < ops.length; index++) {
-    const op = ops[index]!;
+    const op = ops[index];
     const { route, body } = request(op, experiment);
     const deadline = Date.now() + (options.callDeadlineMs ?? 90_000);
     let first = true;
     let last = '';
     for (;;) {
       if (Date.now() > deadline) throw new Error(`call ${index} (${route}) not acknowledged in time; last: ${last}`);
-      const attempt = call(options.targets[target % options.targets.length]!, 'POST', route, body);
+      const attempt = call(options.targets[target % options.targets.length], 'POST', route, body);
       if (first) options.onSent?.(index);
       first = false;
       let answer: CallAnswer;
@@ -291,7 +291,7 @@ export function countIndependently(
 ): Record<string, Counts> {
   const counts: Record<string, Counts> = {};
   for (const v of variants) counts[v] = { assigned: 0, email_open: 0, email_click: 0, spend: { units: 0, sum: 0, sumSquares: 0 }, csat: { units: 0, sum: 0 } };
-  for (const variant of assigned.values()) counts[variant]!.assigned++;
+  for (const variant of assigned.values()) counts[variant].assigned++;
   const opened = new Set<string>();
   const clicked = new Set<string>();
   const spent = new Map<string, number>();
@@ -301,17 +301,17 @@ export function countIndependently(
     if (e.name === 'email.click') clicked.add(e.customerId);
     if (e.name === 'purchase') spent.set(e.customerId, (spent.get(e.customerId) ?? 0) + (e.value ?? 0));
   }
-  for (const c of opened) counts[assigned.get(c)!]!.email_open++;
-  for (const c of clicked) counts[assigned.get(c)!]!.email_click++;
+  for (const c of opened) counts[assigned.get(c)!].email_open++;
+  for (const c of clicked) counts[assigned.get(c)!].email_click++;
   for (const [c, total] of spent) {
-    const s = counts[assigned.get(c)!]!.spend;
+    const s = counts[assigned.get(c)!].spend;
     s.units++;
     s.sum += total;
     s.sumSquares += total * total;
   }
   for (const r of responses) {
     if (!assigned.has(r.customerId)) continue;
-    const s = counts[assigned.get(r.customerId)!]!.csat;
+    const s = counts[assigned.get(r.customerId)!].csat;
     s.units++;
     s.sum += r.score;
   }
@@ -393,10 +393,10 @@ export function countsOfSummary(summary: Summary): Record<string, Counts> {
     const m = v.metrics;
     counts[v.variant] = {
       assigned: v.assigned,
-      email_open: m.email_open!.units,
-      email_click: m.email_click!.units,
-      spend: { units: m.spend!.units, sum: m.spend!.sum, sumSquares: m.spend!.sumSquares },
-      csat: { units: m.csat!.units, sum: m.csat!.sum },
+      email_open: m.email_open.units,
+      email_click: m.email_click.units,
+      spend: { units: m.spend.units, sum: m.spend.sum, sumSquares: m.spend.sumSquares },
+      csat: { units: m.csat.units, sum: m.csat.sum },
     };
   }
   return counts;

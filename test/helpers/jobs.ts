@@ -2,6 +2,7 @@
 import { getConfig } from '../../config';
 import { JobRunner, type Duty } from '../../src/jobs/runner';
 import { webhookDeliveries, type WebhookWorkerOptions } from '../../src/modules/webhooks';
+import { testSettings } from './wiring';
 
 /** Starts a runner with these duties; stop it (it releases its leases) before the test ends. */
 export function startDuties(...duties: Duty[]): JobRunner {
@@ -17,9 +18,9 @@ export interface WebhookWorker {
   stop(): Promise<void>;
 }
 
-/** Webhook deliveries as one instance runs them: the duty on a runner of its own. */
+/** Webhook deliveries as one instance runs them: the duty on a runner of its own, with the service's settings and these changes. */
 export function startWebhookWorker(options: WebhookWorkerOptions = {}): WebhookWorker {
-  const deliveries = webhookDeliveries(options);
+  const deliveries = webhookDeliveries(testSettings().webhookDeliveries, options);
   const runner = startDuties(deliveries.duty);
   return { tick: deliveries.tick, stop: () => runner.stop() };
 }

@@ -64,7 +64,7 @@ export function childPids(pid: number): number[] {
 export function ferretDbChildren(pid: number): number[] {
   return childPids(pid).filter((child) => {
     try {
-      return fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0')[0]!.endsWith('/ferretdb');
+      return fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0')[0].endsWith('/ferretdb');
     } catch {
       return false;
     }

@@ -45,12 +45,14 @@ export async function startSmtpSink(options: { parse?: boolean } = {}): Promise<
         refusals.set(to, (refusals.get(to) ?? 0) + 1);
         const error = new Error('Service not available, try again later') as Error & { responseCode: number };
         error.responseCode = pending.code;
-        return callback(error);
+        callback(error);
+        return;
       }
       if (permanent.has(to)) {
         const error = new Error('Mailbox unavailable') as Error & { responseCode: number };
         error.responseCode = 550;
-        return callback(error);
+        callback(error);
+        return;
       }
       callback();
     },
@@ -69,7 +71,9 @@ export async function startSmtpSink(options: { parse?: boolean } = {}): Promise<
             messages.push({ to, parsed });
             callback();
           },
-          (error: Error) => callback(error),
+          (error: unknown) => {
+            callback(error instanceof Error ? error : new Error(String(error)));
+          },
         );
       });
     },

@@ -135,14 +135,14 @@ describe('assignments', () => {
       assert.equal(answers.length, 2000);
       const counts: Record<string, number> = { a: 0, b: 0, c: 0 };
       answers.forEach((answer, i) => {
-        assert.equal(answer.customerId, list[i]!.customerId, 'answers keep the request order');
+        assert.equal(answer.customerId, list[i].customerId, 'answers keep the request order');
         assert.equal(answer.reason, 'hash');
         assert.equal(answer.variant, growthBookVariant(body, answer.customerId));
-        counts[answer.variant!]!++;
+        counts[answer.variant!]++;
       });
       // Binomial standard deviation at n = 2,000 is at most ~22; allow 5 of them.
       for (const [variant, weight] of [['a', 0.2], ['b', 0.3], ['c', 0.5]] as const) {
-        assert.ok(Math.abs(counts[variant]! - 2000 * weight) < 5 * Math.sqrt(2000 * weight * (1 - weight)), `${variant}: ${counts[variant]}`);
+        assert.ok(Math.abs(counts[variant] - 2000 * weight) < 5 * Math.sqrt(2000 * weight * (1 - weight)), `${variant}: ${counts[variant]}`);
       }
       assert.deepEqual(await assignedInSummary(client, key), counts, 'the summary counts every stored assignment once');
       assert.equal(await storedAssignments(key), 2000);
@@ -158,15 +158,15 @@ describe('assignments', () => {
       const answers = res.body.assignments as AssignmentBody[];
       assert.deepEqual(answers.map((a) => a.customerId), ['r1', 'r2', 'r1', 'r3', 'r1']);
       assert.deepEqual(answers.map((a) => a.reason), ['hash', 'hash', 'sticky', 'hash', 'sticky']);
-      assert.equal(answers[2]!.variant, answers[0]!.variant);
-      assert.equal(answers[4]!.variant, answers[0]!.variant);
+      assert.equal(answers[2].variant, answers[0].variant);
+      assert.equal(answers[4].variant, answers[0].variant);
       assert.equal(await storedAssignments(key), 3);
       const total = Object.values(await assignedInSummary(client, key)).reduce((s, n) => s + n, 0);
       assert.equal(total, 3);
 
       const again = await client.post('/v1/assignments/batch').send({ experiment: key, customers: [{ customerId: 'r3' }, { customerId: 'r4' }] });
       assert.deepEqual(again.body.assignments.map((a: AssignmentBody) => a.reason), ['sticky', 'hash']);
-      assert.equal(again.body.assignments[0].variant, answers[3]!.variant);
+      assert.equal(again.body.assignments[0].variant, answers[3].variant);
     });
 
     it('when a batch has 10,001 customers, then 400 names customers and nothing is stored', async () => {
@@ -229,7 +229,7 @@ describe('assignments', () => {
       assert.equal((await client.patch(`/v1/experiments/${key}`).send({ coverage: 1 })).status, 200);
       const after = (await client.post('/v1/assignments/batch').send({ experiment: key, customers: list })).body.assignments as AssignmentBody[];
       after.forEach((answer, i) => {
-        const earlier = before[i]!;
+        const earlier = before[i];
         if (earlier.inExperiment) {
           assert.equal(answer.reason, 'sticky');
           assert.equal(answer.variant, earlier.variant);

@@ -195,17 +195,17 @@ describe('campaigns', () => {
       assert.equal(campaign.body.counts.variants.reduce((sum: number, v: { sent: number }) => sum + v.sent, 0), testGroup);
 
       // Links from one message: open pixel, click to the exact template URL, survey with comment, one-click unsubscribe.
-      const one = mine[0]!;
+      const one = mine[0];
       const html = String(one.parsed.html);
-      const links = [...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
-      const open = /<img src="([^"]+)"/.exec(html)![1]!;
+      const links = [...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1].replace(/&amp;/g, '&'));
+      const open = /<img src="([^"]+)"/.exec(html)![1];
       const pixel = await client.raw().get(new URL(open).pathname);
       assert.equal(pixel.status, 200);
       assert.equal(pixel.headers['content-type'], 'image/gif');
       const click = links.find((l) => l.includes('/t/c/') && !html.includes(`href="${l}" style="display:none`))!;
       const redirected = await client.raw().get(new URL(click).pathname);
       assert.equal(redirected.status, 302);
-      assert.ok(['https://acme.example/start', 'https://acme.example/start?v=2'].includes(redirected.headers.location!), redirected.headers.location);
+      assert.ok(['https://acme.example/start', 'https://acme.example/start?v=2'].includes(redirected.headers.location), redirected.headers.location);
       const tampered = await client.raw().get(`${new URL(click).pathname.slice(0, -3)}AAA`);
       assert.equal(tampered.status, 404);
       const survey = new URL(links.find((l) => l.includes('/s/') && l.endsWith('score=5'))!);
@@ -246,25 +246,25 @@ describe('campaigns', () => {
       const prefix = uniqueKey('r');
       const recipients = audience(prefix, 6);
       const { key } = await campaignWithAudience(client, recipients, { testFraction: 1 });
-      sink.failTemporarily(recipients[0]!.email, 2);
-      sink.failTemporarily(recipients[2]!.email, 2, 451);
-      sink.rejectPermanently(recipients[1]!.email);
+      sink.failTemporarily(recipients[0].email, 2);
+      sink.failTemporarily(recipients[2].email, 2, 451);
+      sink.rejectPermanently(recipients[1].email);
       const worker = startWorker();
       run(worker.duty);
       await client.post(`/v1/campaigns/${key}/send-test`).expect(202);
       await waitUntil(async () => (await phaseOf(client, key)) === 'waiting_for_winner');
-      assert.equal(sink.countFor(recipients[0]!.email), 1);
-      assert.equal(sink.countFor(recipients[1]!.email), 0);
-      assert.equal(sink.countFor(recipients[2]!.email), 1);
+      assert.equal(sink.countFor(recipients[0].email), 1);
+      assert.equal(sink.countFor(recipients[1].email), 0);
+      assert.equal(sink.countFor(recipients[2].email), 1);
       // 421 closes the connection: nodemailer's pool retries on a fresh one, our delivery is still one message.
-      assert.equal(sink.refusalsFor(recipients[0]!.email), 2);
-      assert.equal((await campaignsRepository.findDelivery(`${key}:test:${recipients[0]!.customerId}`))!.status, 'sent');
+      assert.equal(sink.refusalsFor(recipients[0].email), 2);
+      assert.equal((await campaignsRepository.findDelivery(`${key}:test:${recipients[0].customerId}`))!.status, 'sent');
       // 451 reaches the worker: two backed-off retries from the queue, delivered on the third attempt.
-      assert.equal(sink.refusalsFor(recipients[2]!.email), 2);
-      const retried = await campaignsRepository.findDelivery(`${key}:test:${recipients[2]!.customerId}`);
+      assert.equal(sink.refusalsFor(recipients[2].email), 2);
+      const retried = await campaignsRepository.findDelivery(`${key}:test:${recipients[2].customerId}`);
       assert.equal(retried!.status, 'sent');
       assert.equal(retried!.attempts, 3);
-      const bounced = await campaignsRepository.findDelivery(`${key}:test:${recipients[1]!.customerId}`);
+      const bounced = await campaignsRepository.findDelivery(`${key}:test:${recipients[1].customerId}`);
       assert.equal(bounced!.status, 'bounced');
       assert.equal(bounced!.responseCode, 550);
       assert.equal(bounced!.attempts, 1);
@@ -387,7 +387,7 @@ describe('campaigns', () => {
       const { key, experiment } = await campaignWithAudience(client, audience(prefix, 10), { testFraction: 1 });
       const csv = await client.post(`/v1/campaigns/${key}/recipients`).set('Accept', 'text/csv');
       assert.equal(csv.status, 200);
-      assert.match(csv.headers['content-type']!, /^text\/csv/);
+      assert.match(csv.headers['content-type'], /^text\/csv/);
       const lines = csv.text.trim().split('\n');
       assert.equal(lines[0], 'customerId,email,group,variant,subject,messageId,openPixelUrl,clickLinks,surveyLinks,unsubscribeUrl');
       assert.ok(csv.text.includes('https://verdict.test/t/o/'));
@@ -412,7 +412,7 @@ describe('campaigns', () => {
       const none = await viewer.get(`/v1/campaigns/${key}/recipients`);
       assert.equal(none.status, 200, JSON.stringify(none.body));
       assert.equal(none.headers['x-verdict-exported'], '0');
-      assert.match(none.headers['x-verdict-note']!, /nothing has been exported yet/);
+      assert.match(none.headers['x-verdict-note'], /nothing has been exported yet/);
       assert.deepEqual({ ...none.body, note: undefined }, { recipients: [], count: 0, exported: 0, note: undefined });
       assert.match(none.body.note, /POST \/v1\/campaigns\/.+\/recipients/);
       const noneCsv = await viewer.get(`/v1/campaigns/${key}/recipients.csv`);

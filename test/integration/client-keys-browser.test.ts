@@ -161,17 +161,17 @@ ${url.searchParams.has('nobeacon') ? '<script>Object.defineProperty(navigator, "
         const res = await client.get(`/v1/experiments/${key}/summary`);
         assert.equal(res.status, 200);
         const variant = (res.body.variants as { variant: string; assigned: number; metrics: Record<string, { units: number }> }[]).find((v) => v.variant === shown)!;
-        return variant.metrics.cta_click!.units > 0 ? variant : undefined;
+        return variant.metrics.cta_click.units > 0 ? variant : undefined;
       });
       assert.equal(counted.assigned, 1);
-      assert.equal(counted.metrics.cta_click!.units, 1);
+      assert.equal(counted.metrics.cta_click.units, 1);
 
       assert.equal(mine().length, 1, JSON.stringify(mine()));
       const [beacon] = mine();
       // What navigator.sendBeacon sends for a string: text/plain, no preflight; from the page's origin.
-      assert.equal(beacon!.contentType, 'text/plain;charset=UTF-8');
-      assert.equal(beacon!.origin, pages);
-      const items = (JSON.parse(beacon!.body) as { items: { type: string; experiment?: string; variant?: string; name?: string; customerId: string; id: string }[] }).items;
+      assert.equal(beacon.contentType, 'text/plain;charset=UTF-8');
+      assert.equal(beacon.origin, pages);
+      const items = (JSON.parse(beacon.body) as { items: { type: string; experiment?: string; variant?: string; name?: string; customerId: string; id: string }[] }).items;
       assert.deepEqual(
         items.map((item) => [item.type, item.experiment ?? item.name, item.variant ?? null, item.customerId]),
         [
@@ -179,7 +179,7 @@ ${url.searchParams.has('nobeacon') ? '<script>Object.defineProperty(navigator, "
           ['event', 'cta.click', null, customerId],
         ],
       );
-      assert.notEqual(items[0]!.id, items[1]!.id);
+      assert.notEqual(items[0].id, items[1].id);
       assert.deepEqual(problems, []);
     } finally {
       await context.close();
@@ -227,7 +227,7 @@ ${url.searchParams.has('nobeacon') ? '<script>Object.defineProperty(navigator, "
       const differ = customers.filter((_, i) => inBrowser[i] !== expected[i]).map((c, i) => `${c.customerId}: browser ${inBrowser[i]}, service ${expected[i]}`);
       assert.deepEqual(differ, []);
       const counts = expected.reduce<Record<string, number>>((acc, v) => ((acc[String(v)] = (acc[String(v)] ?? 0) + 1), acc), {});
-      assert.ok(counts.null! > 1000 && counts.control! > 50 && counts.guided! > 150 && counts.search! > 20, JSON.stringify(counts));
+      assert.ok(counts.null > 1000 && counts.control > 50 && counts.guided > 150 && counts.search > 20, JSON.stringify(counts));
     } finally {
       await context.close();
     }
@@ -267,9 +267,9 @@ ${url.searchParams.has('nobeacon') ? '<script>Object.defineProperty(navigator, "
       const counted = await until('the click to be counted', async () => {
         const res = await client.get(`/v1/experiments/${key}/summary`);
         const variant = (res.body.variants as { variant: string; assigned: number; metrics: Record<string, { units: number }> }[]).find((v) => v.variant === shown)!;
-        return variant.metrics.cta_click!.units > 0 ? variant : undefined;
+        return variant.metrics.cta_click.units > 0 ? variant : undefined;
       });
-      assert.deepEqual([counted.assigned, counted.metrics.cta_click!.units], [1, 1]);
+      assert.deepEqual([counted.assigned, counted.metrics.cta_click.units], [1, 1]);
     } finally {
       await context.close();
     }

@@ -31,7 +31,7 @@ async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>
     Array.from({ length: limit }, async () => {
       while (next < items.length) {
         const i = next++;
-        out[i] = await fn(items[i]!);
+        out[i] = await fn(items[i]);
       }
     }),
   );
@@ -115,7 +115,7 @@ describe('GrowthBook SDK against the SDK payload', () => {
     for (const i of ids) {
       const customerId = `${key}-c${i}`;
       const sdk = sdkVariant(payload, key, customerId, attributesOf(i));
-      const answer = server[i]!;
+      const answer = server[i];
       reasons[answer.reason] = (reasons[answer.reason] ?? 0) + 1;
       variants[String(answer.variant)] = (variants[String(answer.variant)] ?? 0) + 1;
       if (sdk.variant !== answer.variant) mismatches.push(`${customerId} ${JSON.stringify(attributesOf(i))}: sdk ${sdk.variant}, service ${answer.variant} (${answer.reason})`);
@@ -124,10 +124,10 @@ describe('GrowthBook SDK against the SDK payload', () => {
     }
     assert.deepEqual(mismatches, [], `${mismatches.length} customers differ:\n${mismatches.slice(0, 10).join('\n')}`);
     // Every path was taken, and the hash honours the weights among those in the experiment.
-    assert.ok(reasons.hash! > 400 && reasons.not_targeted! > 400 && reasons.coverage! > 50, JSON.stringify(reasons));
-    const inExperiment = reasons.hash!;
+    assert.ok(reasons.hash > 400 && reasons.not_targeted > 400 && reasons.coverage > 50, JSON.stringify(reasons));
+    const inExperiment = reasons.hash;
     for (const [variant, weight] of [['control', 0.2], ['guided', 0.5], ['search', 0.3]] as const) {
-      assert.ok(Math.abs(variants[variant]! / inExperiment - weight) < 0.06, `${variant}: ${variants[variant]} of ${inExperiment} (${JSON.stringify(variants)})`);
+      assert.ok(Math.abs(variants[variant] / inExperiment - weight) < 0.06, `${variant}: ${variants[variant]} of ${inExperiment} (${JSON.stringify(variants)})`);
     }
   });
 
@@ -140,7 +140,7 @@ describe('GrowthBook SDK against the SDK payload', () => {
     const ids = Array.from({ length: 300 }, (_, i) => i);
     const server = await pool(ids, CONCURRENCY, (i) => serverAssign(key, `${key}-c${i}`, attributesOf(i)));
     for (const i of ids) {
-      assert.deepEqual([server[i]!.variant, server[i]!.reason], ['guided', 'rollout']);
+      assert.deepEqual([server[i].variant, server[i].reason], ['guided', 'rollout']);
       assert.equal(sdkVariant(payload, key, `${key}-c${i}`, attributesOf(i)).variant, 'guided');
     }
   });

@@ -41,7 +41,7 @@ async function metric(client: Api, key: string, variant: string, name: string) {
   const res = await client.get(`/v1/experiments/${key}/summary`);
   assert.equal(res.status, 200, JSON.stringify(res.body));
   const entry = (res.body.variants as { variant: string; assigned: number; metrics: Record<string, { units: number; sum: number }> }[]).find((v) => v.variant === variant)!;
-  return { assigned: entry.assigned, ...entry.metrics[name]! };
+  return { assigned: entry.assigned, ...entry.metrics[name] };
 }
 
 describe('client keys, the SDK payload and page beacons', () => {
@@ -132,7 +132,7 @@ describe('client keys, the SDK payload and page beacons', () => {
           },
         ],
       });
-      for (const absent of [email, paused, draft.key as string]) assert.equal(res.body.features[absent], undefined, absent);
+      for (const absent of [email, paused, draft.key]) assert.equal(res.body.features[absent], undefined, absent);
     });
 
     it('when an experiment is rolled out, then its feature forces the winner', async () => {
@@ -150,13 +150,13 @@ describe('client keys, the SDK payload and page beacons', () => {
       assert.equal(first.status, 200);
       assert.match(first.headers.etag ?? '', /^"[A-Za-z0-9_-]{27}"$/);
       assert.equal(first.headers['cache-control'], 'public, max-age=30, stale-while-revalidate=30');
-      const again = await http().get(`/api/features/${clientKey}`).set('If-None-Match', first.headers.etag!);
+      const again = await http().get(`/api/features/${clientKey}`).set('If-None-Match', first.headers.etag);
       assert.equal(again.status, 304);
       assert.equal(again.text, '');
       assert.equal(again.headers.etag, first.headers.etag);
 
       const key = await runningExperiment(client, pageExperiment());
-      const started = await http().get(`/api/features/${clientKey}`).set('If-None-Match', first.headers.etag!);
+      const started = await http().get(`/api/features/${clientKey}`).set('If-None-Match', first.headers.etag);
       assert.equal(started.status, 200);
       assert.notEqual(started.headers.etag, first.headers.etag);
       assert.ok(started.body.features[key]);
@@ -234,15 +234,15 @@ describe('client keys, the SDK payload and page beacons', () => {
       const mismatch = (fresh.body.results as { status: string; reason?: string; variant?: string | null }[]).filter((r) => r.status === 'refused');
       assert.equal(accepted.length, 1, JSON.stringify(fresh.body));
       assert.equal(mismatch.length, 1);
-      assert.equal(mismatch[0]!.reason, 'variant_mismatch');
-      assert.equal(mismatch[0]!.variant, accepted[0]!.variant);
+      assert.equal(mismatch[0].reason, 'variant_mismatch');
+      assert.equal(mismatch[0].variant, accepted[0].variant);
       const listed = await client.get(`/v1/experiments/${key}/assignments?customerId=visitor`);
       assert.deepEqual(
         (listed.body.assignments as { variant: string; reason: string }[]).map((a) => [a.variant, a.reason]),
-        [[accepted[0]!.variant, 'hash']],
+        [[accepted[0].variant, 'hash']],
       );
-      assert.equal(await variantOf(client, key, 'visitor'), accepted[0]!.variant);
-      assert.equal((await metric(client, key, accepted[0]!.variant!, 'conversion')).assigned >= 1, true);
+      assert.equal(await variantOf(client, key, 'visitor'), accepted[0].variant);
+      assert.equal((await metric(client, key, accepted[0].variant!, 'conversion')).assigned >= 1, true);
     });
 
     it('when a page claims a variant the hash does not give, or the customer is outside coverage or targeting, then that item is refused and nothing is stored for it', async () => {
@@ -256,7 +256,7 @@ describe('client keys, the SDK payload and page beacons', () => {
       assert.equal(res.status, 202);
       const results = res.body.results as { status: string; reason?: string; variant?: string | null }[];
       for (let i = 0; i < customers.length; i++) {
-        const [control, guided] = [results[2 * i]!, results[2 * i + 1]!];
+        const [control, guided] = [results[2 * i], results[2 * i + 1]];
         const expected = await db().collection<{ _id: string; variant: string }>('assignments').findOne({ _id: `${key}:${customers[i]}` });
         if (expected === null) {
           // Outside coverage: both refused, the hash gives nothing.
@@ -348,7 +348,7 @@ describe('client keys, the SDK payload and page beacons', () => {
     });
 
     it('when one client sends beyond the public rate limit, then 429 (the payload and beacons share the public limiter)', async () => {
-      const limited: Express = buildApp({}, parseConfig({ ...process.env, RATE_LIMIT_PUBLIC_PER_MINUTE: '3' }));
+      const limited: Express = buildApp(parseConfig({ ...process.env, RATE_LIMIT_PUBLIC_PER_MINUTE: '3' }));
       const statuses = [];
       for (let i = 0; i < 3; i++) statuses.push((await supertest(limited).post(`/api/events/${clientKey}`).type('text/plain').send(JSON.stringify({ items: [{ type: 'event', id: `rl${i}`, name: 'x', customerId: 'rl' }] }))).status);
       assert.deepEqual(statuses, [202, 202, 202]);
@@ -371,7 +371,7 @@ describe('client keys, the SDK payload and page beacons', () => {
       assert.ok(body.length < 16_000, `${body.length} bytes`);
       assert.match(body, /Verdict/);
       assert.doesNotMatch(body, /\brequire\(|\bimport\s/);
-      const again = await http().get('/sdk/verdict.js').set('If-None-Match', res.headers.etag!);
+      const again = await http().get('/sdk/verdict.js').set('If-None-Match', res.headers.etag);
       assert.equal(again.status, 304);
     });
   });

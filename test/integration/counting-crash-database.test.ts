@@ -39,14 +39,14 @@ describe('counting: kill -9 of the database', function () {
         const plans = [1, 2].map((n) =>
           makePlan({ experiment: key, prefix: `${key}-i${n}`, seed: 470 + n, customers: 1000, eventBatches: 12, batchSize: 600, singlesPerBatch: 3, responsesPerBatch: 10 }),
         );
-        const crash = crashDuringIngest(plans[0]!, random, async () => {
+        const crash = crashDuringIngest(plans[0], random, async () => {
           await database.kill('SIGKILL');
           await new Promise((resolve) => setTimeout(resolve, 1_000));
           await database.restart();
         });
         const ledgers = await Promise.all([
-          ingest(key, plans[0]!, { targets: [service.url], onSent: crash.onSent, onAcknowledged: crash.onAcknowledged }),
-          ingest(key, plans[1]!, { targets: [service.url] }),
+          ingest(key, plans[0], { targets: [service.url], onSent: crash.onSent, onAcknowledged: crash.onAcknowledged }),
+          ingest(key, plans[1], { targets: [service.url] }),
         ]);
         assert.ok(crash.started(), 'the database was killed');
         await crash.started();
@@ -62,12 +62,12 @@ describe('counting: kill -9 of the database', function () {
   it('when the database dies while a request stores its batch, then after COUNTING_GRACE_MS the events it stored are counted, and the retry reports exactly those as duplicates', async () => {
     const database = await startStandaloneDatabase();
     const dbName = 'verdict_midbatch';
-    let service: ServiceProcess | undefined = await startServiceProcess({ dataDir: tempDir('verdict-midbatch-'), dbName, mongodbUri: database.uri });
+    const service: ServiceProcess | undefined = await startServiceProcess({ dataDir: tempDir('verdict-midbatch-'), dbName, mongodbUri: database.uri });
     keep(database, service);
     await withOutputOnFailure(
       () => [service],
       async () => {
-        const url = service!.url;
+        const url = service.url;
         const key = await startExperiment(url);
         const ledger = emptyLedger();
         await ingest(key, makePlan({ experiment: key, prefix: key, seed: 3, customers: 1000, eventBatches: 0, batchSize: 0 }), { targets: [url], ledger });
@@ -77,7 +77,7 @@ describe('counting: kill -9 of the database', function () {
         const batchOf = (n: number): EventSpec[] =>
           Array.from({ length: n }, () => {
             const name = random() < 0.5 ? 'purchase' : 'email.open';
-            const e: EventSpec = { eventId: `${key}-m${serial++}`, customerId: customers[Math.floor(random() * customers.length)]!, name, experiment: key };
+            const e: EventSpec = { eventId: `${key}-m${serial++}`, customerId: customers[Math.floor(random() * customers.length)], name, experiment: key };
             if (name === 'purchase') e.value = (1 + Math.floor(random() * 40)) * 0.5;
             return e;
           });
@@ -92,11 +92,11 @@ describe('counting: kill -9 of the database', function () {
         let storedUnanswered = 0;
         for (let attempt = 0; attempt < 4 && partial === 0; attempt++) {
           const events = batchOf(5000);
-          const sent = call(url, 'POST', '/v1/events', { events }).catch((error: Error) => ({ status: 0, body: String(error) }));
+          const sent = call(url, 'POST', '/v1/events', { events }).catch((error: unknown) => ({ status: 0, body: String(error) }));
           // The moment: as soon as the first of its events is stored (FerretDB stores a batch 100 at a time).
           const rawEvents = (await raw()).collection<{ _id: string }>('events');
           const deadline = Date.now() + 20_000;
-          while (!(await rawEvents.findOne({ _id: events[0]!.eventId }, { projection: { _id: 1 } })) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+          while (!(await rawEvents.findOne({ _id: events[0].eventId }, { projection: { _id: 1 } })) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
           await database.kill('SIGKILL');
           const answer = await sent;
           await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -145,15 +145,15 @@ describe('counting: kill -9 of the database', function () {
         for (let attempt = 0; attempt < 4 && !checked; attempt++) {
           const events: EventSpec[] = Array.from({ length: 5000 }, (_, i) => ({
             eventId: `${key}-r${attempt}-${i}`,
-            customerId: customers[(i * 31) % customers.length]!,
+            customerId: customers[(i * 31) % customers.length],
             name: i % 2 ? 'purchase' : 'email.open',
             experiment: key,
             ...(i % 2 ? { value: ((i % 40) + 1) * 0.25 } : {}),
           }));
-          const sent = call(url, 'POST', '/v1/events', { events }).catch((error: Error) => ({ status: 0, body: String(error) }));
+          const sent = call(url, 'POST', '/v1/events', { events }).catch((error: unknown) => ({ status: 0, body: String(error) }));
           const rawEvents = rawDb.collection<{ _id: string }>('events');
           const deadline = Date.now() + 20_000;
-          while (!(await rawEvents.findOne({ _id: events[0]!.eventId }, { projection: { _id: 1 } })) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+          while (!(await rawEvents.findOne({ _id: events[0].eventId }, { projection: { _id: 1 } })) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
           await database.kill('SIGKILL');
           const answer = await sent;
           await database.restart();

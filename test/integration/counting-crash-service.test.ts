@@ -32,17 +32,17 @@ describe('counting: kill -9 of the service while a client ingests', function () 
         makePlan({ experiment: key, prefix: `${key}-i${n}`, seed: c.seed * 10 + n, customers: 1000, eventBatches: 12, batchSize: 600, singlesPerBatch: 3, responsesPerBatch: 10 }),
       );
       // The moment: after the first attempt of a seeded call of the first ingester is sent, a seeded delay later.
-      const crash = crashDuringIngest(plans[0]!, random, async () => {
+      const crash = crashDuringIngest(plans[0], random, async () => {
         await service.kill('SIGKILL');
         service = await startServiceProcess({ dataDir, dbName, port: service.port, ...(database ? { mongodbUri: database.uri } : {}) });
         started.push(service);
         keep(service);
       });
       const target = [service.url];
-      const ledgers = await Promise.all([ingest(key, plans[0]!, { targets: target, onSent: crash.onSent }), ingest(key, plans[1]!, { targets: target })]);
+      const ledgers = await Promise.all([ingest(key, plans[0], { targets: target, onSent: crash.onSent }), ingest(key, plans[1], { targets: target })]);
       assert.ok(crash.started(), 'the service was killed');
       await crash.started();
-      assert.ok(ledgers[0]!.retries + ledgers[1]!.retries > 0, 'the ingesters saw the service die and retried');
+      assert.ok(ledgers[0].retries + ledgers[1].retries > 0, 'the ingesters saw the service die and retried');
 
       const openDatabase = async () => {
         if (database) return connectMongo(database.uri, dbName);
@@ -55,7 +55,7 @@ describe('counting: kill -9 of the service while a client ingests', function () 
       };
       const summary = await assertCountedExactlyOnce(service.url, openDatabase, key, VARIANTS, ledgers);
       const total = summary.variants.reduce((sum, v) => sum + v.assigned, 0);
-      assert.equal(total, ledgers[0]!.assigned.size + ledgers[1]!.assigned.size);
+      assert.equal(total, ledgers[0].assigned.size + ledgers[1].assigned.size);
       await service.stop();
       });
     });

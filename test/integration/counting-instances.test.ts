@@ -36,7 +36,7 @@ const holderPid = (lease: Lease | null) => (lease ? Number(lease.holder.split('-
 /** Every number of `later` is at least the one in `earlier` (nothing counted was wiped). */
 function assertNoneLower(earlier: Record<string, Counts>, later: Record<string, Counts>, what: string): void {
   for (const [variant, before] of Object.entries(earlier)) {
-    const after = later[variant]!;
+    const after = later[variant];
     const pairs: [string, number, number][] = [
       ['assigned', before.assigned, after.assigned],
       ['email_open', before.email_open, after.email_open],
@@ -77,13 +77,18 @@ describe('counting: two service instances on one database', function () {
             await new Promise((resolve) => setTimeout(resolve, 250));
           }
         })();
-        keep({ stop: async () => ((sampling = false), await sampler) });
+        keep({
+          stop: async () => {
+            sampling = false;
+            await sampler;
+          },
+        });
 
         // The second instance starts while the first ingests (after its assignments and 3 event batches).
-        const startBAfter = plans[0]!.findIndex((op) => op.kind === 'events') + 2;
+        const startBAfter = plans[0].findIndex((op) => op.kind === 'events') + 2;
         let before: Record<string, Counts> | undefined;
         let bStarted: Promise<ServiceProcess> | undefined;
-        const first = ingest(key, plans[0]!, {
+        const first = ingest(key, plans[0], {
           targets: [a.url],
           onAcknowledged: async (index) => {
             if (index !== startBAfter) return;
@@ -100,7 +105,7 @@ describe('counting: two service instances on one database', function () {
         assertNoneLower(before!, countsOfSummary(await settledSummary(a.url, key)), 'read on the first instance');
         assertNoneLower(before!, countsOfSummary(await settledSummary(b.url, key)), 'read on the second instance');
 
-        const second = ingest(key, plans[1]!, { targets: [b.url] });
+        const second = ingest(key, plans[1], { targets: [b.url] });
         // The same customers assigned on both instances, at once: the same variants.
         const shared = emptyLedger();
         const customers = Array.from({ length: 400 }, (_, i) => ({ customerId: `${key}-shared-${i}` }));
@@ -116,10 +121,10 @@ describe('counting: two service instances on one database', function () {
 
         const ledgers: Ledger[] = await Promise.all([first, second]);
         // Customers the first instance assigned, asked on the second: sticky, same variant.
-        for (const customerId of [...ledgers[0]!.assigned.keys()].slice(0, 20)) {
+        for (const customerId of [...ledgers[0].assigned.keys()].slice(0, 20)) {
           const answer = await call(b.url, 'POST', '/v1/assignments', { experiment: key, customerId });
           assert.equal(answer.status, 200);
-          assert.equal(answer.body.variant, ledgers[0]!.assigned.get(customerId));
+          assert.equal(answer.body.variant, ledgers[0].assigned.get(customerId));
           assert.equal(answer.body.reason, 'sticky');
         }
         await assertCountedExactlyOnce(a.url, raw, key, VARIANTS, [...ledgers, shared]);

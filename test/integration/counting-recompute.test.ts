@@ -26,17 +26,17 @@ describe('counting: recompute under load', function () {
     const url = await serveTestApp();
     const key = await startExperiment(url);
     const plans = [1, 2].map((n) => makePlan({ experiment: key, prefix: `${key}-i${n}`, seed: 60 + n, customers: 800, eventBatches: 10, batchSize: 500, singlesPerBatch: 3, responsesPerBatch: 10 }));
-    const firstEvents = plans[0]!.findIndex((op) => op.kind === 'events');
+    const firstEvents = plans[0].findIndex((op) => op.kind === 'events');
     const recomputes: Promise<{ status: number; body: unknown }>[] = [];
     const ledgers = await Promise.all([
-      ingest(key, plans[0]!, {
+      ingest(key, plans[0], {
         targets: [url],
         // A recompute after the first batch of events, and then after every fifth call, not awaited: ingestion goes on.
         onAcknowledged: (index) => {
           if (index >= firstEvents && (index - firstEvents) % 5 === 0) recomputes.push(call(url, 'POST', `/v1/experiments/${key}/recompute`, undefined, 120_000));
         },
       }),
-      ingest(key, plans[1]!, { targets: [url] }),
+      ingest(key, plans[1], { targets: [url] }),
     ]);
     assert.ok(recomputes.length >= 4, `recomputed ${recomputes.length} times during ingestion`);
     for (const answer of await Promise.all(recomputes)) assert.equal(answer.status, 200, JSON.stringify(answer.body));
@@ -44,7 +44,7 @@ describe('counting: recompute under load', function () {
     const counted = await assertCountedExactlyOnce(url, db(), key, VARIANTS, ledgers);
     const final = await call(url, 'POST', `/v1/experiments/${key}/recompute`, undefined, 120_000);
     assert.equal(final.status, 200, JSON.stringify(final.body));
-    assert.equal(final.body.recomputed.assigned, ledgers[0]!.assigned.size + ledgers[1]!.assigned.size);
+    assert.equal(final.body.recomputed.assigned, ledgers[0].assigned.size + ledgers[1].assigned.size);
     assert.deepEqual(variantsOf(await settledSummary(url, key)), variantsOf(counted), 'a recompute of a quiet experiment changes nothing');
   });
 });

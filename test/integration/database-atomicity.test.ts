@@ -47,13 +47,13 @@ describe('database atomicity', function () {
 
   it('when one update command carries 300 statements, then it completes and applies each (FerretDB kept a connection per statement until the command ended: 100 hung it)', async () => {
     const [c] = collectionPerClient<{ _id: string; n: number }>();
-    await c!.insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: `d${i}`, n: 0 })));
-    const result = await c!.bulkWrite(
+    await c.insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: `d${i}`, n: 0 })));
+    const result = await c.bulkWrite(
       Array.from({ length: 300 }, (_, i) => ({ updateOne: { filter: { _id: `d${i}` }, update: { $inc: { n: i + 1 } } } })),
       { ordered: false },
     );
     assert.equal(result.modifiedCount, 300);
-    const docs = await c!.find({}).toArray();
+    const docs = await c.find({}).toArray();
     assert.equal(docs.reduce((sum, d) => sum + d.n, 0), (300 * 301) / 2);
   });
 
@@ -154,7 +154,7 @@ describe('database atomicity', function () {
   });
 
   describe('find by _id $in', () => {
-    type Doc = { _id: string | ObjectId | number; tag: string };
+    interface Doc { _id: string | ObjectId | number; tag: string }
     let c: Collection<Doc>;
     const objectIds = Array.from({ length: 5 }, () => new ObjectId());
 
@@ -211,13 +211,13 @@ describe('database atomicity', function () {
     });
   });
   describe('delete by _id', () => {
-    type Doc = { _id: string | ObjectId; tag: string };
+    interface Doc { _id: string | ObjectId; tag: string }
 
     async function seeded(): Promise<{ c: Collection<Doc>; oid: ObjectId }> {
       const [c] = collectionPerClient<Doc>();
       const oid = new ObjectId();
-      await c!.insertMany([...Array.from({ length: 50 }, (_, i) => ({ _id: `d-${i}`, tag: 'plain' })), { _id: oid, tag: 'oid' }]);
-      return { c: c!, oid };
+      await c.insertMany([...Array.from({ length: 50 }, (_, i) => ({ _id: `d-${i}`, tag: 'plain' })), { _id: oid, tag: 'oid' }]);
+      return { c: c, oid };
     }
 
     it('when deleteMany names _ids by $in, with repeats and missing ones, then exactly those documents go and the count says so', async () => {
@@ -242,13 +242,13 @@ describe('database atomicity', function () {
 
     it('when 8 clients delete overlapping _id lists at once, then every listed document goes and each is counted once', async () => {
       const collections = collectionPerClient<Doc>();
-      await collections[0]!.insertMany(Array.from({ length: 2000 }, (_, i) => ({ _id: `x-${i}`, tag: 'x' })));
+      await collections[0].insertMany(Array.from({ length: 2000 }, (_, i) => ({ _id: `x-${i}`, tag: 'x' })));
       const results = await Promise.all(
         collections.map((c, k) => c.deleteMany({ _id: { $in: Array.from({ length: 500 }, (_, i) => `x-${(k * 200 + i) % 2000}`) } })),
       );
       const listed = new Set(collections.flatMap((_, k) => Array.from({ length: 500 }, (_, i) => (k * 200 + i) % 2000)));
       assert.equal(results.reduce((sum, r) => sum + r.deletedCount, 0), listed.size);
-      assert.equal(await collections[0]!.countDocuments({}), 2000 - listed.size);
+      assert.equal(await collections[0].countDocuments({}), 2000 - listed.size);
     });
   });
 });

@@ -15,7 +15,7 @@ function directives(policy: string | undefined): Record<string, string[]> {
       .filter(Boolean)
       .map((d) => {
         const [name, ...values] = d.split(/\s+/);
-        return [name!, values];
+        return [name, values];
       }),
   );
 }
@@ -62,11 +62,11 @@ describe('interactive reference (GET /docs)', () => {
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
     assert.ok(scripts.length >= 2);
     for (const [, attributes, body] of scripts) {
-      assert.match(attributes!, /\ssrc="\/docs\//);
-      assert.equal(body!.trim(), '');
+      assert.match(attributes, /\ssrc="\/docs\//);
+      assert.equal(body.trim(), '');
     }
     assert.doesNotMatch(html, /\sstyle=|<style/);
-    const files = [...html.matchAll(/(?:src|href)="(\/docs\/[^"]+)"/g)].map((m) => m[1]!);
+    const files = [...html.matchAll(/(?:src|href)="(\/docs\/[^"]+)"/g)].map((m) => m[1]);
     assert.ok(files.some((f) => f.endsWith('swagger-ui-bundle.js')) && files.some((f) => f.endsWith('swagger-ui.css')), files.join(', '));
     for (const file of files) {
       const res = await client.raw().get(file);

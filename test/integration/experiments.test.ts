@@ -124,7 +124,7 @@ describe('experiments', () => {
       for (const field of ['subject', 'html', 'text', 'preheader']) {
         const key = uniqueKey('template');
         const [control, friendly] = emailExperiment().variants;
-        const body = emailExperiment({ key, variants: [control, { ...friendly, content: { ...friendly!.content, [field]: 'Hello {{name}}\nYou scored {{7*7}}' } }] });
+        const body = emailExperiment({ key, variants: [control, { ...friendly, content: { ...friendly.content, [field]: 'Hello {{name}}\nYou scored {{7*7}}' } }] });
         const res = await client.post('/v1/experiments').send(body);
         assert.equal(res.status, 400, `${field}: ${JSON.stringify(res.body)}`);
         assert.equal(res.body.error.code, 'validation_failed');
@@ -258,7 +258,7 @@ describe('experiments', () => {
       const body = emailExperiment();
       assert.equal((await client.post('/v1/experiments').send(body)).status, 201);
       const broken = variants(2);
-      broken[0]!.content.html = '<p>{{#if name}}Hi{{/if}}</p>\n<p>{{7*7}}</p>';
+      broken[0].content.html = '<p>{{#if name}}Hi{{/if}}</p>\n<p>{{7*7}}</p>';
       const res = await client.patch(`/v1/experiments/${body.key}`).send({ variants: broken });
       assert.equal(res.status, 400, JSON.stringify(res.body));
       const detail = (res.body as ErrorBody).error.details?.find((d) => d.path === 'variants.0.content.html');

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Response as SupertestResponse } from 'supertest';
 import { z } from 'zod';
+import { getConfig } from '../../config';
 import { buildApp } from '../../src/app';
 import { errorBody } from '../../src/lib/errors';
 import { buildOpenApiDocument, declaredRoutes, openApiDocument, openApiPath, type DeclaredRoute, type Method } from '../../src/lib/openapi';
@@ -37,7 +38,7 @@ function mountedRoutes(stack: Layer[], prefix = ''): string[] {
   return routes;
 }
 
-type Operation = {
+interface Operation {
   security?: Record<string, string[]>[];
   description?: string;
   parameters?: { name: string; in: string }[];
@@ -45,7 +46,9 @@ type Operation = {
   'x-access'?: string;
   'x-required-role'?: string;
   'x-allowed-roles'?: string[];
-};
+}
+// A type, not an interface: the document is passed where a plain record (an index signature) is expected.
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions
 type Document = {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
@@ -63,28 +66,28 @@ function readmeRoutes(readme: string): { route: string; roles: string[] }[] {
   const routes: { route: string; roles: string[] }[] = [];
   for (const line of section.split('\n').filter((l) => l.startsWith('| `'))) {
     const [first, roleCell] = line.slice(2).split(' | ');
-    const roles = roleCell!.split('/').map((role) => role.trim());
+    const roles = roleCell.split('/').map((role) => role.trim());
     let last: { methods: string[]; path: string } | undefined;
-    for (const [, span] of first!.matchAll(/`([^`]+)`/g)) {
+    for (const [, span] of first.matchAll(/`([^`]+)`/g)) {
       let methods: string[];
       let spanPath: string;
-      const full = /^([A-Z|]+)\s+(\S+)$/.exec(span!);
-      if (full) [methods, spanPath] = [full[1]!.split('|'), full[2]!];
-      else if (/^[A-Z]+$/.test(span!) && last) [methods, spanPath] = [[span!], last.path];
-      else if (/^[a-z][a-z-]*$/.test(span!) && last) [methods, spanPath] = [last.methods, last.path.replace(/[^/]+$/, span!)];
-      else if (span!.startsWith('?')) continue;
+      const full = /^([A-Z|]+)\s+(\S+)$/.exec(span);
+      if (full) [methods, spanPath] = [full[1].split('|'), full[2]];
+      else if (/^[A-Z]+$/.test(span) && last) [methods, spanPath] = [[span], last.path];
+      else if (/^[a-z][a-z-]*$/.test(span) && last) [methods, spanPath] = [last.methods, last.path.replace(/[^/]+$/, span)];
+      else if (span.startsWith('?')) continue;
       else throw new Error(`README API table: cannot read \`${span}\` in: ${line}`);
       spanPath = spanPath.split('?')[0]!;
       last = { methods, path: spanPath };
       const optional = /\(([^)]+)\)/.exec(spanPath);
-      const variants = optional ? [spanPath.replace(optional[0], ''), spanPath.replace(optional[0], optional[1]!)] : [spanPath];
+      const variants = optional ? [spanPath.replace(optional[0], ''), spanPath.replace(optional[0], optional[1])] : [spanPath];
       for (const method of methods) for (const variant of variants) routes.push({ route: `${method} ${variant}`, roles });
     }
   }
   return routes;
 }
 
-type JsonSchema = {
+interface JsonSchema {
   $ref?: string;
   anyOf?: JsonSchema[];
   oneOf?: JsonSchema[];
@@ -93,14 +96,14 @@ type JsonSchema = {
   additionalProperties?: JsonSchema | boolean;
   items?: JsonSchema;
   prefixItems?: JsonSchema[];
-};
+}
 
 /**
  * The fields of `value` its JSON Schema (from the document) does not name: an object's keys beyond its
  * `properties`, unless the schema allows more (a record). zod's parse strips such fields without a word.
  */
 function undocumentedFields(schema: JsonSchema, value: unknown, components: Record<string, JsonSchema>, at = ''): string[] {
-  if (schema.$ref) return undocumentedFields(components[schema.$ref.split('/').pop()!]!, value, components, at);
+  if (schema.$ref) return undocumentedFields(components[schema.$ref.split('/').pop()!], value, components, at);
   const branches = schema.anyOf ?? schema.oneOf;
   if (branches) return branches.map((branch) => undocumentedFields(branch, value, components, at)).reduce((best, next) => (next.length < best.length ? next : best));
   if (schema.allOf) return schema.allOf.flatMap((part) => undocumentedFields(part, value, components, at));
@@ -148,10 +151,10 @@ describe('OpenAPI document (GET /openapi.json)', () => {
   });
 
   it('when the Express stack of buildApp() is walked, then every mounted route is in the document and every documented operation is mounted', () => {
-    const app = buildApp() as unknown as { router: { stack: Layer[] } };
+    const app = buildApp(getConfig()) as unknown as { router: { stack: Layer[] } };
     const mounted = mountedRoutes(app.router.stack).map((route) => {
       const [method, routePath] = route.split(' ');
-      return `${method} ${openApiPath(routePath!).path}`;
+      return `${method} ${openApiPath(routePath).path}`;
     });
     assert.ok(mounted.length >= 50, `found ${mounted.length} routes`);
     const documented = operations(document).map((o) => o.id);
@@ -184,7 +187,7 @@ describe('OpenAPI document (GET /openapi.json)', () => {
     const roles = new Set(['admin', 'editor', 'viewer', 'ingest']);
     let keyed = 0;
     for (const { id, operation } of operations(document)) {
-      const routePath = id.split(' ')[1]!;
+      const routePath = id.split(' ')[1];
       if (routePath.startsWith('/v1/')) {
         keyed++;
         assert.deepEqual(operation.security, [{ apiKey: [] }], id);
@@ -249,7 +252,7 @@ describe('OpenAPI document (GET /openapi.json)', () => {
         const schema = route.doc.responses[res.status]?.json ?? errorBody;
         const parsed = schema.safeParse(res.body);
         assert.ok(parsed.success, `${id} ${res.status}: ${parsed.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n${JSON.stringify(res.body).slice(0, 1500)}`);
-        const extra = undocumentedFields(documented.content!['application/json']!.schema, res.body, document.components.schemas);
+        const extra = undocumentedFields(documented.content!['application/json'].schema, res.body, document.components.schemas);
         assert.deepEqual(extra, [], `${id} ${res.status} answers fields the document does not name: ${extra.join(', ')}`);
       }
       checked.add(`${id} ${res.status}`);

@@ -21,7 +21,7 @@ const ROOT = path.resolve(__dirname, '../..');
 function alive(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
   } catch {
     return false;
   }
@@ -112,7 +112,7 @@ class KeepAliveConnection {
     if (this.buffer.length < end + 4 + length) return undefined;
     const body = this.buffer.subarray(end + 4, end + 4 + length).toString('utf8');
     this.buffer = this.buffer.subarray(end + 4 + length);
-    return { status: Number(statusLine!.split(' ')[1]), headers, body };
+    return { status: Number(statusLine.split(' ')[1]), headers, body };
   }
 }
 
@@ -277,15 +277,15 @@ describe('ops', () => {
         server.stdout!.on('data', (chunk: Buffer) => {
           output += chunk.toString();
           const match = /running at (http:\/\/\S+)/.exec(output);
-          if (match) resolve(match[1]!);
+          if (match) resolve(match[1]);
         });
         server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
         server.once('exit', (code) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
       });
       // Other children (tsx's esbuild) are not ours to check: only the FerretDB binary.
-      ferretPids = childPids(server.pid!).filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]!.endsWith('/ferretdb'));
+      ferretPids = childPids(server.pid!).filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0].endsWith('/ferretdb'));
       assert.equal(ferretPids.length, 1, `the server runs one FerretDB child (found ${ferretPids.join(', ')})`);
-      assert.ok(alive(ferretPids[0]!));
+      assert.ok(alive(ferretPids[0]));
 
       // A request whose body is still arriving when SIGTERM is sent: it is in flight, deterministically.
       const key = `shutdown-${process.pid}`;
@@ -313,7 +313,7 @@ describe('ops', () => {
       assert.equal(JSON.parse(answer.body).key, key);
 
       assert.equal(await exited, 0, output);
-      assert.ok(!alive(ferretPids[0]!), 'FerretDB stopped with the server (no orphan)');
+      assert.ok(!alive(ferretPids[0]), 'FerretDB stopped with the server (no orphan)');
       // The answer was durable: a fresh database on the same DATA_DIR has the experiment.
       const database = await startEmbeddedDatabase({ dataDir, cacheDir: getConfig().ferretDbCacheDir });
       const reader = new MongoClient(database.uri);
@@ -367,7 +367,7 @@ describe('ops', () => {
           const answered = await within(Promise.all(answers), 20_000, 'the answers to the requests in flight');
           answered.forEach((answer, i) => {
             assert.equal(answer.status, 201, answer.body);
-            assert.equal(JSON.parse(answer.body).key, requests[i]!.key, 'a complete answer');
+            assert.equal(JSON.parse(answer.body).key, requests[i].key, 'a complete answer');
             assert.equal(answer.headers.connection, 'close', `answer ${i + 1} tells the client the connection ends`);
           });
           // Each busy connection ends after its answer, and the process exits cleanly, before the forced exit (15 s).

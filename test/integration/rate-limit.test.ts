@@ -23,7 +23,7 @@ describe('public rate limit', () => {
   let app: Express;
   before(async () => {
     await testApp();
-    app = buildApp({}, parseConfig({ ...process.env, TRUST_PROXY: 'true', RATE_LIMIT_PUBLIC_PER_MINUTE: String(LIMIT) }));
+    app = buildApp(parseConfig({ ...process.env, TRUST_PROXY: 'true', RATE_LIMIT_PUBLIC_PER_MINUTE: String(LIMIT) }));
   });
 
   const from = (client: string) => ({
@@ -34,7 +34,7 @@ describe('public rate limit', () => {
   /** Spends a client's allowance on the public routes; returns the answers. */
   async function spend(client: string, count = LIMIT) {
     const answers = [];
-    for (let i = 0; i < count; i++) answers.push(await from(client).get(PUBLIC_ROUTES[i % PUBLIC_ROUTES.length]!));
+    for (let i = 0; i < count; i++) answers.push(await from(client).get(PUBLIC_ROUTES[i % PUBLIC_ROUTES.length]));
     return answers;
   }
 
@@ -76,7 +76,7 @@ describe('public rate limit', () => {
   it('when a client is over the public limit, then its calls to the authenticated /v1 API are not limited', async () => {
     const client = newClient();
     await spend(client);
-    assert.equal((await from(client).get(PUBLIC_ROUTES[0]!)).status, 429);
+    assert.equal((await from(client).get(PUBLIC_ROUTES[0])).status, 429);
     for (let i = 0; i < LIMIT * 2; i++) {
       const res = await from(client).get('/v1/experiments?limit=1').set('Authorization', `Bearer ${ADMIN_KEY}`);
       assert.equal(res.status, 200, `API call ${i + 1}`);
@@ -90,7 +90,7 @@ describe('public rate limit', () => {
     const first = newClient();
     const second = newClient();
     await spend(first);
-    assert.equal((await from(first).get(PUBLIC_ROUTES[0]!)).status, 429);
+    assert.equal((await from(first).get(PUBLIC_ROUTES[0])).status, 429);
     const other = await from(second).get('/t/c/not-a-token');
     assert.equal(other.status, 404, 'answered as usual');
     assert.equal(other.headers['ratelimit-remaining'], String(LIMIT - 1));
@@ -99,10 +99,10 @@ describe('public rate limit', () => {
   it('when a client prepends made-up addresses to X-Forwarded-For, then it is still counted as itself (TRUST_PROXY=true believes one hop)', async () => {
     const client = newClient();
     for (let i = 0; i < LIMIT; i++) {
-      const res = await supertest(app).get(PUBLIC_ROUTES[0]!).set('X-Forwarded-For', `198.51.100.${i + 1}, ${client}`);
+      const res = await supertest(app).get(PUBLIC_ROUTES[0]).set('X-Forwarded-For', `198.51.100.${i + 1}, ${client}`);
       assert.notEqual(res.status, 429);
     }
-    const spoofed = await supertest(app).get(PUBLIC_ROUTES[0]!).set('X-Forwarded-For', `198.51.100.200, ${client}`);
+    const spoofed = await supertest(app).get(PUBLIC_ROUTES[0]).set('X-Forwarded-For', `198.51.100.200, ${client}`);
     assert.equal(spoofed.status, 429);
   });
 
@@ -117,7 +117,7 @@ describe('public rate limit', () => {
   });
 
   it('when RATE_LIMIT_PUBLIC_PER_MINUTE=0, then nothing is limited; a bad value or TRUST_PROXY is refused, naming the variable', async () => {
-    const unlimited = buildApp({}, parseConfig({ ...process.env, RATE_LIMIT_PUBLIC_PER_MINUTE: '0' }));
+    const unlimited = buildApp(parseConfig({ ...process.env, RATE_LIMIT_PUBLIC_PER_MINUTE: '0' }));
     const res = await supertest(unlimited).get('/t/c/not-a-token');
     assert.equal(res.status, 404);
     assert.equal(res.headers['ratelimit-limit'], undefined);

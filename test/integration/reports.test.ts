@@ -19,8 +19,8 @@ async function experimentWithWinner(client: Api): Promise<string> {
   const answered: Record<string, number> = {};
   for (const a of assignments) {
     answered[a.variant] = (answered[a.variant] ?? 0) + 1;
-    if (answered[a.variant]! > 12) continue;
-    const response = await client.post('/v1/responses').send({ customerId: a.customerId, experiment: key, metric: 'csat', score: answered[a.variant]! % 2 ? 4 : 5 });
+    if (answered[a.variant] > 12) continue;
+    const response = await client.post('/v1/responses').send({ customerId: a.customerId, experiment: key, metric: 'csat', score: answered[a.variant] % 2 ? 4 : 5 });
     assert.equal(response.status, 201, JSON.stringify(response.body));
   }
   return key;
@@ -106,7 +106,7 @@ describe('reports', () => {
       assert.match(response.text, /Ship &#x27;friendly&#x27;: it raised the email open rate by/);
       // Read your writes: the page says what it counts, and so do its headers.
       assert.match(response.text, /Counts everything received before \d{4}-\d{2}-\d{2} /);
-      assert.ok(!Number.isNaN(Date.parse(response.headers['x-counted-as-of']!)), 'X-Counted-As-Of is a time');
+      assert.ok(!Number.isNaN(Date.parse(response.headers['x-counted-as-of'])), 'X-Counted-As-Of is a time');
       assert.equal(response.headers['x-counted-pending'], '0');
       assert.equal(response.headers['x-counted-complete'], 'true');
       assert.ok(!/<script/i.test(response.text), 'no script element');
@@ -137,8 +137,8 @@ describe('reports', () => {
         await notFound(`/reports/NOT_A_KEY?token=${token}`),
       ];
       for (const page of pages) assert.equal(page, pages[0]);
-      assert.match(pages[0]!, /Report not found/);
-      assert.ok(!pages[0]!.includes(winner), 'the page does not confirm the experiment exists');
+      assert.match(pages[0], /Report not found/);
+      assert.ok(!pages[0].includes(winner), 'the page does not confirm the experiment exists');
     });
 
     it('when a correctly signed link names an experiment that was deleted, then 404', async () => {

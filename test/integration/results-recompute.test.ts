@@ -3,7 +3,7 @@ import { api, type Api } from '../helpers/app';
 import { emailExperiment, eventId, runningExperiment, uniqueKey } from '../helpers/factories';
 import { assignCustomers, eventsAtRates, respond, sendEvents, type EventSpec } from './results.helpers';
 
-type Summary = { variants: { variant: string; assigned: number; metrics: Record<string, { units: number; sum: number; sumSquares: number; histogram?: Record<string, number> }> }[] };
+interface Summary { variants: { variant: string; assigned: number; metrics: Record<string, { units: number; sum: number; sumSquares: number; histogram?: Record<string, number> }> }[] }
 
 /** The summary without its timestamp and with zero histogram entries dropped (replaced answers leave them). */
 function normalise(summary: Summary & { generatedAt?: string; asOf?: string }) {
@@ -93,7 +93,7 @@ describe('results: recompute', () => {
       await respond(client, key, { customerId: c.id, metric: 'csat', score: c.variant === 'friendly' ? 5 : 4, timestamp: t(5), responseId: `${c.id}-csat-2` });
       await respond(client, key, { customerId: c.id, metric: 'csat', score: 1, timestamp: t(0), responseId: `${c.id}-csat-0` });
     }
-    const retried = await respond(client, key, { customerId: answering[0]!.id, metric: 'csat', score: 2, timestamp: t(1), responseId: `${answering[0]!.id}-csat-1` });
+    const retried = await respond(client, key, { customerId: answering[0].id, metric: 'csat', score: 2, timestamp: t(1), responseId: `${answering[0].id}-csat-1` });
     assert.equal(retried.duplicate, true);
 
     const summaryBefore = (await client.get(`/v1/experiments/${key}/summary`)).body as Summary;
@@ -102,14 +102,14 @@ describe('results: recompute', () => {
     // The live counts are what the load should give (so the comparison below is not between two wrong numbers).
     const assigned = summaryBefore.variants.reduce((sum, v) => sum + v.assigned, 0);
     assert.equal(assigned, 150);
-    const openUnits = summaryBefore.variants.reduce((sum, v) => sum + v.metrics.email_open!.units, 0);
+    const openUnits = summaryBefore.variants.reduce((sum, v) => sum + v.metrics.email_open.units, 0);
     assert.equal(openUnits, opens.length + early.length, 'retries, early events and back-dated opens are not counted');
     const csatHistogram: Record<string, number> = {};
-    for (const v of summaryBefore.variants) for (const [score, count] of Object.entries(v.metrics.csat!.histogram ?? {})) csatHistogram[score] = (csatHistogram[score] ?? 0) + count;
+    for (const v of summaryBefore.variants) for (const [score, count] of Object.entries(v.metrics.csat.histogram ?? {})) csatHistogram[score] = (csatHistogram[score] ?? 0) + count;
     assert.equal(csatHistogram['1'] ?? 0, 0, 'an older answer arriving late never replaces a newer one');
     assert.equal(csatHistogram['2'], 15);
     assert.equal((csatHistogram['4'] ?? 0) + (csatHistogram['5'] ?? 0), 15);
-    const spendSum = summaryBefore.variants.reduce((sum, v) => sum + v.metrics.spend!.sum, 0);
+    const spendSum = summaryBefore.variants.reduce((sum, v) => sum + v.metrics.spend.sum, 0);
     const expectedSpend = purchases.reduce((s, p) => s + p.value!, 0) + 15 * 30 - 5 * 2.5;
     assert.equal(spendSum, expectedSpend);
 

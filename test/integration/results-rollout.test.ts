@@ -122,7 +122,7 @@ describe('results: rollout and rollback', () => {
       assert.deepEqual([newcomer.body.variant, newcomer.body.reason], [null, 'not_running']);
 
       const entries = await history(client, key);
-      const last = entries[entries.length - 1]!;
+      const last = entries[entries.length - 1];
       assert.deepEqual([last.action, last.actor, last.details!.variant], ['rolled_back', 'admin', 'friendly']);
 
       const again = await client.post(`/v1/experiments/${key}/rollback`);

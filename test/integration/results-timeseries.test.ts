@@ -82,10 +82,10 @@ describe('GET /v1/experiments/:key/results/timeseries', () => {
     assert.equal(series.direction, 'increase');
     assert.deepEqual(series.points.map((p) => p.date), [utcDay(0)]);
     const primary = results.body.metrics.find((m: { role: string }) => m.role === 'primary');
-    const point = series.points[0]!;
+    const point = series.points[0];
     assert.deepEqual(point.variants.map((v) => [v.variant, v.units, v.value]), primary.variants.map((v: Series['points'][0]['variants'][0]) => [v.variant, v.units, v.value]));
-    assert.equal(point.comparisons[0]!.relativeLift, primary.comparisons[0].relativeLift);
-    assert.equal(point.comparisons[0]!.pValue, primary.comparisons[0].pValue);
+    assert.equal(point.comparisons[0].relativeLift, primary.comparisons[0].relativeLift);
+    assert.equal(point.comparisons[0].pValue, primary.comparisons[0].pValue);
     assert.equal(point.variants.reduce((sum, v) => sum + v.units, 0), 120);
 
     const clicks = await client.get(`/v1/experiments/${key}/results/timeseries?metric=email_click`);
@@ -97,7 +97,7 @@ describe('GET /v1/experiments/:key/results/timeseries', () => {
     const applyChanges = seeder();
     if (!applyChanges) this.skip(); // the counting engine's cohort aggregates have not landed
     const key = await runningExperiment(client, emailExperiment({ analysis: { minSamplePerVariant: 10 } }));
-    await applyChanges!(
+    await applyChanges(
       1,
       binomialChanges(key, [
         { daysAgo: 5, control: [400, 80], friendly: [400, 140] },
@@ -111,16 +111,16 @@ describe('GET /v1/experiments/:key/results/timeseries', () => {
     assert.equal(response.status, 200, JSON.stringify(response.body));
     const series = response.body as Series;
     assert.deepEqual(series.points.map((p) => p.date), [5, 4, 3, 2, 1, 0].map(utcDay));
-    assert.deepEqual(series.points.map((p) => p.variants[0]!.units), [400, 800, 800, 1200, 1600, 1600]);
-    assert.equal(series.points[1]!.variants[1]!.value, 260 / 800);
-    const lifts = series.points.map((p) => p.comparisons[0]!.relativeLift!);
-    assert.ok(Math.abs(lifts[0]! - 0.75) < 1e-9, String(lifts[0]));
-    assert.ok(lifts[0]! > lifts[1]! && lifts[1]! === lifts[2]! && lifts[2]! > lifts[3]! && lifts[3]! > lifts[4]!, lifts.join(', '));
+    assert.deepEqual(series.points.map((p) => p.variants[0].units), [400, 800, 800, 1200, 1600, 1600]);
+    assert.equal(series.points[1].variants[1].value, 260 / 800);
+    const lifts = series.points.map((p) => p.comparisons[0].relativeLift!);
+    assert.ok(Math.abs(lifts[0] - 0.75) < 1e-9, String(lifts[0]));
+    assert.ok(lifts[0] > lifts[1] && lifts[1] === lifts[2] && lifts[2] > lifts[3] && lifts[3] > lifts[4], lifts.join(', '));
 
     const results = await client.get(`/v1/experiments/${key}/results`);
     const primary = results.body.metrics.find((m: { role: string }) => m.role === 'primary');
-    assert.equal(series.points.at(-1)!.comparisons[0]!.relativeLift, primary.comparisons[0].relativeLift);
-    assert.deepEqual(series.points.at(-1)!.comparisons[0]!.relativeCi, primary.comparisons[0].relativeCi);
+    assert.equal(series.points.at(-1)!.comparisons[0].relativeLift, primary.comparisons[0].relativeLift);
+    assert.deepEqual(series.points.at(-1)!.comparisons[0].relativeCi, primary.comparisons[0].relativeCi);
 
     // The HTML report draws the same series: one band and one line for the treatment, no script.
     const share = await client.post(`/v1/experiments/${key}/share`).send({});

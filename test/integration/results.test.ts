@@ -54,8 +54,8 @@ describe('results', () => {
     it('when results are read, then the verdict is ship with the lifted variant and readable reasons', () => {
       assert.equal(body.decision.verdict, 'ship', JSON.stringify(body.decision));
       assert.equal(body.decision.variant, 'friendly');
-      assert.match(body.decision.reasons[0]!, /^"friendly": email open rate (39\.\d|40\.\d)% against (19\.\d|20\.\d)% for "control" \(\+\d+\.\d%, adjusted p < 0\.0001\): significantly better/);
-      assert.ok(body.decision.reasons.some((r) => /No guardrail \(unsubscribe rate\)/.test(r)), body.decision.reasons.join(' | '));
+      assert.match(body.decision.reasons[0], /^"friendly": email open rate (39\.\d|40\.\d)% against (19\.\d|20\.\d)% for "control" \(\+\d+\.\d%, adjusted p < 0\.0001\): significantly better/);
+      assert.ok(body.decision.reasons.some((r) => r.includes('No guardrail (unsubscribe rate)')), body.decision.reasons.join(' | '));
     });
 
     it('when results are read, then the binomial numbers come from the aggregates: rates over assigned customers', () => {
@@ -72,26 +72,26 @@ describe('results', () => {
         assert.ok(variant.ci![0] < variant.value! && variant.value! < variant.ci![1]);
       }
       const [comparison] = open.comparisons;
-      assert.equal(comparison!.variant, 'friendly');
-      assert.equal(comparison!.baseline, 'control');
-      assert.ok(comparison!.absoluteLift! > 0.15 && comparison!.absoluteLift! < 0.25);
-      assert.ok(comparison!.relativeLift! > 0.7);
-      assert.ok(comparison!.ci![0] > 0);
-      assert.ok(comparison!.pValue! < 1e-4);
-      assert.ok(comparison!.adjustedPValue! >= comparison!.pValue!);
-      assert.equal(comparison!.significant, true);
-      assert.equal(comparison!.better, true);
-      assert.equal(comparison!.chanceToBeatControl, undefined, 'only the bayesian method adds a chance to beat control');
+      assert.equal(comparison.variant, 'friendly');
+      assert.equal(comparison.baseline, 'control');
+      assert.ok(comparison.absoluteLift! > 0.15 && comparison.absoluteLift! < 0.25);
+      assert.ok(comparison.relativeLift! > 0.7);
+      assert.ok(comparison.ci![0] > 0);
+      assert.ok(comparison.pValue! < 1e-4);
+      assert.ok(comparison.adjustedPValue! >= comparison.pValue!);
+      assert.equal(comparison.significant, true);
+      assert.equal(comparison.better, true);
+      assert.equal(comparison.chanceToBeatControl, undefined, 'only the bayesian method adds a chance to beat control');
     });
 
     it('when results are read, then the primary and secondary metrics are corrected together and guardrails are not', () => {
-      const open = metricOf(body, 'email_open').comparisons[0]!;
-      const click = metricOf(body, 'email_click').comparisons[0]!;
-      const unsubscribe = metricOf(body, 'unsubscribe').comparisons[0]!;
+      const open = metricOf(body, 'email_open').comparisons[0];
+      const click = metricOf(body, 'email_click').comparisons[0];
+      const unsubscribe = metricOf(body, 'unsubscribe').comparisons[0];
       // Holm over two p-values: the smaller is doubled, the larger kept (or raised to the smaller's adjustment).
       const [small, large] = [open, click].sort((a, b) => a.pValue! - b.pValue!);
-      assert.ok(Math.abs(small!.adjustedPValue! - Math.min(1, 2 * small!.pValue!)) < 1e-12);
-      assert.ok(Math.abs(large!.adjustedPValue! - Math.max(large!.pValue!, small!.adjustedPValue!)) < 1e-12);
+      assert.ok(Math.abs(small.adjustedPValue! - Math.min(1, 2 * small.pValue!)) < 1e-12);
+      assert.ok(Math.abs(large.adjustedPValue! - Math.max(large.pValue!, small.adjustedPValue!)) < 1e-12);
       assert.equal(unsubscribe.adjustedPValue, unsubscribe.pValue);
       assert.equal(metricOf(body, 'unsubscribe').role, 'guardrail');
       assert.equal(metricOf(body, 'unsubscribe').direction, 'decrease');
@@ -106,9 +106,9 @@ describe('results', () => {
     it('when the CSV is downloaded, then it has one row per metric × variant with the same numbers', async () => {
       const response = await client.get(`/v1/experiments/${key}/results.csv`);
       assert.equal(response.status, 200);
-      assert.match(response.headers['content-type']!, /^text\/csv/);
-      assert.match(response.headers['content-disposition']!, new RegExp(`${key}-results\\.csv`));
-      const rows = parse(response.text, { columns: true }) as Record<string, string>[];
+      assert.match(response.headers['content-type'], /^text\/csv/);
+      assert.match(response.headers['content-disposition'], new RegExp(`${key}-results\\.csv`));
+      const rows = parse<Record<string, string>>(response.text, { columns: true });
       assert.equal(rows.length, 3 * 2);
       assert.deepEqual(
         rows.map((r) => `${r.metric}/${r.variant}`),
@@ -118,8 +118,8 @@ describe('results', () => {
       const control = rows.find((r) => r.metric === 'email_open' && r.variant === 'control')!;
       const json = metricOf(body, 'email_open');
       assert.equal(Number(friendly.value), json.variants.find((v) => v.variant === 'friendly')!.value);
-      assert.equal(Number(friendly.p_value), json.comparisons[0]!.pValue);
-      assert.equal(Number(friendly.absolute_lift_ci_lower), json.comparisons[0]!.ci![0]);
+      assert.equal(Number(friendly.p_value), json.comparisons[0].pValue);
+      assert.equal(Number(friendly.absolute_lift_ci_lower), json.comparisons[0].ci![0]);
       assert.equal(friendly.better, 'true');
       assert.equal(friendly.is_control, 'false');
       assert.equal(friendly.verdict, 'ship');
@@ -137,19 +137,19 @@ describe('results', () => {
       unsubscribe: { control: 0.01, friendly: 0.12 },
     });
     const body = await results(client, key);
-    assert.equal(metricOf(body, 'email_open').comparisons[0]!.better, true);
-    const unsubscribe = metricOf(body, 'unsubscribe').comparisons[0]!;
+    assert.equal(metricOf(body, 'email_open').comparisons[0].better, true);
+    const unsubscribe = metricOf(body, 'unsubscribe').comparisons[0];
     assert.equal(unsubscribe.significant, true);
     assert.equal(unsubscribe.better, false, 'more unsubscribes is worse');
     assert.equal(body.decision.verdict, 'keep_control', JSON.stringify(body.decision));
-    assert.match(body.decision.reasons[0]!, /^Guardrail harmed: "friendly": unsubscribe rate 1\d\.\d% against \d\.\d% for "control" \(\+\d+\.\d%, p [<=] [\d.]+\); lower is better\.$/);
-    assert.ok(body.decision.reasons.some((r) => /harmed a guardrail/.test(r)));
+    assert.match(body.decision.reasons[0], /^Guardrail harmed: "friendly": unsubscribe rate 1\d\.\d% against \d\.\d% for "control" \(\+\d+\.\d%, p [<=] [\d.]+\); lower is better\.$/);
+    assert.ok(body.decision.reasons.some((r) => r.includes('harmed a guardrail')));
   });
 
   it('when the primary metric is significantly worse for every treatment, then the verdict is keep_control', async () => {
     const { key } = await emailTraffic(client, { customers: 300, open: { control: 0.35, friendly: 0.12 } });
     const body = await results(client, key);
-    const open = metricOf(body, 'email_open').comparisons[0]!;
+    const open = metricOf(body, 'email_open').comparisons[0];
     assert.equal(open.better, false);
     assert.ok(open.absoluteLift! < 0);
     assert.equal(body.decision.verdict, 'keep_control');
@@ -160,18 +160,18 @@ describe('results', () => {
     const { key } = await emailTraffic(client, { customers: 60, open: { control: 0.2, friendly: 0.3 } });
     const body = await results(client, key);
     assert.equal(body.decision.verdict, 'inconclusive');
-    assert.match(body.decision.reasons[0]!, /^Too little data: "control" has \d+ customers, "friendly" has \d+ customers, below the minimum of 100 per variant\.$/);
+    assert.match(body.decision.reasons[0], /^Too little data: "control" has \d+ customers, "friendly" has \d+ customers, below the minimum of 100 per variant\.$/);
     assert.ok(body.decision.additionalUnitsNeeded! > 1000, `needed ${body.decision.additionalUnitsNeeded}`);
     assert.ok(body.decision.estimatedDaysToDecision! > 0);
-    assert.match(body.decision.reasons[1]!, /needs \d+ customers per variant: about \d+ more customers in total, about [\d.]+ more days/);
-    assert.ok(body.health.warnings.some((w) => /Too few customers for a decision/.test(w)));
+    assert.match(body.decision.reasons[1], /needs \d+ customers per variant: about \d+ more customers in total, about [\d.]+ more days/);
+    assert.ok(body.health.warnings.some((w) => w.includes('Too few customers for a decision')));
   });
 
   it('when enough customers show no difference, then the verdict is inconclusive and names the p-value', async () => {
     const { key } = await emailTraffic(client, { customers: 200, open: { control: 0.3, friendly: 0.3 }, experiment: { analysis: { minSamplePerVariant: 50 } } });
     const body = await results(client, key);
     assert.equal(body.decision.verdict, 'inconclusive');
-    assert.match(body.decision.reasons[0]!, /^No significant difference: "friendly": email open rate \d+\.\d% against \d+\.\d% for "control" \([+-]\d+\.\d%, (adjusted )?p = [\d.]+\)\.$/);
+    assert.match(body.decision.reasons[0], /^No significant difference: "friendly": email open rate \d+\.\d% against \d+\.\d% for "control" \([+-]\d+\.\d%, (adjusted )?p = [\d.]+\)\.$/);
     assert.ok(body.decision.additionalUnitsNeeded! > 0);
   });
 
@@ -190,8 +190,8 @@ describe('results', () => {
     assert.equal(body.health.unitsByVariant.friendly, customers.filter((c) => c.variant === 'friendly').length + 150);
     assert.equal(body.decision.verdict, 'invalid');
     assert.equal(body.decision.variant, undefined);
-    assert.match(body.decision.reasons[0]!, /^Sample ratio mismatch/);
-    assert.ok(body.health.warnings.some((w) => /^Sample ratio mismatch/.test(w)));
+    assert.match(body.decision.reasons[0], /^Sample ratio mismatch/);
+    assert.ok(body.health.warnings.some((w) => w.startsWith("Sample ratio mismatch")));
   });
 
   it('when nobody is assigned yet, then every comparison is empty and the verdict is inconclusive, not an error', async () => {
@@ -214,10 +214,10 @@ describe('results', () => {
     // Everybody opens and everybody spends exactly 10: no variation anywhere.
     await sendEvents(client, key, customers.flatMap((c) => [{ customerId: c.id, name: 'email.open' }, { customerId: c.id, name: 'purchase', value: 10 }]));
     const body = await results(client, key);
-    assert.equal(metricOf(body, 'email_open').variants[0]!.value, 1);
-    assert.equal(metricOf(body, 'email_open').comparisons[0]!.pValue, null);
-    assert.equal(metricOf(body, 'spend').variants[0]!.value, 10);
-    assert.equal(metricOf(body, 'spend').comparisons[0]!.better, null);
+    assert.equal(metricOf(body, 'email_open').variants[0].value, 1);
+    assert.equal(metricOf(body, 'email_open').comparisons[0].pValue, null);
+    assert.equal(metricOf(body, 'spend').variants[0].value, 10);
+    assert.equal(metricOf(body, 'spend').comparisons[0].better, null);
     assert.equal(body.decision.verdict, 'inconclusive');
   });
 
@@ -226,9 +226,9 @@ describe('results', () => {
     let customers: Customer[];
     let body: ResultsBody;
     const spendOf = (c: Customer) => (c.variant === 'guided' ? 20 : 10) + (c.rank % 4) * 2.5;
-    const csatOf = (c: Customer) => (c.variant === 'guided' ? [5, 4, 5, 4, 3] : [3, 2, 4, 3, 2])[c.rank % 5]!;
-    const npsOf = (c: Customer) => (c.variant === 'guided' ? [10, 9, 8, 9, 6] : [6, 5, 9, 7, 3])[c.rank % 5]!;
-    const cesOf = (c: Customer) => (c.variant === 'guided' ? [2, 1, 2, 3, 1] : [4, 5, 3, 6, 4])[c.rank % 5]!;
+    const csatOf = (c: Customer) => (c.variant === 'guided' ? [5, 4, 5, 4, 3] : [3, 2, 4, 3, 2])[c.rank % 5];
+    const npsOf = (c: Customer) => (c.variant === 'guided' ? [10, 9, 8, 9, 6] : [6, 5, 9, 7, 3])[c.rank % 5];
+    const cesOf = (c: Customer) => (c.variant === 'guided' ? [2, 1, 2, 3, 1] : [4, 5, 3, 6, 4])[c.rank % 5];
 
     before(async () => {
       key = await runningExperiment(
@@ -271,7 +271,7 @@ describe('results', () => {
         assert.ok(Math.abs(variant.value! - total / inVariant.length) < 1e-9, `${variant.value} vs ${total / inVariant.length}`);
         assert.ok(variant.standardDeviation! > 0);
       }
-      assert.equal(spend.comparisons[0]!.better, true);
+      assert.equal(spend.comparisons[0].better, true);
     });
 
     it('when results are read, then CSAT is a mean among responders with its top-2-box and a Mann–Whitney check', () => {
@@ -286,11 +286,11 @@ describe('results', () => {
       assert.equal(Object.values(guided.distribution!).reduce((a, b) => a + b, 0), answered.length);
       assert.equal(guided.topBox!.trials, answered.length);
       assert.equal(guided.topBox!.successes, answered.filter((c) => csatOf(c) >= 4).length);
-      const comparison = csat.comparisons[0]!;
+      const comparison = csat.comparisons[0];
       assert.equal(comparison.better, true);
-      assert.ok(comparison.robustness!.mannWhitney!.pValue < 0.05);
-      assert.ok(comparison.robustness!.mannWhitney!.statistic! > 0, 'guided scores higher');
-      assert.ok(comparison.robustness!.topBox!.pValue < 0.05);
+      assert.ok(comparison.robustness!.mannWhitney.pValue < 0.05);
+      assert.ok(comparison.robustness!.mannWhitney.statistic! > 0, 'guided scores higher');
+      assert.ok(comparison.robustness!.topBox.pValue < 0.05);
     });
 
     it('when results are read, then NPS is in points among responders and CES is ordinal with lower effort better', () => {
@@ -302,28 +302,28 @@ describe('results', () => {
       const expected = (100 * (answered.filter((s) => s >= 9).length - answered.filter((s) => s <= 6).length)) / answered.length;
       assert.ok(Math.abs(guided.value! - expected) < 1e-9);
       assert.equal(Object.keys(guided.distribution!).length, 11);
-      assert.equal(nps.comparisons[0]!.better, true);
+      assert.equal(nps.comparisons[0].better, true);
 
       const ces = metricOf(body, 'ces');
       assert.equal(ces.kind, 'ordinal');
       assert.equal(ces.direction, 'decrease');
-      assert.ok(ces.comparisons[0]!.absoluteLift! < 0, 'guided needs less effort');
-      assert.equal(ces.comparisons[0]!.better, true, 'less effort is better');
-      assert.ok(ces.comparisons[0]!.robustness!.mannWhitney!.statistic! < 0);
+      assert.ok(ces.comparisons[0].absoluteLift! < 0, 'guided needs less effort');
+      assert.equal(ces.comparisons[0].better, true, 'less effort is better');
+      assert.ok(ces.comparisons[0].robustness!.mannWhitney.statistic! < 0);
     });
 
     it('when survey response rates differ between variants, then the health warns that scores may be biased', () => {
-      const warnings = body.health.warnings.filter((w) => /response rates differ between variants/.test(w));
+      const warnings = body.health.warnings.filter((w) => w.includes('response rates differ between variants'));
       assert.deepEqual(warnings.map((w) => w.split(' ')[0]), ['CSAT', 'NPS', 'CES']);
-      assert.match(warnings[0]!, /\(control [56]\d\.\d%, guided [23]\d\.\d%; chi-square p [<=] [\d.]+\)/);
+      assert.match(warnings[0], /\(control [56]\d\.\d%, guided [23]\d\.\d%; chi-square p [<=] [\d.]+\)/);
     });
 
     it('when the CSV is downloaded, then survey rows carry responders, distributions and robustness p-values', async () => {
       const response = await client.get(`/v1/experiments/${key}/results.csv`);
-      const rows = parse(response.text, { columns: true }) as Record<string, string>[];
+      const rows = parse<Record<string, string>>(response.text, { columns: true });
       assert.equal(rows.length, 6 * 2);
       const csat = rows.find((r) => r.metric === 'csat' && r.variant === 'guided')!;
-      assert.match(csat.distribution!, /^1:\d+ 2:\d+ 3:\d+ 4:\d+ 5:\d+$/);
+      assert.match(csat.distribution, /^1:\d+ 2:\d+ 3:\d+ 4:\d+ 5:\d+$/);
       assert.ok(Number(csat.responders) > 0);
       assert.ok(Number(csat.top_box_rate) > 0);
       assert.ok(Number(csat.mann_whitney_p_value) < 0.05);
@@ -340,9 +340,9 @@ describe('results', () => {
     });
     const body = await results(client, key);
     assert.equal(body.method, 'bayesian');
-    const open = metricOf(body, 'email_open').comparisons[0]!;
+    const open = metricOf(body, 'email_open').comparisons[0];
     assert.ok(open.chanceToBeatControl! > 0.999, String(open.chanceToBeatControl));
-    const unsubscribe = metricOf(body, 'unsubscribe').comparisons[0]!;
+    const unsubscribe = metricOf(body, 'unsubscribe').comparisons[0];
     // More unsubscribes in friendly (not significantly): on a lower-is-better metric its chance is below one half.
     assert.equal(unsubscribe.significant, false);
     assert.ok(unsubscribe.chanceToBeatControl! > 0 && unsubscribe.chanceToBeatControl! < 0.5, String(unsubscribe.chanceToBeatControl));
@@ -350,24 +350,24 @@ describe('results', () => {
   });
 
   it('when the method is sequential, then p-values are always-valid and keep their running minimum across looks', async () => {
-    const { key, first } = await sequentialExperimentWithEffect(client);
+    const { key } = await sequentialExperimentWithEffect(client);
     const look1 = await results(client, key);
-    const open1 = metricOf(look1, 'email_open').comparisons[0]!;
+    const open1 = metricOf(look1, 'email_open').comparisons[0];
     assert.equal(look1.method, 'sequential');
     assert.ok(open1.fixedHorizonPValue! < open1.pValue!, 'the always-valid p-value is more conservative than the fixed-horizon one');
     assert.ok(open1.pValue! < 0.05);
-    const spend1 = metricOf(look1, 'spend').comparisons[0]!;
+    const spend1 = metricOf(look1, 'spend').comparisons[0];
     assert.equal(typeof spend1.fixedHorizonPValue, 'number');
     assert.equal(typeof spend1.pValue, 'number');
     // The GET only read; a look (here the scheduled one) records the running minimum.
     const look = await recordLook(key, 'scheduled');
-    assert.equal(metricOf(look.results as unknown as ResultsBody, 'email_open').comparisons[0]!.pValue, open1.pValue);
+    assert.equal(metricOf(look.results as unknown as ResultsBody, 'email_open').comparisons[0].pValue, open1.pValue);
 
     // A second wave with no difference dilutes the effect: this look alone is weaker, the stored minimum stays.
     const second = await assignCustomers(client, key, 400, key, 400);
     await sendEvents(client, key, eventsAtRates(second, 'email.open', { control: 0.3, friendly: 0.3 }));
     const look2 = await results(client, key);
-    const open2 = metricOf(look2, 'email_open').comparisons[0]!;
+    const open2 = metricOf(look2, 'email_open').comparisons[0];
     assert.ok(open2.absoluteLift! < open1.absoluteLift!);
     assert.ok(open2.fixedHorizonPValue! > open1.fixedHorizonPValue!, 'the diluted effect alone is weaker');
     assert.equal(open2.pValue, open1.pValue, 'the running minimum of the always-valid p-value never goes up');

@@ -35,8 +35,8 @@ function directives(policy: string | undefined): Record<string, string[]> {
   const parsed: Record<string, string[]> = {};
   for (const directive of policy.split(';').map((d) => d.trim()).filter(Boolean)) {
     const [name, ...values] = directive.split(/\s+/);
-    assert.ok(!(name! in parsed), `directive ${name} once`);
-    parsed[name!] = values;
+    assert.ok(!(name in parsed), `directive ${name} once`);
+    parsed[name] = values;
   }
   return parsed;
 }

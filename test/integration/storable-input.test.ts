@@ -21,8 +21,8 @@ interface ValidationError {
 
 function assertNames(body: ValidationError, path: string, message: RegExp) {
   assert.equal(body.error.code, 'validation_failed', JSON.stringify(body));
-  assert.equal(body.error.details[0]!.path, path, JSON.stringify(body));
-  assert.match(body.error.details[0]!.message, message);
+  assert.equal(body.error.details[0].path, path, JSON.stringify(body));
+  assert.match(body.error.details[0].message, message);
   assert.ok(body.error.message.startsWith(`${path}: `), body.error.message);
 }
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { api, type Api } from '../helpers/app';
 import { emailExperiment, runningExperiment, uniqueKey } from '../helpers/factories';
-import { registerStopper } from '../helpers/resources';
 import { experimentsService } from '../../src/modules/experiments';
 import { registerMessageLookup, renderCampaignMessage, suppressionService, trackingService, type MessageFacts, type MessageLookup, type RenderedMessage } from '../../src/modules/tracking';
 
@@ -121,7 +120,7 @@ describe('tracking endpoints', () => {
 
     it('when the token is tampered with, then the answer is a 404 JSON error and no redirect', async () => {
       const { message: m } = await message();
-      const token = pathOf(m.links.clicks[0]!.tracked).split('/').pop()!;
+      const token = pathOf(m.links.clicks[0].tracked).split('/').pop()!;
       const [encoded, mac] = token.split('.') as [string, string];
       const fields = JSON.parse(Buffer.from(encoded, 'base64url').toString()) as string[];
       fields[6] = 'https://evil.example/phish';
@@ -138,7 +137,7 @@ describe('tracking endpoints', () => {
       const { variant, message: m } = await message();
       const before = await metricUnits(variant, 'email_click');
       const scannerBefore = await metricUnits(variant, 'scanner_click');
-      const res = await client.raw().get(pathOf(m.links.clicks[0]!.tracked)).set('User-Agent', 'Microsoft Office Existence Discovery');
+      const res = await client.raw().get(pathOf(m.links.clicks[0].tracked)).set('User-Agent', 'Microsoft Office Existence Discovery');
       assert.equal(res.status, 302);
       assert.equal(res.headers.location, LINK_A);
       await trackingService.processClicks(Date.now() + 60_000);
@@ -159,11 +158,11 @@ describe('tracking endpoints', () => {
     it('when the hidden honeypot link is hit, then it answers without a redirect and the next clicks of that message are not counted', async () => {
       const { variant, message: m } = await message();
       const before = await metricUnits(variant, 'email_click');
-      const honeypot = [...m.html.matchAll(/href="([^"]+)"[^>]*aria-hidden="true"/g)].map((x) => x[1]!)[0]!;
+      const honeypot = [...m.html.matchAll(/href="([^"]+)"[^>]*aria-hidden="true"/g)].map((x) => x[1])[0];
       const trap = await client.raw().get(pathOf(honeypot)).set('User-Agent', CHROME);
       assert.equal(trap.status, 200);
       assert.equal(trap.headers.location, undefined);
-      await client.raw().get(pathOf(m.links.clicks[1]!.tracked)).set('User-Agent', CHROME).expect(302);
+      await client.raw().get(pathOf(m.links.clicks[1].tracked)).set('User-Agent', CHROME).expect(302);
       await trackingService.processClicks(Date.now() + 60_000);
       assert.equal(await metricUnits(variant, 'email_click'), before);
     });
@@ -171,7 +170,7 @@ describe('tracking endpoints', () => {
     it('when a click arrives within seconds of delivery, then it is not counted as email_click', async () => {
       const { variant, message: m } = await message({ sentAt: new Date() });
       const before = await metricUnits(variant, 'email_click');
-      await client.raw().get(pathOf(m.links.clicks[0]!.tracked)).set('User-Agent', CHROME).expect(302);
+      await client.raw().get(pathOf(m.links.clicks[0].tracked)).set('User-Agent', CHROME).expect(302);
       await trackingService.processClicks(Date.now() + 60_000);
       assert.equal(await metricUnits(variant, 'email_click'), before);
     });
@@ -199,7 +198,7 @@ describe('tracking endpoints', () => {
       assert.equal(csat.histogram?.['4'] ?? 0, before.histogram?.['4'] ?? 0);
       assert.equal(csat.histogram?.['2'], (before.histogram?.['2'] ?? 0) + 1);
 
-      const commented = await client.raw().post(pathOf(two.url.split('?')[0]!)).type('form').send({ score: '5', comment: 'Great <b>service</b>' });
+      const commented = await client.raw().post(pathOf(two.url.split('?')[0])).type('form').send({ score: '5', comment: 'Great <b>service</b>' });
       assert.equal(commented.status, 200);
       assert.doesNotMatch(commented.text, /<b>service/);
       csat = await metricOf(variant, 'csat');
@@ -220,7 +219,7 @@ describe('tracking endpoints', () => {
     it('when the score is off the scale, then a 400 page is shown and nothing is recorded', async () => {
       const { variant, message: m } = await message();
       const before = await metricOf(variant, 'csat');
-      const base = pathOf(m.links.survey[0]!.url.split('?')[0]!);
+      const base = pathOf(m.links.survey[0].url.split('?')[0]);
       for (const query of ['?score=9', '?score=0', '?score=abc', '']) {
         const res = await client.raw().get(base + query);
         assert.equal(res.status, 400, query);
@@ -233,21 +232,21 @@ describe('tracking endpoints', () => {
 
     it('when the recipient reads Persian or Arabic, then the thank-you page is in their language, right to left', async () => {
       const { message: m } = await message({ locale: 'fa-IR' });
-      const fa = await client.raw().get(pathOf(m.links.survey[4]!.url));
+      const fa = await client.raw().get(pathOf(m.links.survey[4].url));
       assert.equal(fa.status, 200);
       assert.match(fa.text, /<html lang="fa" dir="rtl">/);
       assert.match(fa.text, /سپاسگزاریم/);
       const { message: other } = await message();
-      const ar = await client.raw().get(pathOf(other.links.survey[0]!.url)).set('Accept-Language', 'ar-EG,ar;q=0.9,en;q=0.5');
+      const ar = await client.raw().get(pathOf(other.links.survey[0].url)).set('Accept-Language', 'ar-EG,ar;q=0.9,en;q=0.5');
       assert.match(ar.text, /<html lang="ar" dir="rtl">/);
       assert.match(ar.text, /شكرًا لك/);
-      const en = await client.raw().get(pathOf(other.links.survey[0]!.url)).set('Accept-Language', 'de-DE');
+      const en = await client.raw().get(pathOf(other.links.survey[0].url)).set('Accept-Language', 'de-DE');
       assert.match(en.text, /<html lang="en" dir="ltr">/);
     });
 
     it('when a survey token is tampered with or used for another purpose, then a 404 page is shown', async () => {
       const { message: m } = await message();
-      const res = await client.raw().get(`${pathOf(m.links.survey[0]!.url.split('?')[0]!)}x?score=3`);
+      const res = await client.raw().get(`${pathOf(m.links.survey[0].url.split('?')[0])}x?score=3`);
       assert.equal(res.status, 404);
       const wrongPurpose = await client.raw().get(`/s/${pathOf(m.links.unsubscribe).split('/').pop()}?score=3`);
       assert.equal(wrongPurpose.status, 404);

@@ -8,7 +8,7 @@ import { startWebhookWorker, type WebhookWorker } from '../helpers/jobs';
 import type { TargetLookup, TargetPolicy } from '../../src/modules/webhooks/webhook-target';
 import { createWebhookBody } from '../../src/modules/webhooks/webhooks.schemas';
 import { api, type Api } from '../helpers/app';
-import { emailExperiment, eventId, experimentWithClearWinner, runningExperiment, uniqueKey } from '../helpers/factories';
+import { emailExperiment, experimentWithClearWinner, runningExperiment, uniqueKey } from '../helpers/factories';
 import { registerStopper } from '../helpers/resources';
 
 interface Received {
@@ -81,7 +81,7 @@ function answering(hostname: string, answers: string[]) {
   const lookup: TargetLookup = async (name) => {
     calls.push(name);
     if (name !== hostname) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
-    const address = answers[Math.min(calls.filter((c) => c === hostname).length, answers.length) - 1]!;
+    const address = answers[Math.min(calls.filter((c) => c === hostname).length, answers.length) - 1];
     return [{ address, family: net.isIP(address) as 4 | 6 }];
   };
   return { lookup, calls: () => calls.filter((c) => c === hostname).length };
@@ -290,7 +290,7 @@ describe('webhooks', () => {
       const delivery = await until('the delivery to be marked delivered', async () => (await deliveriesOf(hook.id)).find((d) => d.id === first.delivery && d.status === 'delivered'));
       assert.equal(delivery.event, 'decision.changed');
       assert.deepEqual(delivery.attempts.map((a) => [a.attempt, a.ok, a.statusCode]), [[1, false, 500], [2, true, 200]]);
-      assert.equal(delivery.attempts[0]!.error, 'HTTP 500');
+      assert.equal(delivery.attempts[0].error, 'HTTP 500');
 
       // The decision did not change again: the next scheduled look queues nothing new.
       await recordLook(key, 'scheduled', new Date(lookedAt.getTime() + getConfig().lookIntervalMs));
@@ -317,9 +317,9 @@ describe('webhooks', () => {
       assert.equal((await client.post(`/v1/experiments/${key}/rollout`).send({})).status, 409);
 
       const [request] = await until('srm.detected', () => receiver.about(key).length > 0 && receiver.about(key));
-      assert.equal(request!.event, 'srm.detected');
-      assert.equal(request!.signatureValid, true);
-      assert.deepEqual(request!.body.data.unitsByVariant, { control: 90, friendly: 30 });
+      assert.equal(request.event, 'srm.detected');
+      assert.equal(request.signatureValid, true);
+      assert.deepEqual(request.body.data.unitsByVariant, { control: 90, friendly: 30 });
       await worker.tick();
       assert.equal(receiver.about(key).length, 1, 'one event for one mismatch, and no decision.changed for this subscriber');
     });
@@ -333,10 +333,10 @@ describe('webhooks', () => {
       assert.equal(rollout.status, 200, JSON.stringify(rollout.body));
 
       const [request] = await until('experiment.rolled_out', () => receiver.about(key).length > 0 && receiver.about(key));
-      assert.equal(request!.event, 'experiment.rolled_out');
-      assert.equal(request!.signatureValid, true);
-      assert.equal(request!.body.data.variant, 'friendly');
-      assert.equal(request!.body.data.by, 'admin');
+      assert.equal(request.event, 'experiment.rolled_out');
+      assert.equal(request.signatureValid, true);
+      assert.equal(request.body.data.variant, 'friendly');
+      assert.equal(request.body.data.by, 'admin');
       await worker.tick();
       assert.equal(receiver.about(key).length, 1);
     });
@@ -386,9 +386,9 @@ describe('webhooks', () => {
       const experiment = uniqueKey('down');
       const id = await emitFor(hook.id, experiment);
       const delivery = await until('a failed attempt', async () => (await deliveriesOf(hook.id)).find((d) => d.id === id && d.attemptCount >= 1));
-      assert.equal(delivery.attempts[0]!.ok, false);
-      assert.equal(delivery.attempts[0]!.statusCode, null);
-      assert.equal(delivery.attempts[0]!.error, 'ECONNREFUSED');
+      assert.equal(delivery.attempts[0].ok, false);
+      assert.equal(delivery.attempts[0].statusCode, null);
+      assert.equal(delivery.attempts[0].error, 'ECONNREFUSED');
       assert.equal(delivery.status, 'pending');
       assert.ok(delivery.attemptCount < 8);
     });
@@ -436,8 +436,8 @@ describe('webhooks', () => {
       startOwn({ allowPrivate: false });
       const id = await emitFor(hook.id, uniqueKey('refused'));
       const attempt = await firstAttempt(hook.id, id);
-      assert.equal(attempt.attempts[0]!.error, 'target refused');
-      assert.equal(attempt.attempts[0]!.statusCode, null);
+      assert.equal(attempt.attempts[0].error, 'target refused');
+      assert.equal(attempt.attempts[0].statusCode, null);
     });
 
     it('when the service runs in production, then an http webhook is not delivered', async () => {
@@ -446,7 +446,7 @@ describe('webhooks', () => {
       startOwn({ httpsOnly: true, allowPrivate: true });
       const id = await emitFor(hook.id, uniqueKey('plain-http'));
       const attempt = await firstAttempt(hook.id, id);
-      assert.equal(attempt.attempts[0]!.error, 'target refused');
+      assert.equal(attempt.attempts[0].error, 'target refused');
       assert.equal(receiver.received.length, 0);
     });
 
@@ -464,8 +464,8 @@ describe('webhooks', () => {
       assert.deepEqual(delivered.attempts.map((a) => [a.ok, a.statusCode]), [[true, 200]], JSON.stringify(delivered.attempts));
       assert.equal(dns.calls(), 1, 'one lookup: the checked answer is the one connected to');
       const [request] = receiver.about(experiment);
-      assert.equal(request!.host, `pinned.test:${port}`);
-      assert.equal(request!.signatureValid, true);
+      assert.equal(request.host, `pinned.test:${port}`);
+      assert.equal(request.signatureValid, true);
     });
   });
 });

@@ -18,7 +18,7 @@ const totalsOf = () => countingCollectionOf<TotalsDocument>(TotalsModel);
  * the embedded database's cost per document grows with its fields, so two fields instead of nine make
  * those writes and reads several times cheaper.
  */
-type StoredUnit = { _id: string; s: string };
+interface StoredUnit { _id: string; s: string }
 const units = () => countingCollectionOf<StoredUnit>(UnitModel);
 
 function toStoredUnit(unit: UnitRecord): StoredUnit {
@@ -128,7 +128,7 @@ export const aggregatesRepository = {
    * again (after a crash) changes nothing where it was applied already. `existing` names documents known
    * to exist (they need no insert first); the documents made here are added to it.
    */
-  async applyChanges(n: number, changes: AggregateChange[], existing: Set<string> = new Set()): Promise<void> {
+  async applyChanges(n: number, changes: AggregateChange[], existing = new Set<string>()): Promise<void> {
     if (changes.length === 0) return;
     const base = (c: AggregateChange) => ({ _id: c._id, experiment: c.experiment, variant: c.variant, metric: c.metric, n: 0 });
     const unknown = changes.filter((c) => !existing.has(c._id));

@@ -57,7 +57,7 @@ interface ReadyBatch {
   seal: IngestSealRecord;
 }
 
-type Raw = { _id: string; b?: string };
+interface Raw { _id: string; b?: string }
 
 /** Records counted between two turns of the event loop. */
 const COUNT_SLICE = 2_000;
@@ -145,7 +145,7 @@ export class Aggregator {
     this.leaseStartedAt = Date.now() + 2_000;
     await this.recover();
     while (!ctx.signal.aborted && ctx.holds()) {
-      let worked = false;
+      let worked: boolean;
       const started = Date.now();
       this.readWaiting = false;
       try {
@@ -267,7 +267,7 @@ export class Aggregator {
     // 1. The raw records each batch stored.
     const taken = new Map<string, Set<string>>();
     const adopted = ready.map((r) => r.batch.adopt).filter((a): a is string => a !== undefined);
-    const takenBefore = adopted.length > 0 ? await countingRepository.takenAmong(adopted) : new Map();
+    const takenBefore = adopted.length > 0 ? await countingRepository.takenAmong(adopted) : new Map<string, never>();
     const records: CountedRecord[] = [];
     const byKind = { assignments: [] as CountedRecord[], other: [] as CountedRecord[] };
     for (const { batch, seal } of ready) {
@@ -301,7 +301,7 @@ export class Aggregator {
     }
     for (const id of assignments.keys()) wanted.delete(id);
     // findMany answers from the process's cache of stored assignments first (they never change).
-    for (const [id, a] of await assignmentsRepository.findMany([...wanted])) assignments.set(id, a as AssignmentRecord);
+    for (const [id, a] of await assignmentsRepository.findMany([...wanted])) assignments.set(id, a);
     const lookupAssignment = (experiment: string, customerId: string) => assignments.get(assignmentId(experiment, customerId));
     const touched = unitsTouched({ experiments, assignment: lookupAssignment }, byKind.other);
     // First assignments (stored by their batch, so never assigned before) opened after this lease began.
@@ -314,7 +314,7 @@ export class Aggregator {
     const known = (unit: string) => {
       if (this.units.has(unit)) return true;
       const [experiment, , ...customer] = unit.split('|');
-      const key = assignmentId(experiment!, customer.join('|'));
+      const key = assignmentId(experiment, customer.join('|'));
       return this.fresh.has(key) || freshlyAssigned.has(key);
     };
     const missing = [...touched].filter((id) => !known(id));
@@ -376,11 +376,11 @@ export class Aggregator {
     try {
       const experiment = await experimentsService.getRecord(key);
       const assignments: (AssignmentRecord & { b?: string })[] = [];
-      for await (const a of assignmentsRepository.cursorForExperiment(key)) assignments.push(a as AssignmentRecord & { b?: string });
+      for await (const a of assignmentsRepository.cursorForExperiment(key)) assignments.push(a);
       const events: Raw[] = [];
-      for await (const e of eventsRepository.eventsCursor(key)) events.push(e as unknown as Raw);
+      for await (const e of eventsRepository.eventsCursor(key)) events.push(e);
       const responses: (Raw & { receivedAt?: Date })[] = [];
-      for await (const r of eventsRepository.responsesCursor(key)) responses.push(r as unknown as Raw);
+      for await (const r of eventsRepository.responsesCursor(key)) responses.push(r);
       const waiting = (await countingRepository.listLog()).batches;
       const open = new Set(waiting.map((b) => b._id));
       const adoptedIds = new Map<string, Set<string>>();

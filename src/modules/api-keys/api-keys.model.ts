@@ -1,5 +1,5 @@
 import { Schema, model } from 'mongoose';
-import { ROLES } from './api-keys.schemas';
+import { ROLES } from '../../middleware/auth';
 
 export interface ApiKeyDocument {
   _id: string; // sha256 of the key: lookups by _id are the fast path on every backend

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { isoDate } from '../../lib/schemas';
-
-export const ROLES = ['admin', 'editor', 'viewer', 'ingest'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES } from '../../middleware/auth';
 
 export const createApiKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(100),

@@ -1,17 +1,10 @@
 // API keys are random 32-byte secrets; only their SHA-256 is stored. A high-entropy key needs no slow
 // password hash, and hashing makes the lookup itself constant-time with respect to the secret.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { getConfig } from '../../../config';
 import { NotFoundError } from '../../lib/errors';
 import { changesService } from '../changes';
 import { apiKeysRepository } from './api-keys.repository';
-import type { Role } from './api-keys.schemas';
-
-export interface Principal {
-  id: string;
-  name: string;
-  role: Role;
-}
+import type { Principal, Role } from '../../middleware/auth';
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
@@ -27,11 +20,24 @@ function publicView(doc: { _id: string; name: string; role: Role; prefix: string
 
 const cache = new Map<string, { principal: Principal | null; expires: number }>();
 
-let adminKeyHash: Buffer | undefined;
+export interface ApiKeysSettings {
+  /** The admin key: ADMIN_API_KEY, or the development key generated at start (see dev-secrets). */
+  adminApiKey: string;
+  /** How long a key check is remembered (API_KEY_CACHE_SECONDS). */
+  cacheSeconds: number;
+}
 
-/** The admin key: ADMIN_API_KEY, or the development key generated at start (see dev-secrets). */
-export function setAdminKey(key: string): void {
-  adminKeyHash = Buffer.from(hashApiKey(key), 'hex');
+let settings: { adminKeyHash: Buffer; cacheMs: number } | undefined;
+
+/** Given by the composition root (src/wiring.ts) before the first request. */
+export function configureApiKeys(given: ApiKeysSettings): void {
+  settings = { adminKeyHash: Buffer.from(hashApiKey(given.adminApiKey), 'hex'), cacheMs: given.cacheSeconds * 1000 };
+  cache.clear();
+}
+
+function configured(): NonNullable<typeof settings> {
+  if (!settings) throw new Error('api keys are not configured (configureApiKeys, called by the composition root)');
+  return settings;
 }
 
 export const apiKeysService = {
@@ -60,16 +66,17 @@ export const apiKeysService = {
   },
 
   async authenticate(key: string): Promise<Principal | null> {
+    const { adminKeyHash, cacheMs } = configured();
     const hash = hashApiKey(key);
     const hashBuffer = Buffer.from(hash, 'hex');
-    if (adminKeyHash && timingSafeEqual(hashBuffer, adminKeyHash)) return { id: 'admin', name: 'admin', role: 'admin' };
+    if (timingSafeEqual(hashBuffer, adminKeyHash)) return { id: 'admin', name: 'admin', role: 'admin' };
     const now = Date.now();
     const hit = cache.get(hash);
     if (hit && hit.expires > now) return hit.principal;
     const doc = await apiKeysRepository.findById(hash);
     const principal = doc && !doc.revokedAt ? { id: doc._id, name: doc.name, role: doc.role } : null;
     if (cache.size > 10_000) cache.clear();
-    cache.set(hash, { principal, expires: now + getConfig().API_KEY_CACHE_SECONDS * 1000 });
+    cache.set(hash, { principal, expires: now + cacheMs });
     return principal;
   },
 };

@@ -1,3 +1,3 @@
 export { apiKeysRouter } from './api-keys.router';
-export { apiKeysService, setAdminKey, type Principal } from './api-keys.service';
-export { ROLES, type Role } from './api-keys.schemas';
+export { apiKeysService, configureApiKeys, generateApiKey, type ApiKeysSettings } from './api-keys.service';
+export { authenticate } from './authenticate';

@@ -41,7 +41,7 @@ export function bucketCustomer(experiment: ExperimentRecord, customer: CustomerI
   const ranges = getBucketRanges(experiment.variants.length, experiment.coverage, experiment.variants.map((v) => v.weight));
   const index = chooseVariation(n, ranges);
   if (index < 0) return { reason: 'coverage' };
-  return { variant: experiment.variants[index]!.key };
+  return { variant: experiment.variants[index].key };
 }
 
 export const assignmentsService = {
@@ -122,7 +122,7 @@ export const assignmentsService = {
     const stored = await assignmentsRepository.findMany([...existed, ...lookups]);
     const firstSeen = new Set<string>();
     return plan.map((entry, i) => {
-      const customerId = customers[i]!.customerId;
+      const customerId = customers[i].customerId;
       if ('cached' in entry && entry.cached) return result(experiment, customerId, entry.cached.variant, 'sticky', entry.cached.assignedAt);
       const existing = stored.get(entry.id);
       if (existing) return result(experiment, customerId, existing.variant, 'sticky', existing.assignedAt);

@@ -167,7 +167,7 @@ export const audienceService = {
         if (!parsed.success) {
           invalidCount++;
           if (result.invalid.length < MAX_REPORTED_INVALID) {
-            const issue = parsed.error.issues[0]!;
+            const issue = parsed.error.issues[0];
             result.invalid.push({ row: raw.row, ...(raw.line !== undefined ? { line: raw.line } : {}), field: issue.path.join('.') || 'row', message: issue.message });
           }
           continue;
@@ -179,7 +179,7 @@ export const audienceService = {
       }
       await flush();
       if (invalidCount > 0) {
-        const first = result.invalid[0]!;
+        const first = result.invalid[0];
         throw new BadRequestError(
           `${invalidCount} invalid row${invalidCount === 1 ? '' : 's'}; nothing was stored (first: ${first.line !== undefined ? `line ${first.line}` : `row ${first.row}`}, ${first.field}: ${first.message})`,
           { invalidCount, invalid: result.invalid },

@@ -2,7 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { Reply } from '../../lib/handler';
 import { documented } from '../../lib/openapi';
-import { authenticate, can } from '../../middleware/auth';
+import { can } from '../../middleware/auth';
+import { authenticate } from '../api-keys';
 import {
   audienceUpload,
   campaignKeyParams,

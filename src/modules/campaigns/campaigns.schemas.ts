@@ -9,7 +9,7 @@ export const campaignKey = z.string().regex(/^[a-z0-9][a-z0-9_-]{1,63}$/, 'must 
 /** Milliseconds of an ISO-8601 duration (weeks, days, hours, minutes, seconds), or null. */
 export const parseDuration = isoDurationToMs;
 
-const emailAddress = z.email({ message: 'must be an email address' }).max(254);
+const emailAddress = z.email({ error: 'must be an email address' }).max(254);
 
 /** "addr@example.com" or "Display Name <addr@example.com>" (no line breaks: it becomes a header). */
 const mailbox = z

@@ -3,7 +3,7 @@ import { BadRequestError, ConflictError, NotFoundError } from '../../lib/errors'
 import { logger } from '../../lib/logger';
 import { aggregatesRepository, ASSIGNED } from '../aggregates';
 import { experimentsService, SURVEY_METRICS } from '../experiments';
-import { registerMessageLookup, surveyMetricOf } from '../tracking';
+import { surveyMetricOf, type MessageLookup } from '../tracking';
 import { audienceService, type UploadResult } from './audience.service';
 import type { CampaignHistoryEntry, CampaignRecord } from './campaigns.model';
 import { campaignsRepository } from './campaigns.repository';
@@ -26,8 +26,11 @@ async function mustFind(key: string): Promise<CampaignRecord> {
   return record;
 }
 
-// Tracking asks for a message's facts (delivery time for scanner detection, locale for its pages).
-registerMessageLookup(async (id) => {
+/**
+ * How tracking finds a message's facts (delivery time for scanner detection, locale for its pages): the
+ * composition root registers it with tracking (registerMessageLookup, src/wiring.ts).
+ */
+export const campaignMessageLookup: MessageLookup = async (id) => {
   const message = await campaignsRepository.findMessage(id);
   if (!message) return null;
   const delivery = await campaignsRepository.findDelivery(id);
@@ -37,7 +40,7 @@ registerMessageLookup(async (id) => {
     ...(delivery?.status === 'sent' ? { sentAt: delivery.at } : {}),
     ...(message.locale !== undefined ? { locale: message.locale } : {}),
   };
-});
+};
 
 function emptyCounts(): Counts {
   return Object.fromEntries(COUNT_FIELDS.map((f) => [f, 0])) as Counts;
@@ -151,7 +154,7 @@ export const campaignsService = {
     }
     // The previous audience is no longer reachable; removing it is housekeeping, not part of the answer.
     if (campaign.audience) {
-      campaignsRepository.deleteUpload(campaign.audience.upload).catch((error) => logger.warn({ err: error, campaign: key }, 'could not remove a replaced audience'));
+      campaignsRepository.deleteUpload(campaign.audience.upload).catch((error: unknown) => logger.warn({ err: error, campaign: key }, 'could not remove a replaced audience'));
     }
     return result;
   },
@@ -212,7 +215,7 @@ export const campaignsService = {
         if (campaign.test && !campaign.test.enqueuedAt) await enqueueService.enqueueTest(campaign);
         else if (campaign.winner && !campaign.winner.enqueuedAt) await enqueueService.enqueueWinner(campaign);
         else if (campaign.autoSendWinner && campaign.test?.enqueuedAt && !campaign.decision && campaign.test.winnerDueAt.getTime() <= now.getTime()) {
-          await this.sendWinner(campaign._id, undefined, 'scheduler', 'auto').catch((error) => {
+          await this.sendWinner(campaign._id, undefined, 'scheduler', 'auto').catch((error: unknown) => {
             if (!(error instanceof ConflictError)) throw error;
           });
         }

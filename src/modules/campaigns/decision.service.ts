@@ -50,7 +50,7 @@ function winnerOn(metric: MetricResult): string | undefined {
   if (winners.length === 0) return undefined;
   const value = (variant: string) => metric.variants.find((v) => v.variant === variant)?.value ?? 0;
   winners.sort((a, b) => (metric.direction === 'increase' ? value(b.variant) - value(a.variant) : value(a.variant) - value(b.variant)));
-  return winners[0]!.variant;
+  return winners[0].variant;
 }
 
 export const decisionService = {

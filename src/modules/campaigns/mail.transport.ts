@@ -5,7 +5,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
-import { getConfig } from '../../../config';
 
 export interface MailTransportOptions {
   /** smtp:// or smtps:// URL; absent means the development outbox. */
@@ -13,8 +12,12 @@ export interface MailTransportOptions {
   maxConnections?: number;
   /** Messages per second over all connections; 0 means unlimited. */
   rateLimit?: number;
+  /** Where the development outbox writes (required without smtpUrl). */
   outboxDir?: string;
 }
+
+/** The process-wide transport's settings: SMTP_URL, SMTP_MAX_CONNECTIONS, SMTP_RATE_LIMIT, DATA_DIR/outbox. */
+export type MailSettings = MailTransportOptions;
 
 export interface SendOutcome {
   response?: string;
@@ -44,13 +47,15 @@ export function createMailTransport(options: MailTransportOptions): MailTranspor
       mode: 'smtp',
       maxConnections,
       async send(mail) {
-        const info = await transporter.sendMail(mail);
-        return { response: typeof info.response === 'string' ? info.response : undefined };
+        const info: unknown = await transporter.sendMail(mail);
+        const response = (info as { response?: unknown }).response;
+        return { response: typeof response === 'string' ? response : undefined };
       },
       close: () => transporter.close(),
     };
   }
-  const outboxDir = options.outboxDir ?? path.join(getConfig().dataDir, 'outbox');
+  const outboxDir = options.outboxDir;
+  if (!outboxDir) throw new Error('a mail transport needs smtpUrl or outboxDir');
   const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     mode: 'outbox',
@@ -71,17 +76,19 @@ export function createMailTransport(options: MailTransportOptions): MailTranspor
 }
 
 let shared: MailTransport | undefined;
+let sharedSettings: MailSettings | undefined;
 
-/** The process-wide transport, configured from SMTP_URL, SMTP_MAX_CONNECTIONS and SMTP_RATE_LIMIT. */
+/** The process-wide transport's settings, given by the composition root (src/wiring.ts); it is made on first use. */
+export function configureMail(settings: MailSettings): void {
+  closeSharedMailTransport();
+  sharedSettings = { ...settings };
+}
+
+/** The process-wide transport (MailSettings from configureMail). */
 export function sharedMailTransport(): MailTransport {
   if (!shared) {
-    const config = getConfig();
-    shared = createMailTransport({
-      ...(config.SMTP_URL ? { smtpUrl: config.SMTP_URL } : {}),
-      maxConnections: config.SMTP_MAX_CONNECTIONS,
-      rateLimit: config.SMTP_RATE_LIMIT,
-      outboxDir: path.join(config.dataDir, 'outbox'),
-    });
+    if (!sharedSettings) throw new Error('mail is not configured (configureMail, called by the composition root)');
+    shared = createMailTransport(sharedSettings);
   }
   return shared;
 }
@@ -96,6 +103,7 @@ export function classifySmtpError(error: unknown): { kind: 'transient' | 'failed
   const e = error as { responseCode?: unknown; code?: unknown; message?: unknown };
   const responseCode = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   // The server's reply may quote the address back; keep only the code and a short, address-free text.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever the rejection carries, as text (it may not be an Error)
   const message = String(e.message ?? 'send failed').replace(/[^\s<>@]+@[^\s<>@]+/g, '[address]').slice(0, 300);
   if (responseCode !== undefined) {
     if (responseCode >= 400 && responseCode < 500) return { kind: 'transient', responseCode, message };

@@ -188,7 +188,7 @@ export class SendWorker {
           released = true;
           return;
         }
-        const id = pending[next++]!;
+        const id = pending[next++];
         if (next === pending.length) dispatched();
         const message = messages.get(id);
         if (!message) continue;

@@ -50,7 +50,7 @@ export const eventItem = z.strictObject({
   customerId,
   /** Only this page experiment; absent: every page experiment the customer is assigned to. */
   experiment: experimentKey.optional(),
-  value: z.number().finite().optional(),
+  value: z.number().optional(),
   properties: storableObject().optional(),
 });
 

@@ -3,7 +3,6 @@
 // SDK payload (running page experiments) and send exposures and events for page experiments. Revoking
 // one takes effect at once on this instance and within CHANGES_POLL_MS on the others.
 import { randomBytes } from 'node:crypto';
-import { getConfig } from '../../../config';
 import { NotFoundError } from '../../lib/errors';
 import { changesService } from '../changes';
 import type { ClientKeyDocument } from './client-keys.model';
@@ -25,6 +24,24 @@ function publicView(doc: ClientKeyDocument) {
 }
 
 const cache = new Map<string, { resolved: ResolvedClientKey | null; expires: number }>();
+
+export interface ClientKeysSettings {
+  /** How long a resolved key is remembered (API_KEY_CACHE_SECONDS). */
+  cacheSeconds: number;
+}
+
+let settings: ClientKeysSettings | undefined;
+
+/** Given by the composition root (src/wiring.ts) before the first request. */
+export function configureClientKeys(given: ClientKeysSettings): void {
+  settings = { ...given };
+  cache.clear();
+}
+
+function configured(): ClientKeysSettings {
+  if (!settings) throw new Error('client keys are not configured (configureClientKeys, called by the composition root)');
+  return settings;
+}
 
 export const clientKeysService = {
   async create(input: CreateClientKeyInput, createdBy: string) {
@@ -54,13 +71,14 @@ export const clientKeysService = {
   /** The key if it exists and is not revoked; null otherwise (a malformed key is unknown too). */
   async resolve(key: string): Promise<ResolvedClientKey | null> {
     if (!CLIENT_KEY_PATTERN.test(key)) return null;
+    const { cacheSeconds } = configured();
     const now = Date.now();
     const hit = cache.get(key);
     if (hit && hit.expires > now) return hit.resolved;
     const doc = await clientKeysRepository.findById(key);
     const resolved = doc && !doc.revokedAt ? { key: doc._id, allowedOrigins: doc.allowedOrigins ?? [] } : null;
     if (cache.size > 10_000) cache.clear();
-    cache.set(key, { resolved, expires: now + getConfig().API_KEY_CACHE_SECONDS * 1000 });
+    cache.set(key, { resolved, expires: now + cacheSeconds * 1000 });
     return resolved;
   },
 };

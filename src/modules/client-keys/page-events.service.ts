@@ -61,7 +61,7 @@ async function recordExposure(item: ExposureItem): Promise<ItemResult> {
 
 export const pageEventsService = {
   async record(clientKey: ResolvedClientKey, items: unknown[]): Promise<PageEventsOutcome> {
-    const results: (ItemResult | undefined)[] = new Array(items.length);
+    const results = new Array<ItemResult | undefined>(items.length);
     const exposures: [number, ExposureItem][] = [];
     const events: [number, EventItem][] = [];
     items.forEach((raw, i) => {
@@ -117,11 +117,11 @@ export const pageEventsService = {
     const stored = inputs.length > 0 ? await eventsService.ingest(inputs) : { accepted: 0, duplicates: 0 };
 
     const final = results as ItemResult[];
-    const exposureResults = exposures.map(([i]) => final[i]!);
+    const exposureResults = exposures.map(([i]) => final[i]);
     return {
       results: final,
       exposures: { accepted: exposureResults.filter((r) => r.status === 'accepted').length, refused: exposureResults.filter((r) => r.status === 'refused').length },
-      events: { accepted: stored.accepted, duplicates: stored.duplicates, ignored, refused: events.filter(([i]) => final[i]!.status === 'refused').length },
+      events: { accepted: stored.accepted, duplicates: stored.duplicates, ignored, refused: events.filter(([i]) => final[i].status === 'refused').length },
     };
   },
 };

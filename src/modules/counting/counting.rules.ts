@@ -122,6 +122,7 @@ function add(changes: CountingChanges, experiment: string, variant: string, metr
   c.sumSquares += delta.sumSquares ?? 0;
   for (const [score, count] of Object.entries(delta.histogram ?? {})) {
     const next = (c.histogram[score] ?? 0) + count;
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a histogram is a record keyed by score: an empty bucket is dropped
     if (next === 0) delete c.histogram[score];
     else c.histogram[score] = next;
   }

@@ -71,7 +71,10 @@ const serveDist = express.static(SWAGGER_UI_DIR, { index: false, redirect: false
 
 /** Under /docs: the initializer, and the files of swagger-ui-dist the page uses; anything else passes on (404). */
 export const docsAssets: RequestHandler = (req, res, next) => {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    next();
+    return;
+  }
   if (req.path === `/${INITIALIZER_FILE}`) {
     res.type('text/javascript').send(INITIALIZER);
     return;

@@ -12,7 +12,7 @@ export const eventInput = z.strictObject({
   customerId,
   name: z.string().trim().min(1).max(100),
   experiment: experimentKey.optional(),
-  value: z.number().finite().optional(),
+  value: z.number().optional(),
   timestamp: timestamp.optional(),
   properties: storableObject().optional(),
 });

@@ -71,7 +71,7 @@ for (const action of Object.keys(TRANSITIONS) as TransitionAction[]) {
     `/experiments/:key/${action}`,
     {
       access: can.edit,
-      summary: `${action[0]!.toUpperCase()}${action.slice(1)} an experiment`,
+      summary: `${action[0].toUpperCase()}${action.slice(1)} an experiment`,
       description: `From ${from.join(' or ')} to ${to}.`,
       params: experimentKeyParams,
       responses: { 200: { description: `the experiment, now ${to}`, json: experimentView } },

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { documentedAs, httpUrl, isoDate } from '../../lib/schemas';
-// Not the tracking index: the renderer imports this module, so only the pure template check is imported here.
-import { emailTemplateProblems } from '../tracking/templates';
+import { emailTemplateProblems } from '../../lib/email-templates';
 import { BUILT_IN_METRIC_KEYS } from './metric-catalogue';
 
 export const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{1,63}$/;
@@ -104,12 +103,12 @@ const experimentFields = {
   analysis: analysisSpec.default(() => analysisSpec.parse({})),
 };
 
-type ExperimentShape = {
+interface ExperimentShape {
   assetType?: 'email' | 'page';
   variants?: { key: string; weight: number; content: unknown }[];
   controlVariant?: string;
   metrics?: z.infer<typeof metricsSpec>;
-};
+}
 
 /** Cross-field rules shared by create and by the merged result of a PATCH. */
 export function checkExperiment(value: ExperimentShape, ctx: z.RefinementCtx): void {

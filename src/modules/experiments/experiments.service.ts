@@ -68,8 +68,8 @@ export const experimentsService = {
       name: input.name,
       ...(input.hypothesis !== undefined ? { hypothesis: input.hypothesis } : {}),
       assetType: input.assetType,
-      variants: input.variants.map((v) => ({ key: v.key, ...(v.name ? { name: v.name } : {}), weight: v.weight, content: v.content as Record<string, unknown> })),
-      controlVariant: input.controlVariant ?? input.variants[0]!.key,
+      variants: input.variants.map((v) => ({ key: v.key, ...(v.name ? { name: v.name } : {}), weight: v.weight, content: v.content })),
+      controlVariant: input.controlVariant ?? input.variants[0].key,
       coverage: input.coverage,
       seed: input.seed ?? input.key,
       ...(input.targeting ? { targeting: input.targeting } : {}),
@@ -166,15 +166,15 @@ export const experimentsService = {
     const merged = {
       assetType: input.assetType ?? current.assetType,
       variants: input.variants ?? current.variants,
-      controlVariant: input.controlVariant ?? (input.variants ? (input.variants.some((v) => v.key === current.controlVariant) ? current.controlVariant : input.variants[0]!.key) : current.controlVariant),
+      controlVariant: input.controlVariant ?? (input.variants ? (input.variants.some((v) => v.key === current.controlVariant) ? current.controlVariant : input.variants[0].key) : current.controlVariant),
       metrics: input.metrics ?? current.metrics,
     };
-    z.any().superRefine((_, ctx) => checkExperiment(merged as Parameters<typeof checkExperiment>[0], ctx)).parse(merged);
+    z.any().superRefine((_, ctx) => checkExperiment(merged, ctx)).parse(merged);
     const set: Partial<ExperimentRecord> = {};
     if (input.name !== undefined) set.name = input.name;
     if (input.hypothesis !== undefined) set.hypothesis = input.hypothesis;
     if (input.assetType !== undefined) set.assetType = input.assetType;
-    if (input.variants !== undefined) set.variants = input.variants as ExperimentRecord['variants'];
+    if (input.variants !== undefined) set.variants = input.variants;
     set.controlVariant = merged.controlVariant;
     if (input.coverage !== undefined) set.coverage = input.coverage;
     if (input.seed !== undefined) set.seed = input.seed;

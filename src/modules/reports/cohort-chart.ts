@@ -132,20 +132,20 @@ export function buildCohortChart(series: Timeseries): CohortChartView {
   for (let t = domainLow; t <= domainHigh + step / 2; t += step) yTicks.push({ y: y(t), label: percent(Math.abs(t) < step / 1e6 ? 0 : t, decimals) });
 
   const x = (i: number) => round(points.length === 1 ? (PLOT_LEFT + PLOT_RIGHT) / 2 : PLOT_LEFT + (i / last) * (PLOT_RIGHT - PLOT_LEFT));
-  const xTicks = spread(points.length, 6).map((i) => ({ x: x(i), label: shortDate(points[i]!.date) }));
+  const xTicks = spread(points.length, 6).map((i) => ({ x: x(i), label: shortDate(points[i].date) }));
   const halfWidth = points.length === 1 ? 16 : Math.min(6, (PLOT_RIGHT - PLOT_LEFT) / last / 2);
 
   const columns = Math.max(1, Math.floor((PLOT_RIGHT - PLOT_LEFT) / LEGEND_COLUMN));
   const legendTop = PLOT_BOTTOM + 44;
   const seriesViews = treatments.map((variant, s): CohortSeriesView => {
-    const list = lifts[s]!;
+    const list = lifts[s];
     const ci = (i: number) => list[i]?.relativeCi ?? null;
     const bandParts = runs(points.length, (i) => {
       const interval = ci(i);
       return interval !== null && finite(interval[0]) && finite(interval[1]);
     }).map((run) => {
       if (run.length === 1) {
-        const i = run[0]!;
+        const i = run[0];
         const [lo, hi] = ci(i)!;
         return `M${round(x(i) - halfWidth)} ${y(hi)}H${round(x(i) + halfWidth)}V${y(lo)}H${round(x(i) - halfWidth)}Z`;
       }
@@ -161,9 +161,9 @@ export function buildCohortChart(series: Timeseries): CohortChartView {
     const dots = liftRuns
       .filter((run) => run.length === 1)
       .map(([i]) => {
-        const interval = ci(i!);
-        const value = list[i!]!.relativeLift!;
-        return { x: x(i!), y: y(value), y1: y(interval?.[0] ?? value), y2: y(interval?.[1] ?? value) };
+        const interval = ci(i);
+        const value = list[i]!.relativeLift!;
+        return { x: x(i), y: y(value), y1: y(interval?.[0] ?? value), y2: y(interval?.[1] ?? value) };
       });
     const latest = [...list].reverse().find((c) => finite(c?.relativeLift));
     const legend = latest
@@ -181,8 +181,8 @@ export function buildCohortChart(series: Timeseries): CohortChartView {
     };
   });
 
-  const first = points[0]!.date;
-  const lastDate = points[last]!.date;
+  const first = points[0].date;
+  const lastDate = points[last].date;
   const range = points.length === 1 ? `on ${first} (1 day)` : `from ${first} to ${lastDate} (${points.length} days)`;
   const latestText = seriesViews.map((v) => v.legend).join('; ');
   const desc = `Relative lift of each treatment over '${series.controlVariant}' on the ${label}, for the customers assigned up to each day ${range}; shaded: ${level} confidence interval; zero means no difference. Latest, for every customer: ${latestText}.`;

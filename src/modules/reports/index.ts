@@ -1,3 +1,3 @@
 export { reportsRouter, reportPageRouter } from './reports.router';
-export { reportsService } from './reports.service';
+export { configureReports, reportsService, type ReportsSettings } from './reports.service';
 export { signShareToken, verifyShareToken, parseExpiresIn } from './share-token';

@@ -55,7 +55,10 @@ documented(reportPageRouter, { tag: 'Reports' }).raw(
   async (req, res) => {
     const params = experimentKeyParams.safeParse(req.params);
     const query = reportQuery.safeParse(req.query);
-    if (!params.success || !query.success) return send(res, reportsService.notFoundPage());
+    if (!params.success || !query.success) {
+      send(res, reportsService.notFoundPage());
+      return;
+    }
     send(res, await reportsService.renderReport(params.data.key, query.data.token));
   },
 );

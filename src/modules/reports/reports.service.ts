@@ -1,8 +1,6 @@
 // Share links and the HTML report. Links are stateless: the signed token carries the experiment key and
 // expiry, so nothing is stored and a link cannot be widened to another experiment or a later date.
-import { getConfig } from '../../../config';
 import { AppError } from '../../lib/errors';
-import { resolveSecrets } from '../../lib/dev-secrets';
 import { logger } from '../../lib/logger';
 import { experimentsService, type ExperimentRecord } from '../experiments';
 import { freshnessHeaders } from '../counting';
@@ -11,23 +9,40 @@ import { buildReportView } from './report-view';
 import { renderNotFoundPage, renderReportPage } from './report.template';
 import { signShareToken, verifyShareToken } from './share-token';
 
-let trackingSecret: string | undefined;
+export interface ReportsSettings {
+  /** TRACKING_SECRET, or the development secret kept under DATA_DIR: the same one the service signs with. */
+  trackingSecret: string;
+  /** PUBLIC_BASE_URL, when set. */
+  publicBaseUrl?: string;
+  /** Without publicBaseUrl, links point to the origin the request came to (NODE_ENV=development only). */
+  linksFromRequestOrigin: boolean;
+}
 
-/** TRACKING_SECRET, or the development secret kept under DATA_DIR: the same one the service signs with. */
+let settings: ReportsSettings | undefined;
+
+/** Given by the composition root (src/wiring.ts) before the first request. */
+export function configureReports(given: ReportsSettings): void {
+  settings = { ...given };
+}
+
+function configured(): ReportsSettings {
+  if (!settings) throw new Error('reports are not configured (configureReports, called by the composition root)');
+  return settings;
+}
+
 function secret(): string {
-  trackingSecret ??= resolveSecrets(getConfig()).trackingSecret;
-  return trackingSecret;
+  return configured().trackingSecret;
 }
 
 /** Where links point: PUBLIC_BASE_URL, or (development only) the origin the request came to. */
 function linkBase(requestOrigin: string | undefined): string {
-  const config = getConfig();
-  const base = config.PUBLIC_BASE_URL ?? (config.NODE_ENV === 'development' ? requestOrigin : undefined);
+  const { publicBaseUrl, linksFromRequestOrigin } = configured();
+  const base = publicBaseUrl ?? (linksFromRequestOrigin ? requestOrigin : undefined);
   if (!base) throw new AppError(500, 'not_configured', 'PUBLIC_BASE_URL is not set, so share links cannot be made');
   return base.endsWith('/') ? base : `${base}/`;
 }
 
-export type RenderedPage = { status: 200 | 404; html: string; headers?: Record<string, string> };
+export interface RenderedPage { status: 200 | 404; html: string; headers?: Record<string, string> }
 
 /** The primary metric by assignment cohort, or nothing (no section) while cohort aggregates are not available. */
 async function primaryByCohort(record: ExperimentRecord): Promise<Timeseries | undefined> {

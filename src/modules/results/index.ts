@@ -1,6 +1,6 @@
 export { resultsRouter } from './results.router';
 export { resultsService, type RolloutResult } from './results.service';
-export { looksService, recordLook, runDueLooks, type Look, type LookReason } from './looks.service';
+export { looksDuty, looksService, recordLook, runDueLooks, type Look, type LookReason, type LooksSettings } from './looks.service';
 export { computeTimeseries, MAX_TIMESERIES_POINTS, type CohortInput, type Timeseries, type TimeseriesPoint } from './results.timeseries';
 export { timeseriesService } from './timeseries.service';
 export type * from './results.types';

@@ -3,7 +3,7 @@
 // either. Looks are taken on a schedule (runDueLooks: at most one per experiment per LOOK_INTERVAL,
 // claimed with a compare-and-set on the experiment's lastLookAt, so several instances take one between
 // them) and on every decision taken from the results (rollout, campaign winner).
-import { getConfig } from '../../../config';
+import type { Duty } from '../../jobs/runner';
 import { logger } from '../../lib/logger';
 import { experimentsService, type ExperimentStatus } from '../experiments';
 import { notifyDecision } from '../webhooks';
@@ -12,6 +12,12 @@ import { readResults } from './results.read';
 import type { ExperimentResults } from './results.types';
 
 export type LookReason = 'scheduled' | 'campaign_decision' | 'rollout';
+
+/** From the composition root. */
+export interface LooksSettings {
+  /** LOOK_INTERVAL: at most one scheduled look per experiment this often. */
+  lookIntervalMs: number;
+}
 
 export interface Look {
   experiment: string;
@@ -51,10 +57,10 @@ export const looksService = {
   /**
    * The scheduled looks: one for every running or paused experiment whose last look is at least
    * LOOK_INTERVAL old. Returns how many this call took. Meant to run as a periodic duty of the job
-   * runner (every minute or so); an experiment claimed by another instance is skipped.
+   * runner (every minute or so, looksDuty); an experiment claimed by another instance is skipped.
    */
-  async runDueLooks(now: Date): Promise<number> {
-    const intervalMs = getConfig().lookIntervalMs;
+  async runDueLooks(now: Date, settings: LooksSettings): Promise<number> {
+    const intervalMs = settings.lookIntervalMs;
     let taken = 0;
     for (const experiment of await experimentsService.listWithAssignments()) {
       if (!SCHEDULED_STATUSES.includes(experiment.status)) continue;
@@ -75,3 +81,14 @@ export const looksService = {
 
 export const recordLook = looksService.recordLook.bind(looksService);
 export const runDueLooks = looksService.runDueLooks.bind(looksService);
+
+/** The scheduled looks as a periodic duty of the job runner: every minute, each experiment once per interval. */
+export function looksDuty(settings: LooksSettings): Duty {
+  return {
+    name: 'looks',
+    everyMs: 60_000,
+    run: async () => {
+      await runDueLooks(new Date(), settings);
+    },
+  };
+}

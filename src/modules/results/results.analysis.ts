@@ -379,15 +379,15 @@ function health(ctx: Context, metrics: MetricResult[]): ExperimentResults['healt
   // Zero-weight variants expect nobody; anyone there (forced QA assignments) is reported, not tested.
   const weighted = experiment.variants.filter((v) => v.weight > 0);
   for (const variant of experiment.variants) {
-    if (variant.weight === 0 && unitsByVariant[variant.key]! > 0) {
+    if (variant.weight === 0 && unitsByVariant[variant.key] > 0) {
       warnings.push(`Variant "${variant.key}" has weight 0 but ${unitsByVariant[variant.key]} assigned customers (forced assignments?); they are left out of the sample ratio check.`);
     }
   }
   let srm = { chiSquare: 0, pValue: 1, mismatch: false, applied: false };
   if (weighted.length >= 2) {
-    const test = attempt(() => srmTest({ observed: weighted.map((v) => unitsByVariant[v.key]!), weights: weighted.map((v) => v.weight) }));
+    const test = attempt(() => srmTest({ observed: weighted.map((v) => unitsByVariant[v.key]), weights: weighted.map((v) => v.weight) }));
     if (test) {
-      const total = weighted.reduce((sum, v) => sum + unitsByVariant[v.key]!, 0);
+      const total = weighted.reduce((sum, v) => sum + unitsByVariant[v.key], 0);
       const weightSum = weighted.reduce((sum, v) => sum + v.weight, 0);
       const enough = weighted.every((v) => (total * v.weight) / weightSum >= SRM_MIN_PER_VARIANT);
       srm = { chiSquare: test.chiSquare, pValue: test.pValue, mismatch: enough && test.mismatch, applied: enough };
@@ -399,7 +399,7 @@ function health(ctx: Context, metrics: MetricResult[]): ExperimentResults['healt
     }
   }
   const min = experiment.analysis.minSamplePerVariant;
-  const short = experiment.variants.filter((v) => unitsByVariant[v.key]! < min).map((v) => `${v.key} (${unitsByVariant[v.key]})`);
+  const short = experiment.variants.filter((v) => unitsByVariant[v.key] < min).map((v) => `${v.key} (${unitsByVariant[v.key]})`);
   if (short.length > 0) warnings.push(`Too few customers for a decision: ${short.join(', ')} below the minimum of ${min} per variant.`);
 
   for (const metric of metrics) {
@@ -409,7 +409,7 @@ function health(ctx: Context, metrics: MetricResult[]): ExperimentResults['healt
     const table = attempt(() => responseRateTable(rows));
     const test = table ? attempt(() => chiSquareIndependence(table)) : null;
     if (test && test.pValue < RESPONSE_RATE_WARNING_P) {
-      const rates = metric.variants.map((v, i) => `${v.variant} ${formatPercent(rows[i]!.units / rows[i]!.assigned)}`).join(', ');
+      const rates = metric.variants.map((v, i) => `${v.variant} ${formatPercent(rows[i].units / rows[i].assigned)}`).join(', ');
       warnings.push(
         `${metric.metric.toUpperCase()} response rates differ between variants more than chance explains (${rates}; chi-square ${pPhrase('p', test.pValue)}): the scores compare different kinds of customers and may be biased.`,
       );

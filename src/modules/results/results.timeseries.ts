@@ -112,7 +112,7 @@ export function computeTimeseries(experiment: ExperimentRecord, cohorts: CohortI
     analysis: experiment.analysis.method === 'bayesian' ? { ...experiment.analysis, method: 'frequentist' } : experiment.analysis,
   };
   const tau2 = tau2Key(metricKey);
-  let sequential: Record<string, number> = experiment.sequential?.[tau2] !== undefined ? { [tau2]: experiment.sequential[tau2]! } : {};
+  let sequential: Record<string, number> = experiment.sequential?.[tau2] !== undefined ? { [tau2]: experiment.sequential[tau2] } : {};
 
   // Cohorts by day, only the two metrics a point needs.
   const byDay = new Map<number, CohortInput[]>();
@@ -126,14 +126,14 @@ export function computeTimeseries(experiment: ExperimentRecord, cohorts: CohortI
   }
   const days = [...byDay.keys()].sort((a, b) => a - b);
 
-  const definition = metricsOf(experiment.metrics.custom)[metricKey]!;
+  const definition = metricsOf(experiment.metrics.custom)[metricKey];
   const header = { experiment: experiment._id, metric: metricKey, role, kind: definition.kind, direction: definition.direction };
-  const empty = analyse(single, [], now).results.metrics[0]!;
+  const empty = analyse(single, [], now).results.metrics[0];
   const base = { ...header, test: empty.test, method: experiment.analysis.method, alpha: experiment.analysis.alpha, controlVariant: experiment.controlVariant };
   if (days.length === 0) return { ...base, omittedDays: 0, points: [] };
 
-  const first = days[0]!;
-  const last = Math.max(days[days.length - 1]!, experiment.status === 'running' ? dayOf(now) : -Infinity);
+  const first = days[0];
+  const last = Math.max(days[days.length - 1], experiment.status === 'running' ? dayOf(now) : -Infinity);
   const shownFrom = Math.max(first, last - MAX_TIMESERIES_POINTS + 1);
 
   const totals = new Map<string, AggregateRecord>();
@@ -165,7 +165,7 @@ export function computeTimeseries(experiment: ExperimentRecord, cohorts: CohortI
     const snapshot = [...totals.values()].map((t) => ({ ...t, histogram: { ...t.histogram } }));
     const { results, sequentialUpdates } = analyse({ ...single, sequential }, snapshot, now);
     if (sequentialUpdates[tau2] !== undefined) sequential = { [tau2]: sequentialUpdates[tau2] };
-    const metric = results.metrics[0]!;
+    const metric = results.metrics[0];
     previous = { variants: metric.variants.map(pickVariant), comparisons: metric.comparisons.map(pickComparison) };
     points.push({ date: formatDay(day), ...previous });
   }

@@ -3,7 +3,7 @@
 import { aggregatesRepository } from '../aggregates';
 import { readFreshness, type CountingFreshness } from '../counting';
 import { experimentsService, type ExperimentRecord } from '../experiments';
-import { computeTimeseries, timeseriesMetric, type CohortInput, type Timeseries } from './results.timeseries';
+import { computeTimeseries, timeseriesMetric, type Timeseries } from './results.timeseries';
 
 export const timeseriesService = {
   /** The series of `metric` (default: the primary metric) for an experiment key; unknown experiment → 404. */

@@ -113,7 +113,7 @@ export function localeFromAcceptLanguage(header: string | undefined): Locale | u
     .filter((entry) => entry.tag && entry.q > 0)
     .sort((a, b) => b.q - a.q || a.index - b.index);
   for (const entry of ranked) {
-    const base = entry.tag.toLowerCase().split('-')[0]!;
+    const base = entry.tag.toLowerCase().split('-')[0];
     if ((LOCALES as readonly string[]).includes(base)) return base as Locale;
   }
   return undefined;

@@ -4,8 +4,8 @@
 import type Handlebars from 'handlebars';
 import { compile } from 'html-to-text';
 import { SURVEY_METRICS, SURVEY_SCALES, type ExperimentRecord, type SurveyMetric } from '../experiments';
-import { fill, formatNumber, isRtl, resolveLocale, words, type Locale } from './locales.catalogue';
-import { compileOptions, EMAIL_TEMPLATE_FIELDS, handlebars, type TemplateMode } from './templates';
+import { formatNumber, isRtl, resolveLocale, words, type Locale } from './locales.catalogue';
+import { compileOptions, EMAIL_TEMPLATE_FIELDS, handlebars, type TemplateMode } from '../../lib/email-templates';
 import { signToken, trackingUrls, type TrackingPayload } from './tokens.service';
 
 /** The html as a reader sees it, for the text part: the converter is compiled once (per message it cost a sixth of a send). */
@@ -42,7 +42,7 @@ export interface RenderedMessage {
   };
 }
 
-// The isolated Handlebars environment and its options are in ./templates, shared with the check that
+// The isolated Handlebars environment and its options are in src/lib/email-templates.ts, shared with the check that
 // refuses a variant whose templates do not compile.
 const MAX_CACHED_TEMPLATES = 1000;
 // Keyed by the source itself: every message of a send renders the same string of the cached experiment,
@@ -80,7 +80,7 @@ const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quo
 /** Decodes the entities an attribute value may hold, giving the URL a browser would follow. */
 export function decodeHtmlAttribute(value: string): string {
   return value.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (match, entity: string) => {
-    if (entity[0] === '#') {
+    if (entity.startsWith('#')) {
       const code = entity[1] === 'x' || entity[1] === 'X' ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10);
       return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : match;
     }
@@ -125,7 +125,7 @@ function surveyBlock(metric: SurveyMetric, locale: Locale, links: { score: numbe
     `<div dir="${dir}" lang="${locale}" style="margin:24px 0;font-family:Arial,sans-serif" data-verdict="survey">` +
     `<p style="margin:0 0 8px;font-size:15px">${escapeHtml(w.question[metric])}</p>` +
     `<table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr>${cells}</tr></table>` +
-    `<p style="margin:4px 0 0;font-size:12px;color:#5f6368">${escapeHtml(formatNumber(locale, links[0]!.score))} = ${escapeHtml(w.low[metric])} · ${escapeHtml(formatNumber(locale, links[links.length - 1]!.score))} = ${escapeHtml(w.high[metric])}</p>` +
+    `<p style="margin:4px 0 0;font-size:12px;color:#5f6368">${escapeHtml(formatNumber(locale, links[0].score))} = ${escapeHtml(w.low[metric])} · ${escapeHtml(formatNumber(locale, links[links.length - 1].score))} = ${escapeHtml(w.high[metric])}</p>` +
     `</div>`
   );
 }
@@ -133,7 +133,7 @@ function surveyBlock(metric: SurveyMetric, locale: Locale, links: { score: numbe
 function surveyText(metric: SurveyMetric, locale: Locale, links: { score: number; url: string }[]): string {
   const w = words(locale);
   const lines = links.map((link) => `${formatNumber(locale, link.score)}: ${link.url}`);
-  return [w.question[metric], `(${formatNumber(locale, links[0]!.score)} = ${w.low[metric]}, ${formatNumber(locale, links[links.length - 1]!.score)} = ${w.high[metric]})`, ...lines].join('\n');
+  return [w.question[metric], `(${formatNumber(locale, links[0].score)} = ${w.low[metric]}, ${formatNumber(locale, links[links.length - 1].score)} = ${w.high[metric]})`, ...lines].join('\n');
 }
 
 const HTTP_URL_IN_TEXT = /https?:\/\/[^\s<>"')\]]+/gi;

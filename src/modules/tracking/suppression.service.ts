@@ -57,6 +57,6 @@ export const suppressionService = {
     const records: SuppressionRecord[] = [{ _id: customerSuppressionId(input.customerId), kind: 'customer', ...common }];
     if (input.email) records.push({ _id: emailSuppressionId(input.email), kind: 'email', ...common });
     const existed = await suppressionRepository.insert(records);
-    return { created: !existed.has(records[0]!._id) };
+    return { created: !existed.has(records[0]._id) };
   },
 };

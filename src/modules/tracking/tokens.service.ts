@@ -2,9 +2,7 @@
 // its own facts, HMAC-SHA256 signed, so the endpoints need no lookup to trust them and nobody can forge
 // a redirect target, an answer or an unsubscribe for someone else.
 import crypto from 'node:crypto';
-import { getConfig } from '../../../config';
 import { decodeBase64urlStrict } from '../../lib/base64url';
-import { resolveSecrets } from '../../lib/dev-secrets';
 
 export const TOKEN_PURPOSES = ['open', 'click', 'survey', 'unsubscribe', 'honeypot'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
@@ -27,14 +25,27 @@ const MAX_TOKEN_CHARS = 8192;
 const CODES: Record<TokenPurpose, string> = { open: 'o', click: 'c', survey: 's', unsubscribe: 'u', honeypot: 'h' };
 const PURPOSE_BY_CODE = new Map(Object.entries(CODES).map(([purpose, code]) => [code, purpose as TokenPurpose]));
 
-let secret: Buffer | undefined;
+export interface TrackingSettings {
+  /** TRACKING_SECRET, or the development secret kept under DATA_DIR (see dev-secrets). */
+  trackingSecret: string;
+  /** Where public links point: PUBLIC_BASE_URL, or the local listener in development. */
+  publicBaseUrl: string;
+}
+
+let settings: { secret: Buffer; publicBaseUrl: string } | undefined;
+
+/** Given by the composition root (src/wiring.ts) before any token is signed or checked. */
+export function configureTracking(given: TrackingSettings): void {
+  settings = { secret: Buffer.from(given.trackingSecret, 'utf8'), publicBaseUrl: given.publicBaseUrl.replace(/\/+$/, '') };
+}
+
+function configured(): NonNullable<typeof settings> {
+  if (!settings) throw new Error('tracking is not configured (configureTracking, called by the composition root)');
+  return settings;
+}
 
 function trackingSecret(): Buffer {
-  if (!secret) {
-    const config = getConfig();
-    secret = Buffer.from(config.TRACKING_SECRET ?? resolveSecrets(config).trackingSecret, 'utf8');
-  }
-  return secret;
+  return configured().secret;
 }
 
 function mac(encodedPayload: string): Buffer {
@@ -82,11 +93,9 @@ export function verifyToken(token: string): TrackingPayload | null {
   };
 }
 
-/** Where public links point: PUBLIC_BASE_URL, or the local listener in development. */
+/** Where public links point (TrackingSettings.publicBaseUrl, without a trailing slash). */
 export function publicBaseUrl(): string {
-  const config = getConfig();
-  const base = config.PUBLIC_BASE_URL ?? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
-  return base.replace(/\/+$/, '');
+  return configured().publicBaseUrl;
 }
 
 export const trackingUrls = {

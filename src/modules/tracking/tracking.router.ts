@@ -112,11 +112,17 @@ route.raw(
   async (req, res) => {
     const token = tokenFrom(req, ['survey']);
     const metric = token && trackingService.surveyMetric(token);
-    if (!token || !metric) return sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+    if (!token || !metric) {
+      sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+      return;
+    }
     const request = facts(req);
     const locale = await trackingService.localeFor(token, request);
     const score = trackingService.parseScore(metric, surveyQuery.safeParse(req.query).data?.score);
-    if (score === null) return sendPage(res, 400, invalidScorePage(locale, SURVEY_SCALES[metric]));
+    if (score === null) {
+      sendPage(res, 400, invalidScorePage(locale, SURVEY_SCALES[metric]));
+      return;
+    }
     // Link scanners follow every score link of a message: their GETs show the page but record nothing.
     if (req.method === 'GET' && !scannerAgent(request.userAgent)) await trackingService.recordAnswer(token, metric, score);
     sendPage(res, 200, thankYouPage(locale, req.params.token as string, metric, score, false));
@@ -137,11 +143,17 @@ route.raw(
   async (req, res) => {
     const token = tokenFrom(req, ['survey']);
     const metric = token && trackingService.surveyMetric(token);
-    if (!token || !metric) return sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+    if (!token || !metric) {
+      sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+      return;
+    }
     const locale = await trackingService.localeFor(token, facts(req));
     const form = surveyForm.safeParse(req.body ?? {});
     const score = form.success ? trackingService.parseScore(metric, form.data.score) : null;
-    if (!form.success || score === null) return sendPage(res, 400, invalidScorePage(locale, SURVEY_SCALES[metric]));
+    if (!form.success || score === null) {
+      sendPage(res, 400, invalidScorePage(locale, SURVEY_SCALES[metric]));
+      return;
+    }
     const comment = form.data.comment?.trim();
     await trackingService.recordAnswer(token, metric, score, comment || undefined);
     sendPage(res, 200, thankYouPage(locale, req.params.token as string, metric, score, Boolean(comment)));
@@ -160,7 +172,10 @@ route.raw(
   },
   async (req, res) => {
     const token = tokenFrom(req, ['unsubscribe']);
-    if (!token) return sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+    if (!token) {
+      sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+      return;
+    }
     // Showing the page changes nothing: scanners and prefetchers GET links, only a POST unsubscribes.
     sendPage(res, 200, unsubscribeConfirmPage(await trackingService.localeFor(token, facts(req)), req.params.token as string));
   },
@@ -179,7 +194,10 @@ route.raw(
   },
   async (req, res) => {
     const token = tokenFrom(req, ['unsubscribe']);
-    if (!token) return sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+    if (!token) {
+      sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+      return;
+    }
     // RFC 8058 clients POST "List-Unsubscribe=One-Click"; the page's button posts an empty form.
     const oneClick = unsubscribeForm.safeParse(req.body ?? {}).data?.['List-Unsubscribe'] === 'One-Click';
     await trackingService.unsubscribe(token, oneClick ? 'one_click' : 'link');

@@ -2,7 +2,6 @@
 // hits and classify them once their neighbours are known, record one-click survey answers and
 // unsubscribe. Every event has a deterministic eventId, so retries and repeats count once.
 import { createHash, randomUUID } from 'node:crypto';
-import { getConfig } from '../../../config';
 import type { Duty } from '../../jobs/runner';
 import { eventsService } from '../events';
 import { SURVEY_METRICS, SURVEY_SCALES, type SurveyMetric } from '../experiments';
@@ -159,9 +158,10 @@ export const trackingService = {
 
 /**
  * The click classifier, a periodic duty of the job runner (one instance at a time): turns the hits that
- * have settled into events, including hits a restart left unclassified.
+ * have settled into events, including hits a restart left unclassified. `intervalMs`: SCHEDULER_INTERVAL_MS,
+ * from the composition root.
  */
-export function clickClassifierDuty(intervalMs: number = getConfig().SCHEDULER_INTERVAL_MS): Duty {
+export function clickClassifierDuty(intervalMs: number): Duty {
   return {
     name: 'click-classifier',
     everyMs: intervalMs,

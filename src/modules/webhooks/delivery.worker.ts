@@ -2,22 +2,31 @@
 // at a time). Each entry is also leased with a compare-and-set before it is sent, and a lease left by a
 // crash expires, so pending deliveries resume after a restart or a takeover. Delivery is at least once;
 // receivers de-duplicate on X-Verdict-Delivery.
-import { getConfig } from '../../../config';
 import type { Duty } from '../../jobs/runner';
 import { logger } from '../../lib/logger';
 import { notifyRollouts } from './notifications.service';
 import { backoffMs, deliveryHeaders, MAX_ATTEMPTS } from './webhook-signing';
-import { postToTarget, TargetRefusedError, targetPolicyOf, type TargetPolicy } from './webhook-target';
+import { postToTarget, TargetRefusedError, type TargetPolicy } from './webhook-target';
 import type { QueueRecord } from './webhooks.model';
 import { webhooksRepository } from './webhooks.repository';
 
+/** From the composition root: SCHEDULER_INTERVAL_MS, WEBHOOK_RETRY_BASE_MS, WEBHOOK_TIMEOUT_MS, the target policy. */
+export interface WebhookDeliverySettings {
+  intervalMs: number;
+  retryBaseMs: number;
+  timeoutMs: number;
+  /** Where deliveries may go (targetPolicyOf: NODE_ENV, ALLOW_PRIVATE_WEBHOOKS). */
+  targets: TargetPolicy;
+}
+
+/** What a test (or a bench) changes from the settings. */
 export interface WebhookWorkerOptions {
   intervalMs?: number;
   retryBaseMs?: number;
   timeoutMs?: number;
   /** Deliveries sent at the same time by this worker. */
   concurrency?: number;
-  /** Where deliveries may go: from the configuration (NODE_ENV, ALLOW_PRIVATE_WEBHOOKS) unless given. */
+  /** Where deliveries may go: the settings' policy with these changes. */
   targets?: Partial<TargetPolicy>;
 }
 
@@ -25,25 +34,24 @@ export interface WebhookDeliveries {
   /** Register on the job runner: one poll every intervalMs while this instance holds the lease. */
   duty: Duty;
   /** Runs one poll now (tests use it to avoid waiting), or waits for the one running; resolves when done. */
-  tick(): Promise<void>;
+  tick: () => Promise<void>;
 }
 
 const BATCH = 50;
 
 /** What a failed attempt is recorded as: a status, or an error code, never a response body. */
 function describe(error: unknown): string {
-  const err = error as { name?: string; cause?: { code?: string }; code?: string; message?: string };
+  const err = error as { name?: string; cause?: { code?: string | number }; code?: string | number; message?: string };
   if (err?.name === 'TimeoutError') return 'timeout';
   return String(err?.cause?.code ?? err?.code ?? err?.name ?? 'error').slice(0, 100);
 }
 
-export function webhookDeliveries(options: WebhookWorkerOptions = {}): WebhookDeliveries {
-  const config = getConfig();
-  const intervalMs = options.intervalMs ?? config.SCHEDULER_INTERVAL_MS;
-  const retryBaseMs = options.retryBaseMs ?? config.WEBHOOK_RETRY_BASE_MS;
-  const timeoutMs = options.timeoutMs ?? config.WEBHOOK_TIMEOUT_MS;
+export function webhookDeliveries(settings: WebhookDeliverySettings, options: WebhookWorkerOptions = {}): WebhookDeliveries {
+  const intervalMs = options.intervalMs ?? settings.intervalMs;
+  const retryBaseMs = options.retryBaseMs ?? settings.retryBaseMs;
+  const timeoutMs = options.timeoutMs ?? settings.timeoutMs;
   const concurrency = options.concurrency ?? 8;
-  const targets: TargetPolicy = { ...targetPolicyOf(config), ...options.targets };
+  const targets: TargetPolicy = { ...settings.targets, ...options.targets };
   // Aborted when the runner stops the duty: a delivery in flight is released, not counted as an attempt.
   let stopping: AbortSignal = new AbortController().signal;
   let running: Promise<void> | undefined;
@@ -108,12 +116,12 @@ export function webhookDeliveries(options: WebhookWorkerOptions = {}): WebhookDe
 
   async function poll(): Promise<void> {
     // A failure here must not hold up deliveries that are due.
-    await notifyRollouts().catch((error) => logger.warn({ err: error }, 'could not check for rollouts to notify'));
+    await notifyRollouts().catch((error: unknown) => logger.warn({ err: error }, 'could not check for rollouts to notify'));
     const due = await webhooksRepository.due(new Date(), BATCH);
     let next = 0;
     const lane = async () => {
       while (next < due.length && !stopping.aborted) {
-        const entry = due[next++]!;
+        const entry = due[next++];
         try {
           await deliver(entry);
         } catch (error) {
@@ -126,7 +134,7 @@ export function webhookDeliveries(options: WebhookWorkerOptions = {}): WebhookDe
 
   function tick(): Promise<void> {
     running ??= poll()
-      .catch((error) => logger.warn({ err: error }, 'webhook worker poll failed'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'webhook worker poll failed'))
       .finally(() => {
         running = undefined;
       });

@@ -146,7 +146,7 @@ export async function resolveTarget(url: URL, policy: TargetPolicy): Promise<Res
   const addresses = family ? [{ address: host, family: family as 4 | 6 }] : await (policy.lookup ?? systemLookup)(host);
   if (addresses.length === 0) throw Object.assign(new Error(`${host} has no address`), { code: 'ENOTFOUND' });
   if (!policy.allowPrivate && refusedAddresses(addresses)) throw new TargetRefusedError('the host name resolves to a non-public address');
-  return addresses[0]!;
+  return addresses[0];
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

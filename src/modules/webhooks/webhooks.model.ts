@@ -1,7 +1,5 @@
 import { Schema, model } from 'mongoose';
-
-export const WEBHOOK_EVENTS = ['decision.changed', 'srm.detected', 'experiment.rolled_out'] as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+import type { WebhookEvent } from './webhooks.schemas';
 
 /** A subscription. The secret is kept as is: it has to sign every delivery. */
 export interface WebhookRecord {

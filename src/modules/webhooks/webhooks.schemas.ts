@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { httpUrl, isoDate } from '../../lib/schemas';
-import { WEBHOOK_EVENTS } from './webhooks.model';
 
+export const WEBHOOK_EVENTS = ['decision.changed', 'srm.detected', 'experiment.rolled_out'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 export const createWebhookBody = z.strictObject({
   url: httpUrl,

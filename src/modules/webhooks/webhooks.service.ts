@@ -1,12 +1,11 @@
 // Webhook subscriptions, the deliveries log, and emit(): queue one delivery per subscribed webhook.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { getConfig } from '../../../config';
 import { BadRequestError, ConflictError, NotFoundError } from '../../lib/errors';
 import { MAX_ATTEMPTS } from './webhook-signing';
-import { registrationProblem, targetPolicyOf, type TargetPolicy } from './webhook-target';
-import type { WebhookEvent, WebhookRecord } from './webhooks.model';
+import { registrationProblem, type TargetPolicy } from './webhook-target';
+import type { WebhookRecord } from './webhooks.model';
 import { webhooksRepository } from './webhooks.repository';
-import type { CreateWebhookInput, DELIVERY_STATUSES } from './webhooks.schemas';
+import type { CreateWebhookInput, DELIVERY_STATUSES, WebhookEvent } from './webhooks.schemas';
 
 function publicView(record: WebhookRecord) {
   return { id: record._id, url: record.url, events: record.events, createdAt: record.createdAt, createdBy: record.createdBy };
@@ -27,14 +26,31 @@ export interface EmitOptions {
   occurredAt?: Date;
 }
 
+export interface WebhooksSettings {
+  /** Which URLs may be registered (targetPolicyOf: NODE_ENV, ALLOW_PRIVATE_WEBHOOKS). */
+  targets: TargetPolicy;
+}
+
+let settings: WebhooksSettings | undefined;
+
+/** Given by the composition root (src/wiring.ts) before the first request. */
+export function configureWebhooks(given: WebhooksSettings): void {
+  settings = { targets: { ...given.targets } };
+}
+
+function configured(): WebhooksSettings {
+  if (!settings) throw new Error('webhooks are not configured (configureWebhooks, called by the composition root)');
+  return settings;
+}
+
 export const webhooksService = {
   /**
    * Creates a subscription and returns its signing secret (this is the only time it is shown). With an
    * idempotency key, a retried request gets the same webhook back instead of a second one. The URL must
-   * be a target the policy allows (webhook-target.ts; from the configuration unless `targets` says).
+   * be a target the policy allows (webhook-target.ts; the settings' policy with the changes `targets` makes).
    */
   async create(input: CreateWebhookInput, actor: { id: string; name: string }, idempotencyKey?: string, targets: Partial<TargetPolicy> = {}) {
-    const problem = await registrationProblem(input.url, { ...targetPolicyOf(getConfig()), ...targets });
+    const problem = await registrationProblem(input.url, { ...configured().targets, ...targets });
     if (problem) throw new BadRequestError(`url: ${problem}`, [{ path: 'url', message: problem }]);
     const record: WebhookRecord = {
       _id: idempotencyKey ? `wh_${sha256(`${actor.id}\n${idempotencyKey}`).slice(0, 24)}` : `wh_${randomBytes(12).toString('base64url')}`,

@@ -8,6 +8,7 @@ import { bucketCustomer } from '../../../src/modules/assignments';
 import type { ExperimentRecord } from '../../../src/modules/experiments';
 
 // The SDK's hash function is internal (not exported from its index); load it from the same build.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a file found at run time, next to the package's entry
 const sdkHash = (require(path.join(path.dirname(require.resolve('@growthbook/growthbook')), 'util.js')) as { hash: (seed: string, value: string, version: number) => number | null }).hash;
 
 /** A minimal experiment record: bucketCustomer reads seed, variants, coverage and targeting. */

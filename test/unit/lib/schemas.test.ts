@@ -15,7 +15,7 @@ describe('lib/schemas: keys the database can store', () => {
     const parsed = storableObject().safeParse({ plan: [{ tier: 'pro' }, { '': 'x' }] });
     assert.equal(parsed.success, false);
     assert.deepEqual(
-      parsed.error!.issues.map((issue) => [issue.path.join('.'), issue.message]),
+      parsed.error.issues.map((issue) => [issue.path.join('.'), issue.message]),
       [['plan.1.', 'a key may not be empty']],
     );
   });

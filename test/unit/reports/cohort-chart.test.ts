@@ -65,15 +65,15 @@ describe('reports: lift by assignment cohort chart', () => {
     const groups = [...html.matchAll(/<g class="series series-\d" data-variant="([^"]+)">([\s\S]*?)<\/g>/g)];
     assert.deepEqual(groups.map((g) => g[1]), ['b', 'c']);
     for (const [, , body] of groups) {
-      assert.equal(body!.match(/class="band"/g)?.length, 1);
-      assert.equal(body!.match(/class="line"/g)?.length, 1);
+      assert.equal(body.match(/class="band"/g)?.length, 1);
+      assert.equal(body.match(/class="line"/g)?.length, 1);
     }
     assert.equal(html.match(/<line class="zero"/g)?.length, 1);
     const dates = [...html.matchAll(/<text class="tick" x="[^"]+" y="[^"]+" dy="18" text-anchor="middle">([^<]+)<\/text>/g)].map((m) => m[1]);
     assert.ok(dates.length >= 2 && dates.length <= 6, dates.join(', '));
     assert.equal(dates[0], 'Mar 1');
     assert.equal(dates.at(-1), 'Mar 30');
-    const yLabels = [...html.matchAll(/text-anchor="end">([^<]+)<\/text>/g)].map((m) => m[1]!);
+    const yLabels = [...html.matchAll(/text-anchor="end">([^<]+)<\/text>/g)].map((m) => m[1]);
     assert.ok(yLabels.length >= 3 && yLabels.every((label) => /^[+-]?\d+(\.\d+)?%$/.test(label)), yLabels.join(', '));
     assert.ok(yLabels.includes('0%'));
     assert.match(html, /aria-labelledby="cohort-lift-title cohort-lift-desc"/);
@@ -84,19 +84,19 @@ describe('reports: lift by assignment cohort chart', () => {
 
   it('when the lift fades, then the line falls towards the zero line', () => {
     const chart = buildCohortChart(fading);
-    const ys = [...chart.series[0]!.line.matchAll(/[ML][\d.]+ ([\d.]+)/g)].map((m) => Number(m[1]));
+    const ys = [...chart.series[0].line.matchAll(/[ML][\d.]+ ([\d.]+)/g)].map((m) => Number(m[1]));
     assert.equal(ys.length, 30);
-    assert.ok(ys[0]! < ys[29]! && ys[29]! < chart.zeroY, `${ys[0]} → ${ys[29]}, zero at ${chart.zeroY}`);
+    assert.ok(ys[0] < ys[29] && ys[29] < chart.zeroY, `${ys[0]} → ${ys[29]}, zero at ${chart.zeroY}`);
   });
 
   it('when there is only one day, then each treatment is a dot with a whisker over a band, centred, with one date label', () => {
     const chart = buildCohortChart(series([point(day(0), { b: 0.1 })]));
-    const only = chart.series[0]!;
+    const only = chart.series[0];
     assert.equal(only.line, '');
     assert.equal(only.dots.length, 1);
     assert.match(only.band, /^M[\d.]+ [\d.]+H[\d.]+V[\d.]+H[\d.]+Z$/);
-    assert.equal(only.dots[0]!.x, (chart.plotLeft + chart.plotRight) / 2);
-    assert.ok(only.dots[0]!.y2 < only.dots[0]!.y && only.dots[0]!.y < only.dots[0]!.y1, 'the whisker spans the interval');
+    assert.equal(only.dots[0].x, (chart.plotLeft + chart.plotRight) / 2);
+    assert.ok(only.dots[0].y2 < only.dots[0].y && only.dots[0].y < only.dots[0].y1, 'the whisker spans the interval');
     assert.deepEqual(chart.xTicks.map((t) => t.label), ['Mar 1']);
     assert.match(chart.desc, /on 2025-03-01 \(1 day\)/);
     const html = section(renderReportPage(buildReportView(results(), [], undefined, series([point(day(0), { b: 0.1 })]))));
@@ -106,7 +106,7 @@ describe('reports: lift by assignment cohort chart', () => {
   it('when some days have no lift (too few customers), then the line and band break there and an isolated day is a dot', () => {
     const points = [point(day(0), { b: null }), point(day(1), { b: 0.2 }), point(day(2), { b: null }), point(day(3), { b: 0.3 }), point(day(4), { b: 0.25 })];
     const chart = buildCohortChart(series(points));
-    const s = chart.series[0]!;
+    const s = chart.series[0];
     assert.equal(s.line.match(/M/g)?.length, 1, 'one joined run: days 3–4');
     assert.equal(s.dots.length, 1, 'day 1 stands alone');
     assert.equal(s.band.match(/Z/g)?.length, 2, 'one band path, two runs');

@@ -31,7 +31,7 @@ function results(overrides: Partial<ExperimentResults> = {}): ExperimentResults 
     correction: 'holm',
     controlVariant: 'control',
     health: { srm: { chiSquare: 0.1, pValue: 0.75, mismatch: false, applied: true }, unitsByVariant: { control: 1000, friendly: 1000 }, warnings: [] },
-    metrics: [openMetric(), { ...openMetric(), metric: 'unsubscribe', role: 'guardrail', direction: 'decrease', comparisons: [{ ...openMetric().comparisons[0]!, significant: false, better: null }] }],
+    metrics: [openMetric(), { ...openMetric(), metric: 'unsubscribe', role: 'guardrail', direction: 'decrease', comparisons: [{ ...openMetric().comparisons[0], significant: false, better: null }] }],
     decision: { verdict: 'ship', variant: 'friendly', reasons: ['email_open is significantly better for friendly'] },
     ...overrides,
   };
@@ -61,7 +61,7 @@ describe('reports: report view', () => {
       assert.ok(mark.x1 >= chart.plotLeft && mark.x2 <= chart.plotRight, JSON.stringify(mark));
     }
     assert.equal(chart.reference?.x, chart.marks.find((m) => m.variant === 'control')!.x);
-    assert.ok(chart.marks[1]!.x > chart.marks[0]!.x);
+    assert.ok(chart.marks[1].x > chart.marks[0].x);
     assert.ok(chart.ticks.length >= 3);
     assert.ok(chart.ticks.every((t) => t.label.endsWith('%')));
   });

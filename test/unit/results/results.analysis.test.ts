@@ -82,13 +82,13 @@ describe('results analysis (pure)', () => {
     ]);
     assert.equal(results.decision.verdict, 'ship');
     assert.equal(results.decision.variant, 'c');
-    assert.match(results.decision.reasons[1]!, /Other winners \("b"\) have a weaker primary estimate/);
+    assert.match(results.decision.reasons[1], /Other winners \("b"\) have a weaker primary estimate/);
   });
 
   it('when the primary metric is lower-is-better, then the lowest estimate wins', () => {
     const record = experiment({ metrics: { primary: 'unsubscribe', secondary: [], guardrails: [], custom: [] } });
     const { results } = run(record, [assigned('control', 2000), assigned('b', 2000), binomial('control', 'unsubscribe', 100), binomial('b', 'unsubscribe', 40)]);
-    assert.equal(results.metrics[0]!.comparisons[0]!.better, true);
+    assert.equal(results.metrics[0].comparisons[0].better, true);
     assert.equal(results.decision.verdict, 'ship');
   });
 
@@ -98,7 +98,7 @@ describe('results analysis (pure)', () => {
       binomial('control', 'email_open', 200), binomial('b', 'email_open', 300),
       binomial('control', 'unsubscribe', 10), binomial('b', 'unsubscribe', 30),
     ]);
-    const guardrail = results.metrics.find((m) => m.metric === 'unsubscribe')!.comparisons[0]!;
+    const guardrail = results.metrics.find((m) => m.metric === 'unsubscribe')!.comparisons[0];
     assert.equal(guardrail.adjustedPValue, guardrail.pValue);
     assert.equal(guardrail.better, false);
     assert.equal(results.decision.verdict, 'keep_control');
@@ -118,7 +118,7 @@ describe('results analysis (pure)', () => {
     // The control fills at a quarter of the traffic, so it needs (n − 200) / 0.25 more customers in total.
     assert.equal(results.decision.additionalUnitsNeeded, Math.max(Math.ceil((n - 200) / 0.25), Math.ceil((n - 600) / 0.75)));
     // 800 customers in 2 days: 400 a day.
-    assert.equal(results.decision.estimatedDaysToDecision, Math.ceil((results.decision.additionalUnitsNeeded! / 400) * 10) / 10);
+    assert.equal(results.decision.estimatedDaysToDecision, Math.ceil((results.decision.additionalUnitsNeeded / 400) * 10) / 10);
   });
 
   it('when a survey metric is primary, then the sample size is in responders and converted with the response rate', () => {
@@ -128,9 +128,9 @@ describe('results analysis (pure)', () => {
       survey('control', 'csat', { 3: 20, 4: 20 }), survey('b', 'csat', { 3: 19, 4: 21 }),
     ]);
     assert.equal(results.decision.verdict, 'inconclusive');
-    const csat = results.metrics[0]!;
-    assert.equal(csat.variants[0]!.responders, 40);
-    assert.equal(csat.variants[0]!.value, 3.5);
+    const csat = results.metrics[0];
+    assert.equal(csat.variants[0].responders, 40);
+    assert.equal(csat.variants[0].value, 3.5);
     assert.match(results.decision.reasons.at(-1)!, /needs \d+ responders per variant/);
     // 40 of 400 customers answer in each arm: each needed responder costs 10 assignments, at half the traffic.
     const perVariant = Number(/needs (\d+) responders per variant/.exec(results.decision.reasons.at(-1)!)![1]);
@@ -146,10 +146,10 @@ describe('results analysis (pure)', () => {
       survey('control', 'csat', { 3: -1, 9: 2 }), // negative count and a score off the scale
       survey('b', 'csat', { 4: 3 }),
     ]);
-    assert.equal(results.metrics[0]!.variants[0]!.value, null);
-    assert.equal(results.metrics[0]!.comparisons[0]!.pValue, null);
-    assert.equal(results.metrics[1]!.comparisons[0]!.pValue, null);
-    assert.equal(results.metrics[1]!.variants[0]!.distribution, undefined);
+    assert.equal(results.metrics[0].variants[0].value, null);
+    assert.equal(results.metrics[0].comparisons[0].pValue, null);
+    assert.equal(results.metrics[1].comparisons[0].pValue, null);
+    assert.equal(results.metrics[1].variants[0].distribution, undefined);
   });
 
   it('when a variant has weight 0, then it is left out of the SRM check with a warning', () => {
@@ -162,14 +162,14 @@ describe('results analysis (pure)', () => {
     });
     const { results } = run(record, [assigned('control', 500), assigned('b', 505), assigned('qa', 3)]);
     assert.equal(results.health.srm.mismatch, false);
-    assert.ok(results.health.warnings.some((w) => /"qa" has weight 0 but 3 assigned customers/.test(w)));
+    assert.ok(results.health.warnings.some((w) => w.includes('"qa" has weight 0 but 3 assigned customers')));
   });
 
   it('when the SRM has fewer than 8 expected customers per variant, then it is reported but never flags a mismatch', () => {
     const { results } = run(experiment(), [assigned('control', 7), assigned('b', 0)]);
     assert.equal(results.health.srm.mismatch, false);
     assert.ok(results.health.srm.pValue < 0.05);
-    assert.ok(results.health.warnings.some((w) => /needs at least 8 expected customers per variant/.test(w)));
+    assert.ok(results.health.warnings.some((w) => w.includes('needs at least 8 expected customers per variant')));
   });
 
   it('when the method is sequential, then the stored running minimum wins over a weaker look and τ² is fixed per mean metric', () => {
@@ -185,17 +185,17 @@ describe('results analysis (pure)', () => {
     ];
     const first = analyse(record, aggregates, NOW);
     const openKey = sequentialKey('email_open', 'b');
-    const p = first.sequentialUpdates[openKey]!;
+    const p = first.sequentialUpdates[openKey];
     assert.ok(p > 0 && p <= 1);
-    assert.ok(first.sequentialUpdates[tau2Key('spend')]! > 0);
+    assert.ok(first.sequentialUpdates[tau2Key('spend')] > 0);
     assert.equal(first.sequentialUpdates[tau2Key('email_open')], undefined, 'rates use the default τ²');
-    const open = first.results.metrics[0]!.comparisons[0]!;
+    const open = first.results.metrics[0].comparisons[0];
     assert.equal(open.pValue, p);
     assert.ok(open.fixedHorizonPValue! < p);
 
     // A later look with a stored lower minimum: the minimum is shown and nothing new is stored for it.
     const later = analyse({ ...record, sequential: { ...first.sequentialUpdates, [openKey]: p / 10 } }, aggregates, NOW);
-    assert.equal(later.results.metrics[0]!.comparisons[0]!.pValue, p / 10);
+    assert.equal(later.results.metrics[0].comparisons[0].pValue, p / 10);
     assert.equal(later.sequentialUpdates[openKey], undefined);
     assert.equal(later.sequentialUpdates[tau2Key('spend')], undefined, 'τ² is chosen once');
   });
@@ -209,9 +209,9 @@ describe('results analysis (pure)', () => {
     assert.equal(csvField(Infinity), '');
     assert.equal(csvField(-0.25), '-0.25');
     const { results } = run(experiment(), [assigned('control', 1000), assigned('b', 1000), binomial('control', 'email_open', 200), binomial('b', 'email_open', 300)]);
-    const rows = parse(resultsToCsv({ ...results, decision: { ...results.decision, reasons: ['a, "quoted"\nreason'] } }), { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(resultsToCsv({ ...results, decision: { ...results.decision, reasons: ['a, "quoted"\nreason'] } }), { columns: true });
     assert.equal(rows.length, 6);
-    assert.equal(rows[1]!.variant, 'b');
-    assert.equal(Number(rows[1]!.value), 0.3);
+    assert.equal(rows[1].variant, 'b');
+    assert.equal(Number(rows[1].value), 0.3);
   });
 });

@@ -31,7 +31,7 @@ describe('stats reference values (SciPy fixtures)', () => {
       assertPValue(r.pValue, expected.pValue, `${l} pValue`);
       assertIntervalClose(r.ci, expected.ci, `${l} ci`);
       if (expected.relativeLift === null) assert.equal(r.relativeLift, null);
-      else assertClose(r.relativeLift as number, expected.relativeLift, `${l} relativeLift`);
+      else assertClose(r.relativeLift!, expected.relativeLift, `${l} relativeLift`);
       assertIntervalClose(r.relativeCi, expected.relativeCi, `${l} relativeCi`);
       assert.equal(r.significant, expected.significant, `${l} significant`);
       assertNoNaN(r);
@@ -50,7 +50,7 @@ describe('stats reference values (SciPy fixtures)', () => {
       assertPValue(r.pValue, expected.pValue, `${l} pValue`);
       assertIntervalClose(r.ci, expected.ci, `${l} ci`);
       if (expected.relativeLift === null) assert.equal(r.relativeLift, null);
-      else assertClose(r.relativeLift as number, expected.relativeLift, `${l} relativeLift`);
+      else assertClose(r.relativeLift!, expected.relativeLift, `${l} relativeLift`);
       assertIntervalClose(r.relativeCi, expected.relativeCi, `${l} relativeCi`);
       assert.equal(r.significant, expected.significant, `${l} significant`);
       assertNoNaN(r);

@@ -46,7 +46,7 @@ function render(exp: ExperimentRecord, recipient: Partial<RenderInput['recipient
 }
 
 const tokenOf = (url: string) => verifyToken(new URL(url).pathname.split('/').pop()!);
-const hrefs = (html: string) => [...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]!.replace(/&#38;/g, '&'));
+const hrefs = (html: string) => [...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1].replace(/&#38;/g, '&'));
 
 describe('message rendering', () => {
   it('when a message is rendered, then the templates are filled from the recipient', () => {
@@ -101,7 +101,7 @@ describe('message rendering', () => {
       for (const link of message.links.survey) {
         assert.equal(link.metric, metric);
         assert.ok(link.url.endsWith(`?score=${link.score}`));
-        assert.equal(tokenOf(link.url.split('?')[0]!)!.target, metric);
+        assert.equal(tokenOf(link.url.split('?')[0])!.target, metric);
         assert.ok(hrefs(message.html).includes(link.url));
       }
     });
@@ -109,7 +109,7 @@ describe('message rendering', () => {
 
   it('when the experiment has several survey metrics, then the first of primary, secondary, guardrails is asked', () => {
     const message = render(experiment({ primary: 'email_open', secondary: ['ces', 'nps'], guardrails: ['csat'] }));
-    assert.equal(message.links.survey[0]!.metric, 'ces');
+    assert.equal(message.links.survey[0].metric, 'ces');
   });
 
   it('when the experiment has no survey metric, then there is no survey block', () => {
@@ -137,7 +137,7 @@ describe('message rendering', () => {
     assert.match(message.text, /Hello Ada \(pro\)/);
     for (const click of message.links.clicks) assert.ok(message.text.includes(click.tracked));
     assert.ok(!message.text.includes('https://acme.example/start'));
-    assert.ok(message.text.includes(message.links.survey[0]!.url));
+    assert.ok(message.text.includes(message.links.survey[0].url));
     assert.ok(message.text.includes(message.links.unsubscribe));
     assert.ok(!message.text.includes('/t/o/'));
     assert.ok(!message.text.includes('Your first steps'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ExperimentRecord } from '../../../src/modules/experiments';
 import { renderCampaignMessage } from '../../../src/modules/tracking';
-import { emailTemplateProblems, templateProblem } from '../../../src/modules/tracking/templates';
+import { emailTemplateProblems, templateProblem } from '../../../src/lib/email-templates';
 
 /** Renders a message whose control variant has this content, as a send does. */
 function send(content: Record<string, unknown>) {
@@ -86,10 +86,10 @@ describe('message templates: the compile check', () => {
       url: '{{7*7}}',
     });
     assert.deepEqual(problems.map((p) => p.field), ['subject', 'html', 'preheader']);
-    assert.match(problems[0]!.message, /^template does not compile \(line 1\): /);
-    assert.match(problems[1]!.message, /\(line 2\)/);
-    assert.match(problems[1]!.message, /7\*7/, 'the message shows the text near the error');
-    assert.match(problems[2]!.message, /\(line 1\)/);
+    assert.match(problems[0].message, /^template does not compile \(line 1\): /);
+    assert.match(problems[1].message, /\(line 2\)/);
+    assert.match(problems[1].message, /7\*7/, 'the message shows the text near the error');
+    assert.match(problems[2].message, /\(line 1\)/);
     assert.deepEqual(emailTemplateProblems({ url: 'https://acme.example/{{7*7}}' }), [], 'page content has no templates');
   });
 });

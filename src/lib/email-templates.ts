@@ -1,6 +1,7 @@
 // The Handlebars environment and options campaign messages are rendered with, and the check that a
-// variant's templates compile with them. Pure: no I/O. Apart from the renderer so the experiments
-// schemas can refuse a template that does not compile (the renderer itself imports experiments).
+// variant's templates compile with them. Pure: no I/O. Shared code, not part of the tracking module: the
+// experiments schemas refuse a template that does not compile, and the renderer (src/modules/tracking),
+// which itself imports experiments, renders with the same environment.
 import Handlebars from 'handlebars';
 
 /** An isolated Handlebars environment: helpers or partials registered elsewhere cannot leak into mail. */
@@ -33,10 +34,10 @@ function problemOf(error: unknown): TemplateProblem {
   if (/^(Parse|Lexical) error on line \d+/.test(message)) {
     // "Parse error on line N:", the text around the error, a caret, then what was expected.
     const near = lines[1] ? ` near "${lines[1]}"` : '';
-    const detail = lines[0]!.startsWith('Lexical') ? lines[0]!.replace(/^Lexical error on line \d+\.\s*/, '') : (lines[3] ?? lines[0]!);
+    const detail = lines[0].startsWith('Lexical') ? lines[0].replace(/^Lexical error on line \d+\.\s*/, '') : (lines[3] ?? lines[0]);
     reason = `${detail}${near}`;
   } else {
-    reason = lines[0]!.replace(/ - \d+:\d+$/, '');
+    reason = lines[0].replace(/ - \d+:\d+$/, '');
   }
   reason = reason.replace(/\s+/g, ' ').trim().slice(0, 300);
   return Number.isInteger(line) && line > 0 ? { line, reason } : { reason };
