@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { NotFoundError } from '../../lib/errors';
 import { logger } from '../../lib/logger';
 import { documented } from '../../lib/openapi';
-import { SURVEY_SCALES } from '../experiments';
+import { SURVEY_SCALES, type SurveyMetric } from '../experiments';
 import { localeFromAcceptLanguage, type Locale } from './locales.catalogue';
 import { blankPage, invalidLinkPage, invalidScorePage, PAGE_HEADERS, thankYouPage, unsubscribeConfirmPage, unsubscribedPage } from './pages.view';
 import { surveyForm, surveyQuery, tokenParams, unsubscribeForm } from './tracking.schemas';
@@ -98,6 +98,17 @@ route.raw(
 
 const surveyResponses = { 200: page('the thank-you page (with a comment box)'), 400: page('the score is not one of the scale'), 404: invalidLink };
 
+/** The survey a link is for; answers the invalid-link page (404) and returns null when it is for none. */
+function surveyOf(req: Request, res: Response): { token: TrackingPayload; metric: SurveyMetric } | null {
+  const token = tokenFrom(req, ['survey']);
+  const metric = token && trackingService.surveyMetric(token);
+  if (!token || !metric) {
+    sendPage(res, 404, invalidLinkPage(browserLocale(req)));
+    return null;
+  }
+  return { token, metric };
+}
+
 route.raw(
   'get',
   '/s/:token',
@@ -110,12 +121,9 @@ route.raw(
     responses: surveyResponses,
   },
   async (req, res) => {
-    const token = tokenFrom(req, ['survey']);
-    const metric = token && trackingService.surveyMetric(token);
-    if (!token || !metric) {
-      sendPage(res, 404, invalidLinkPage(browserLocale(req)));
-      return;
-    }
+    const survey = surveyOf(req, res);
+    if (!survey) return;
+    const { token, metric } = survey;
     const request = facts(req);
     const locale = await trackingService.localeFor(token, request);
     const score = trackingService.parseScore(metric, surveyQuery.safeParse(req.query).data?.score);
@@ -141,12 +149,9 @@ route.raw(
     responses: surveyResponses,
   },
   async (req, res) => {
-    const token = tokenFrom(req, ['survey']);
-    const metric = token && trackingService.surveyMetric(token);
-    if (!token || !metric) {
-      sendPage(res, 404, invalidLinkPage(browserLocale(req)));
-      return;
-    }
+    const survey = surveyOf(req, res);
+    if (!survey) return;
+    const { token, metric } = survey;
     const locale = await trackingService.localeFor(token, facts(req));
     const form = surveyForm.safeParse(req.body ?? {});
     const score = form.success ? trackingService.parseScore(metric, form.data.score) : null;
