@@ -8,10 +8,12 @@ export type Flush<T, R> = (items: T[]) => Promise<R[]>;
 
 /**
  * `lingerMs`: how long the first item of an idle group waits for company before the write starts (0:
- * at once). For writes nobody waits on item by item (a sender's delivery records), a few milliseconds
- * turn many small inserts into a few larger ones.
+ * at once; 'turn': until the end of this turn of the event loop, setImmediate). For writes nobody waits
+ * on item by item (a sender's delivery records), a few milliseconds turn many small inserts into a few
+ * larger ones. 'turn' lets items that callers queue in the promise continuations of the same turn share
+ * the write: a request's seal and the next request's opening, written in one turn, go as one insert.
  */
-export function groupCommit<T, R>(flush: Flush<T, R>, maxBatch = 1000, lingerMs = 0): (item: T) => Promise<R> {
+export function groupCommit<T, R>(flush: Flush<T, R>, maxBatch = 1000, lingerMs: number | 'turn' = 0): (item: T) => Promise<R> {
   let queue: { item: T; resolve: (value: R) => void; reject: (error: unknown) => void }[] = [];
   let writing = false;
 
@@ -34,10 +36,11 @@ export function groupCommit<T, R>(flush: Flush<T, R>, maxBatch = 1000, lingerMs 
     new Promise<R>((resolve, reject) => {
       queue.push({ item, resolve, reject });
       if (writing) return;
-      if (lingerMs <= 0) void drain();
+      if (lingerMs === 0) void drain();
       else {
         writing = true;
-        setTimeout(() => void drain(), lingerMs);
+        if (lingerMs === 'turn') setImmediate(() => void drain());
+        else setTimeout(() => void drain(), lingerMs);
       }
     });
 }

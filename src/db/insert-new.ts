@@ -49,7 +49,7 @@ export async function insertNew<T extends Document & { _id: string }>(collection
  */
 export function sharedInsertOne<T extends Document & { _id: string }>(
   collection: () => Collection<T>,
-  options: { onInserted?: (record: T) => void; lingerMs?: number } = {},
+  options: { onInserted?: (record: T) => void; lingerMs?: number | 'turn' } = {},
 ): (record: T) => Promise<boolean> {
   const { onInserted, lingerMs = 0 } = options;
   return groupCommit<T, boolean>(async (records) => {

@@ -24,7 +24,7 @@ const queue = () => collectionOf<QueueEntryRecord>(QueueEntryModel);
 
 // A sender does not wait on each outcome before its next message, so outcomes may linger a few
 // milliseconds for company: one insert then carries the outcomes of many concurrent messages.
-const insertDeliveryShared = sharedInsertOne(deliveries, { lingerMs: 5 });
+const insertDeliveryShared = sharedInsertOne(deliveries, { lingerMs: 10 });
 
 export const campaignsRepository = {
   async insert(record: CampaignRecord): Promise<void> {

@@ -66,10 +66,14 @@ function sealOf(entry: SealEntry): IngestSealRecord {
   return { ...rest, _id: rest._id.slice(SEAL.length) };
 }
 
-/** Concurrent openings and seals share one insert; resolves false when the entry existed already. */
+/**
+ * Concurrent openings and seals share one insert; resolves false when the entry existed already. The
+ * write waits for the end of the event loop's turn: a group of single requests seals its batch and the
+ * next group opens its own in the same turn (src/modules/counting/append.ts), and both go as one insert.
+ */
 let appendToLog: ((entry: LogEntry) => Promise<boolean>) | undefined;
 function logAppend(entry: LogEntry): Promise<boolean> {
-  appendToLog ??= sharedInsertOne(log);
+  appendToLog ??= sharedInsertOne(log, { lingerMs: 'turn' });
   return appendToLog(entry);
 }
 
