@@ -3,6 +3,7 @@ import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { isoDurationToMs } from '../src/lib/duration';
+import { DEFAULT_OPT_OUT_KEYWORDS, parseOptOutKeywords } from '../src/lib/sms-opt-out';
 
 const booleanFromString = z
   .enum(['true', 'false', '1', '0'])
@@ -52,6 +53,29 @@ export const configSchema = z
     SMTP_URL: optionalNonEmpty.pipe(z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional()),
     SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(5),
     SMTP_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
+    /** SMS over SMPP 3.4: smpp://system_id:password@host:port; unset = SMS go to the outbox under DATA_DIR. */
+    SMPP_URL: optionalNonEmpty.pipe(
+      z
+        .string()
+        .refine((value) => {
+          try {
+            const url = new URL(value);
+            return url.protocol === 'smpp:' && url.hostname !== '' && url.username !== '';
+          } catch {
+            return false;
+          }
+        }, 'must be smpp://system_id:password@host:port')
+        .optional(),
+    ),
+    /** SMS submitted per second over the SMPP session (0 = no limit). */
+    SMS_RATE_LIMIT: z.coerce.number().min(0).max(10_000).default(10),
+    /** Opt-out keywords per locale, the first of each named in the message: "en:STOP|UNSUBSCRIBE,fa:لغو,ar:إلغاء". */
+    SMS_OPT_OUT_KEYWORDS: z
+      .string()
+      .default(DEFAULT_OPT_OUT_KEYWORDS)
+      .refine((value) => parseOptOutKeywords(value) !== null, 'must be locale:KEYWORD|KEYWORD pairs separated by commas, such as en:STOP|UNSUBSCRIBE,fa:لغو'),
+    /** A throttled submit (ESME_RTHROTTLED, ESME_RMSGQFUL) waits this long, doubling, before it is tried again. */
+    SMS_THROTTLE_BACKOFF_MS: z.coerce.number().int().min(1).max(60_000).default(500),
     BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i).default('1mb'),
     API_KEY_CACHE_SECONDS: z.coerce.number().min(0).default(10),
     CHANGES_POLL_MS: z.coerce.number().int().min(20).max(10_000).default(250),
@@ -70,6 +94,8 @@ export const configSchema = z
     /** Lease of a background duty; a dead holder's duty is taken over within about this long. */
     JOB_LEASE_MS: z.coerce.number().int().min(200).max(300_000).default(20_000),
     LOOK_INTERVAL: z.string().default('PT1H').refine((value) => isoDurationToMs(value) !== null, 'must be an ISO-8601 duration such as PT1H or P1D (no years or months)'),
+    /** At most one survey invitation per customer, experiment and metric per this long (ISO-8601 duration). */
+    SURVEY_FREQUENCY_PERIOD: z.string().default('P30D').refine((value) => isoDurationToMs(value) !== null, 'must be an ISO-8601 duration such as P30D or P2W (no years or months)'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -88,6 +114,8 @@ export interface Config extends RawConfig {
   ferretDbCacheDir: string;
   /** LOOK_INTERVAL in milliseconds. */
   lookIntervalMs: number;
+  /** SURVEY_FREQUENCY_PERIOD in milliseconds. */
+  surveyFrequencyPeriodMs: number;
 }
 
 export class ConfigError extends Error {
@@ -107,6 +135,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     dataDir: path.resolve(parsed.data.DATA_DIR),
     ferretDbCacheDir: path.resolve(parsed.data.FERRETDB_CACHE_DIR),
     lookIntervalMs: isoDurationToMs(parsed.data.LOOK_INTERVAL)!,
+    surveyFrequencyPeriodMs: isoDurationToMs(parsed.data.SURVEY_FREQUENCY_PERIOD)!,
   });
 }
 

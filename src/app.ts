@@ -11,10 +11,14 @@ import { assignmentsRouter, pageRedirectRouter } from './modules/assignments';
 import { campaignAudienceRouter, campaignsRouter } from './modules/campaigns';
 import { docsRouter } from './modules/docs';
 import { eventsRouter } from './modules/events';
+import { feedbackRouter } from './modules/feedback';
 import { experimentsRouter } from './modules/experiments';
 import { healthRouter } from './modules/health';
+import { metricsRouter } from './modules/metrics';
 import { trackingRouter } from './modules/tracking';
+import { smsRouter } from './modules/sms';
 import { resultsRouter } from './modules/results';
+import { surveysRouter } from './modules/surveys';
 import { reportPageRouter, reportsRouter } from './modules/reports';
 import { webhooksRouter } from './modules/webhooks';
 import { clientApiRouter, clientKeysRouter, sdkScriptRouter } from './modules/client-keys';
@@ -81,11 +85,11 @@ export function buildApp(config: Readonly<Config>, extensions: AppExtensions = {
   // with /v1, and no two routers below share a route.
   const v1 = Router();
   v1.use(authenticate);
-  v1.use(assignmentsRouter, eventsRouter, experimentsRouter, resultsRouter, campaignsRouter, apiKeysRouter, reportsRouter, webhooksRouter, clientKeysRouter);
+  v1.use(assignmentsRouter, eventsRouter, experimentsRouter, resultsRouter, surveysRouter, campaignsRouter, apiKeysRouter, reportsRouter, webhooksRouter, clientKeysRouter, feedbackRouter, metricsRouter);
   for (const router of extensions.v1 ?? []) v1.use(router);
   app.use('/v1', v1);
 
-  app.use(pageRedirectRouter, reportPageRouter, trackingRouter, sdkScriptRouter, docsRouter);
+  app.use(pageRedirectRouter, reportPageRouter, trackingRouter, smsRouter, sdkScriptRouter, docsRouter);
   for (const router of extensions.public ?? []) app.use(router);
 
   app.use(notFoundHandler);

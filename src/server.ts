@@ -14,6 +14,7 @@ import { clientKeysService } from './modules/client-keys';
 import { changesService, followChangesDuty } from './modules/changes';
 import { experimentsService } from './modules/experiments';
 import { campaignScheduleDuty, closeSharedMailTransport, SendWorker } from './modules/campaigns';
+import { closeSharedSmsTransport } from './modules/sms';
 import { JobRunner } from './jobs/runner';
 import { aggregatorDuty } from './modules/aggregator';
 import { looksDuty } from './modules/results';
@@ -77,6 +78,7 @@ export async function startService(config: Readonly<Config> = getConfig()): Prom
         await http.close();
         await jobs.stop();
         closeSharedMailTransport();
+        closeSharedSmsTransport();
         counting.aggregator.close();
         await disconnectDatabase();
       })();

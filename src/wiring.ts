@@ -11,8 +11,12 @@ import { configureLogger, type LoggerSettings } from './lib/logger';
 import { configureApiKeys, type ApiKeysSettings } from './modules/api-keys';
 import { campaignMessageLookup, configureMail, type MailSettings } from './modules/campaigns';
 import { configureClientKeys, type ClientKeysSettings } from './modules/client-keys';
+import { observeEvents } from './modules/events';
+import { COMPLAINT_EVENT, suppressComplainers } from './modules/feedback';
 import { configureReports, type ReportsSettings } from './modules/reports';
+import { configureSms, type SmsSettings } from './modules/sms';
 import type { LooksSettings } from './modules/results';
+import { configureSurveys, type SurveysSettings } from './modules/surveys';
 import { configureTracking, registerMessageLookup, type TrackingSettings } from './modules/tracking';
 import { configureWebhooks, targetPolicyOf, type WebhookDeliverySettings, type WebhooksSettings } from './modules/webhooks';
 
@@ -23,8 +27,10 @@ export interface ServiceSettings {
   clientKeys: ClientKeysSettings;
   tracking: TrackingSettings;
   reports: ReportsSettings;
+  surveys: SurveysSettings;
   webhooks: WebhooksSettings;
   mail: MailSettings;
+  sms: SmsSettings;
   /** The duties' settings (the composition root passes them when it makes the duties). */
   webhookDeliveries: WebhookDeliverySettings;
   looks: LooksSettings;
@@ -53,11 +59,19 @@ export function serviceSettings(config: Readonly<Config>, secrets: ResolvedSecre
       ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
       linksFromRequestOrigin: config.NODE_ENV === 'development',
     },
+    surveys: { invitationPeriodMs: config.surveyFrequencyPeriodMs },
     webhooks: { targets },
     mail: {
       ...(config.SMTP_URL ? { smtpUrl: config.SMTP_URL } : {}),
       maxConnections: config.SMTP_MAX_CONNECTIONS,
       rateLimit: config.SMTP_RATE_LIMIT,
+      outboxDir: path.join(config.dataDir, 'outbox'),
+    },
+    sms: {
+      ...(config.SMPP_URL ? { smppUrl: config.SMPP_URL } : {}),
+      ratePerSecond: config.SMS_RATE_LIMIT,
+      throttleBaseMs: config.SMS_THROTTLE_BACKOFF_MS,
+      optOutKeywords: config.SMS_OPT_OUT_KEYWORDS,
       outboxDir: path.join(config.dataDir, 'outbox'),
     },
     webhookDeliveries: { intervalMs: config.SCHEDULER_INTERVAL_MS, retryBaseMs: config.WEBHOOK_RETRY_BASE_MS, timeoutMs: config.WEBHOOK_TIMEOUT_MS, targets },
@@ -73,8 +87,12 @@ export function configureModules(settings: ServiceSettings): void {
   configureClientKeys(settings.clientKeys);
   configureTracking(settings.tracking);
   configureReports(settings.reports);
+  configureSurveys(settings.surveys);
   configureWebhooks(settings.webhooks);
   configureMail(settings.mail);
+  configureSms(settings.sms);
   // Tracking asks campaigns for a message's facts (delivery time, locale) without importing campaigns.
   registerMessageLookup(campaignMessageLookup);
+  // A stored "complaint" event suppresses the customer like an unsubscribe (feedback imports events).
+  observeEvents(COMPLAINT_EVENT, suppressComplainers);
 }

@@ -7,7 +7,7 @@ export const errorBody = z
     error: z.object({
       code: z.string().meta({
         description:
-          'stable, for programs: validation_failed, invalid_json, bad_request, unauthorized, forbidden, not_found, conflict, payload_too_large, unsupported_media_type, rate_limited, unavailable, not_configured, internal',
+          'stable, for programs: validation_failed, invalid_json, bad_request, unauthorized, forbidden, not_found, conflict, metric_exists, built_in_metric, metric_in_use, payload_too_large, unsupported_media_type, rate_limited, unavailable, not_configured, internal',
       }),
       message: z.string().meta({ description: 'for people: names the invalid field or the reason' }),
       details: z.unknown().optional().meta({

@@ -27,3 +27,19 @@ export {
   proportionFromCounts,
   responseRateTable,
 } from './sufficient';
+export { ratioStatsFromSums, ratioTest } from './ratio';
+export {
+  emptyQuantileSketch,
+  sketchBucketOf,
+  addToQuantileSketch,
+  quantileSketchOf,
+  mergeQuantileSketches,
+  validateQuantileSketch,
+  sketchQuantile,
+  quantileEstimate,
+  quantileTest,
+  SKETCH_RELATIVE_ACCURACY,
+} from './quantile';
+export { sampleQuantile, capValue, capValueFromSketch, cappedSumStatistics, applyCapping, validateCapping } from './capping';
+export { cupedAdjust, cupedMeanSample, cupedTest } from './cuped';
+export { windowDurationMs, parseMetricWindow, windowBounds, inMetricWindow, isMature } from './windows';

@@ -180,3 +180,149 @@ export interface TopBoxCounts {
   successes: number;
   trials: number;
 }
+
+/**
+ * Per-customer sums of a ratio metric in one arm: n customers, each with a numerator x and a
+ * denominator y (e.g. reopened tickets and resolved tickets), as Σx, Σy, Σx², Σy², Σxy.
+ */
+export interface RatioSums {
+  n: number;
+  sumX: number;
+  sumY: number;
+  sumX2: number;
+  sumY2: number;
+  sumXY: number;
+}
+
+/** A ratio R = x̄/ȳ with its delta-method variance Var(R). */
+export interface RatioSample {
+  n: number;
+  ratio: number;
+  /** Var(R) = (s²x − 2R·sxy + R²·s²y) / (n·ȳ²), sample (co)variances with n − 1. */
+  variance: number;
+}
+
+export interface RatioTestInput {
+  control: RatioSums;
+  treatment: RatioSums;
+  alpha?: number;
+}
+
+export interface RatioTestResult {
+  controlRatio: number;
+  treatmentRatio: number;
+  /** treatmentRatio − controlRatio. */
+  difference: number;
+  /** treatmentRatio / controlRatio − 1, or `null` when the control ratio is 0. */
+  relativeLift: number | null;
+  standardError: number;
+  /** difference / standardError; ±Infinity when the standard error is 0 and the ratios differ, 0 when equal. */
+  zScore: number;
+  pValue: number;
+  ci: Interval;
+  /** Delta-method interval of the relative lift, or `null` when the control ratio is 0. */
+  relativeCi: Interval | null;
+  significant: boolean;
+}
+
+/**
+ * A mergeable quantile sketch (DDSketch, Masson, Rim & Lee 2019) with relative accuracy 0.5%, as a
+ * plain object a document can hold: bucket i of `pos` counts the positive values in (γ^(i−1), γ^i],
+ * `neg` the same for −value, `zero` the values with |value| below the smallest bucket. Bucket keys are
+ * integers as strings (no "." and no leading "$", so `$inc: {"pos.412": 1}` updates one).
+ */
+export interface QuantileSketch {
+  /** Number of values. */
+  n: number;
+  zero: number;
+  pos: Record<string, number>;
+  neg: Record<string, number>;
+  /** Smallest and largest value seen (`null` while empty): estimates never leave [min, max]. */
+  min: number | null;
+  max: number | null;
+}
+
+export interface QuantileEstimate {
+  /** Number of observations. */
+  n: number;
+  /** The q-quantile (linear interpolation between order statistics, as numpy's default), within 0.5% relative. */
+  estimate: number;
+  /** Normal approximation to the order-statistic interval: ranks n·q ± z·√(n·q·(1 − q)). */
+  ci: Interval;
+  /** Variance of the estimate implied by the interval: ((upper − lower) / (2z))². */
+  variance: number;
+}
+
+export interface QuantileTestInput {
+  control: QuantileSketch;
+  treatment: QuantileSketch;
+  /** The quantile q in (0, 1), e.g. 0.5 for the median. */
+  quantile: number;
+  alpha?: number;
+}
+
+export interface QuantileTestResult {
+  control: QuantileEstimate;
+  treatment: QuantileEstimate;
+  /** treatment − control quantile. */
+  difference: number;
+  /** treatment / control − 1, or `null` when the control quantile is 0. */
+  relativeLift: number | null;
+  standardError: number;
+  zScore: number;
+  pValue: number;
+  ci: Interval;
+  /** Delta-method interval of the relative lift, or `null` when the control quantile is 0. */
+  relativeCi: Interval | null;
+  significant: boolean;
+}
+
+/** Per-customer totals above the cap count as the cap. */
+export type Capping = { type: 'absolute'; value: number } | { type: 'percentile'; value: number };
+
+/** Sufficient statistics of CUPED for one arm: n customers, metric Y in the experiment, covariate X before it. */
+export interface CupedSums {
+  n: number;
+  sumY: number;
+  sumX: number;
+  sumY2: number;
+  sumX2: number;
+  sumXY: number;
+}
+
+export interface CupedArm {
+  n: number;
+  /** Unadjusted mean and sample variance of Y. */
+  mean: number;
+  variance: number;
+  /** Ȳ − θ(X̄ᵥ − X̄), X̄ the pooled covariate mean. */
+  adjustedMean: number;
+  /** Sample variance of Y − θX: s²Y − 2θ·sXY + θ²·s²X. */
+  adjustedVariance: number;
+  /** 1 − adjustedVariance / variance (0 when Y is constant). */
+  varianceReduction: number;
+}
+
+export interface CupedResult {
+  /** θ = cov(Y, X) / var(X) over all arms pooled; 0 when X is constant. */
+  theta: number;
+  /** Pooled covariate mean X̄. */
+  covariateMean: number;
+  arms: CupedArm[];
+  /** 1 − Σ adjustedVariance/n / Σ variance/n over the arms: how much the variance of a comparison shrinks. */
+  varianceReduction: number;
+}
+
+export interface MetricWindow {
+  /** ISO-8601 duration after assignment before the window opens; default PT0S. */
+  delay?: string;
+  /** ISO-8601 duration the window stays open; absent: until the analysis ends. */
+  duration?: string;
+}
+
+/** A window in milliseconds: [assignedAt + delayMs, assignedAt + delayMs + durationMs). */
+export interface WindowSpan {
+  delayMs: number;
+  /** `null`: open until the analysis ends. */
+  durationMs: number | null;
+}

@@ -137,6 +137,10 @@ describe('GET routes are read-only', () => {
     const share = await client.post(`/v1/experiments/${experiment}/share`).send({ expiresIn: 'P1D' }).expect(201);
     reportToken = new URL(share.body.url).searchParams.get('token')!;
     ids.webhook = webhookId;
+
+    // A library metric, so GET /v1/metrics/:key reads a stored one.
+    ids.metric = `reopen_${ids.experiment.replace(/[^a-z0-9]/g, '_')}`.slice(0, 64);
+    await client.post('/v1/metrics').send({ key: ids.metric, name: 'Ticket reopen rate', kind: 'ratio', direction: 'decrease', numerator: { event: 'ticket.reopened', value: 'count' }, denominator: { event: 'ticket.resolved', value: 'count' } }).expect(201);
   });
 
   after(async () => {
@@ -156,6 +160,7 @@ describe('GET routes are read-only', () => {
         '/reports/:key': ids.experiment,
         '/api-keys/:id': undefined,
         '/features/:clientKey': ids.clientKey,
+        '/metrics/:key': ids.metric,
       };
       if (!(owner in values)) throw new Error(`a new GET route ${path}: tell this test which value ${owner} takes`);
       return `${segment ?? ''}/${known ? (values[owner] ?? missing) : missing}`;

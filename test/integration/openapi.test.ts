@@ -351,6 +351,20 @@ describe('OpenAPI document (GET /openapi.json)', () => {
       check('delete', '/v1/webhooks/:id', await client.delete(`/v1/webhooks/${hook.body.id}`));
       check('delete', '/v1/webhooks/:id', await client.delete(`/v1/webhooks/${hook.body.id}`)); // 404
 
+      const metric = uniqueKey('metric').replace(/-/g, '_');
+      const reopen = { key: metric, name: 'Ticket reopen rate', kind: 'ratio', direction: 'decrease', numerator: { event: 'ticket.reopened', value: 'count' }, denominator: { event: 'ticket.resolved', value: 'count', filter: { 'properties.channel': 'email' } }, window: { duration: 'P30D' } };
+      check('post', '/v1/metrics', await client.post('/v1/metrics').send(reopen));
+      check('post', '/v1/metrics', await client.post('/v1/metrics').send(reopen)); // 409
+      check('post', '/v1/metrics', await client.post('/v1/metrics').send({ ...reopen, key: 'Bad' })); // 400
+      check('get', '/v1/metrics', await client.get('/v1/metrics'));
+      check('get', '/v1/metrics/:key', await client.get(`/v1/metrics/${metric}`));
+      check('get', '/v1/metrics/:key', await client.get('/v1/metrics/csat'));
+      check('get', '/v1/metrics/:key', await client.get('/v1/metrics/no_such_metric')); // 404
+      check('patch', '/v1/metrics/:key', await client.patch(`/v1/metrics/${metric}`).send({ name: 'Reopened per resolved' }));
+      check('patch', '/v1/metrics/:key', await client.patch('/v1/metrics/csat').send({ name: 'x' })); // 409
+      check('delete', '/v1/metrics/:key', await client.delete(`/v1/metrics/${metric}`));
+      check('delete', '/v1/metrics/:key', await client.delete(`/v1/metrics/${metric}`)); // 404
+
       const experiment = await runningExperiment(client, emailExperiment({ metrics: { primary: 'email_open', secondary: ['email_click', 'csat'], guardrails: ['unsubscribe'] } }));
       const campaign = uniqueKey('camp');
       check('post', '/v1/campaigns', await client.post('/v1/campaigns').send({ key: campaign, experiment, from: 'Acme CX <cx@acme.example>', winnerPolicy: { after: 'PT4H', onInconclusive: 'send_control' } }));

@@ -3,6 +3,10 @@ import { api, type Api } from '../helpers/app';
 import { emailExperiment, runningExperiment, uniqueKey } from '../helpers/factories';
 import { experimentsService } from '../../src/modules/experiments';
 import { registerMessageLookup, renderCampaignMessage, suppressionService, trackingService, type MessageFacts, type MessageLookup, type RenderedMessage } from '../../src/modules/tracking';
+import { CLICK_BURST_MS } from '../../src/modules/tracking/traffic.classifier';
+
+/** Long enough apart that two hits of one message are not a burst over its links. */
+const apart = () => new Promise((resolve) => setTimeout(resolve, CLICK_BURST_MS + 200));
 
 const CHROME = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
 const LINK_A = 'https://acme.example/start?plan=pro&utm_source=email';
@@ -187,12 +191,15 @@ describe('tracking endpoints', () => {
       assert.match(first.headers['content-security-policy'], /default-src 'none'/);
       assert.doesNotMatch(first.headers['content-security-policy'], /script-src/);
       assert.match(first.text, /<form method="post" action="[A-Za-z0-9_.-]+">/);
+      await trackingService.processClicks(Date.now() + 60_000);
       let csat = await metricOf(variant, 'csat');
       assert.equal(csat.units, before.units + 1);
       assert.equal(csat.histogram?.['4'], (before.histogram?.['4'] ?? 0) + 1);
 
       const two = m.links.survey.find((s) => s.score === 2)!;
+      await apart();
       await client.raw().get(pathOf(two.url)).set('User-Agent', CHROME).expect(200);
+      await trackingService.processClicks(Date.now() + 60_000);
       csat = await metricOf(variant, 'csat');
       assert.equal(csat.units, before.units + 1);
       assert.equal(csat.histogram?.['4'] ?? 0, before.histogram?.['4'] ?? 0);
@@ -213,7 +220,116 @@ describe('tracking endpoints', () => {
       for (const link of m.links.survey) {
         await client.raw().get(pathOf(link.url)).set('User-Agent', 'Mozilla/5.0 (compatible; Proofpoint URL Defense)').expect(200);
       }
+      await trackingService.processClicks(Date.now() + 60_000);
       assert.deepEqual(await metricOf(variant, 'csat'), before);
+    });
+
+    describe('scanners on NPS links', () => {
+      let nps: string;
+      before(async () => {
+        nps = await runningExperiment(client, emailExperiment({ metrics: { primary: 'email_open', secondary: ['nps'], guardrails: [] } }));
+      });
+
+      async function npsMessage(facts: Partial<MessageFacts> = {}) {
+        const customerId = uniqueKey('cust');
+        const assigned = await client.post('/v1/assignments').send({ experiment: nps, customerId });
+        assert.equal(assigned.status, 200, JSON.stringify(assigned.body));
+        const messageId = uniqueKey('msg');
+        messages.set(messageId, { campaign: 'welcome', customerId, ...facts });
+        const rendered = renderCampaignMessage({ campaign: { key: 'welcome', from: 'cx@acme.example' }, messageId, experiment: await experimentsService.getRecord(nps), variant: assigned.body.variant, recipient: { customerId, email: `${customerId}@example.com` } });
+        assert.equal(rendered.links.survey.length, 11);
+        return { customerId, variant: assigned.body.variant as string, message: rendered };
+      }
+
+      async function answersOf(customerId: string): Promise<{ score: number; responseId: string }[]> {
+        const res = await client.get(`/v1/experiments/${nps}/responses?limit=200`);
+        assert.equal(res.status, 200);
+        return res.body.responses.filter((r: { customerId: string }) => r.customerId === customerId);
+      }
+
+      it('when a scanner-like burst follows all eleven NPS links and then the person picks a score, then the answer is their choice and the burst counts for nothing', async () => {
+        const { customerId, variant, message: m } = await npsMessage();
+        // A browser-looking agent, so only the burst over the links gives it away.
+        for (const link of m.links.survey) await client.raw().get(pathOf(link.url)).set('User-Agent', CHROME).expect(200);
+        await apart();
+        const choice = m.links.survey.find((s) => s.score === 8)!;
+        const page = await client.raw().get(pathOf(choice.url)).set('User-Agent', CHROME);
+        assert.equal(page.status, 200);
+        await trackingService.processClicks(Date.now() + 60_000);
+        const answers = await answersOf(customerId);
+        assert.deepEqual(answers.map((a) => a.score), [8]);
+        const summary = await client.get(`/v1/experiments/${nps}/summary`);
+        const metric = summary.body.variants.find((v: { variant: string }) => v.variant === variant).metrics.nps;
+        assert.equal(metric.units, 1);
+        assert.deepEqual(metric.histogram, { 8: 1 });
+      });
+
+      it("when a scanner follows the links after a person answered, then the person's answer stands; their own later answer still replaces it", async () => {
+        const { customerId, variant, message: m } = await npsMessage();
+        const histogram = async () => (await client.get(`/v1/experiments/${nps}/summary`)).body.variants.find((v: { variant: string }) => v.variant === variant).metrics.nps.histogram ?? {};
+        const before = await histogram();
+        await client.raw().get(pathOf(m.links.survey[9].url)).set('User-Agent', CHROME).expect(200);
+        await trackingService.processClicks(Date.now() + 60_000);
+        await apart();
+        for (const link of m.links.survey) await client.raw().get(pathOf(link.url)).set('User-Agent', 'Mozilla/5.0 (compatible; Proofpoint URL Defense)').expect(200);
+        await trackingService.processClicks(Date.now() + 60_000);
+        assert.deepEqual((await answersOf(customerId)).map((a) => a.score), [9]);
+        await apart();
+        await client.raw().get(pathOf(m.links.survey[6].url)).set('User-Agent', CHROME).expect(200);
+        await trackingService.processClicks(Date.now() + 60_000);
+        assert.deepEqual((await answersOf(customerId)).map((a) => a.score), [6, 9]);
+        const after = await histogram();
+        assert.equal(after['6'] ?? 0, (before['6'] ?? 0) + 1);
+        assert.equal(after['9'] ?? 0, before['9'] ?? 0);
+      });
+
+      it("when the survey asks a follow-up question, then the thank-you page asks it in the recipient's language and the reply is the answer's comment", async () => {
+        const wrong = await client.patch(`/v1/experiments/${nps}`).send({ survey: { followUp: {} } });
+        assert.equal(wrong.status, 400);
+        assert.match(JSON.stringify(wrong.body.error.details), /survey\.followUp|"survey","followUp"/);
+        const patched = await client.patch(`/v1/experiments/${nps}`).send({ survey: { followUp: { en: 'What should we <fix> first?' } } });
+        assert.equal(patched.status, 200, JSON.stringify(patched.body));
+        assert.deepEqual(patched.body.survey, { followUp: { en: 'What should we <fix> first?' } });
+        try {
+          const { customerId, message: m } = await npsMessage();
+          const en = await client.raw().get(pathOf(m.links.survey[2].url)).set('User-Agent', CHROME);
+          assert.match(en.text, /<label for="comment">What should we &#60;fix&#62; first\?<\/label>/);
+          const answer = /name="answer" value="([^"]+)"/.exec(en.text)![1];
+          await client.raw().post(pathOf(m.links.survey[2].url.split('?')[0])).type('form').send({ score: '2', answer, comment: 'The app logs me out' }).expect(200);
+          await trackingService.processClicks(Date.now() + 60_000);
+          assert.deepEqual((await answersOf(customerId)).map((a) => [a.score, (a as { comment?: string }).comment]), [[2, 'The app logs me out']]);
+          // No Persian text was given: the built-in question, in Persian.
+          const { message: fa } = await npsMessage({ locale: 'fa' });
+          const page = await client.raw().get(pathOf(fa.links.survey[7].url)).set('User-Agent', CHROME);
+          assert.match(page.text, /<label for="comment">دلیل اصلی امتیاز شما چیست؟<\/label>/);
+          await client.patch(`/v1/experiments/${nps}`).send({ survey: { followUp: true } }).expect(200);
+          const { message: plain } = await npsMessage();
+          assert.match((await client.raw().get(pathOf(plain.links.survey[1].url)).set('User-Agent', CHROME)).text, /What is the main reason for your score\?/);
+        } finally {
+          const removed = await client.patch(`/v1/experiments/${nps}`).send({ survey: null });
+          assert.equal(removed.status, 200);
+          assert.equal(removed.body.survey, undefined);
+        }
+        const { message: none } = await npsMessage();
+        assert.match((await client.raw().get(pathOf(none.links.survey[1].url)).set('User-Agent', CHROME)).text, /Anything you would like to add\?/);
+      });
+
+      it('when the person sends the comment form of the page, then the comment is stored on that answer, before or after it was classified', async () => {
+        for (const classifiedFirst of [true, false]) {
+          const { customerId, message: m } = await npsMessage();
+          const link = m.links.survey[3];
+          const page = await client.raw().get(pathOf(link.url)).set('User-Agent', CHROME);
+          const answer = /name="answer" value="([^"]+)"/.exec(page.text)?.[1];
+          assert.ok(answer, 'the page names its answer');
+          if (classifiedFirst) await trackingService.processClicks(Date.now() + 60_000);
+          const posted = await client.raw().post(pathOf(link.url.split('?')[0])).type('form').send({ score: '3', answer, comment: 'Support never called back' });
+          assert.equal(posted.status, 200);
+          await trackingService.processClicks(Date.now() + 60_000);
+          const answers = await answersOf(customerId);
+          assert.equal(answers.length, 1, JSON.stringify(answers));
+          assert.deepEqual(answers.map((a) => [a.score, (a as { comment?: string }).comment]), [[3, 'Support never called back']]);
+        }
+      });
     });
 
     it('when the score is off the scale, then a 400 page is shown and nothing is recorded', async () => {

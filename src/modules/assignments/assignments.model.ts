@@ -5,7 +5,8 @@ export interface AssignmentRecord {
   experiment: string;
   customerId: string;
   variant: string;
-  reason: 'hash' | 'forced';
+  /** holdout: put in a campaign's no-send arm (variant "holdout"); imported: made elsewhere, imported with its time. */
+  reason: 'hash' | 'forced' | 'holdout' | 'imported';
   assignedAt: Date;
 }
 

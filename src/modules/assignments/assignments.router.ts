@@ -12,6 +12,8 @@ import {
   customerParams,
   experimentAssignments,
   experimentAssignmentsQuery,
+  importAssignmentsBody,
+  importAssignmentsResult,
   pageRedirectParams,
   pageRedirectQuery,
 } from './assignments.schemas';
@@ -42,6 +44,20 @@ route.post(
     errors: { 404: '`not_found`: no such experiment.' },
   },
   async ({ body }) => ({ assignments: await assignmentsService.assignBatch(body.experiment, body.customers) }),
+);
+route.post(
+  '/experiments/:key/assignments/import',
+  {
+    access: can.edit,
+    summary: 'Import assignments made elsewhere',
+    description:
+      'Up to 10,000 a call, each with its variant and time (no earlier than the start, not in the future). A customer assigned before keeps its first assignment and is reported as a duplicate; a bad row stores nothing of the call. Events and answers may carry past timestamps as usual.',
+    params: experimentKeyParams,
+    body: importAssignmentsBody,
+    responses: { 200: { description: 'how many were stored, and the duplicates', json: importAssignmentsResult } },
+    errors: { 400: '`bad_request`: a row names an unknown variant, or a time before the start or in the future (the message names the row).', 404: '`not_found`: no such experiment.', 409: '`conflict`: the experiment has not started.' },
+  },
+  ({ params, body }) => assignmentsService.importAssignments(params.key, body.assignments),
 );
 route.get(
   '/experiments/:key/assignments',

@@ -23,6 +23,16 @@ export const assignBatchBody = z.strictObject({
     .max(MAX_BATCH, `at most ${MAX_BATCH} customers per batch`),
 });
 
+export const MAX_IMPORT = 10_000;
+/** Input times: ISO-8601 with a time zone (Z or an offset). */
+const inputTime = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+export const importAssignmentsBody = z.strictObject({
+  assignments: z
+    .array(z.strictObject({ customerId, variant: z.string().min(1).max(64), assignedAt: inputTime, attributes: attributes.optional() }))
+    .min(1)
+    .max(MAX_IMPORT, `at most ${MAX_IMPORT} assignments per call`),
+});
+
 export const experimentAssignmentsQuery = z.strictObject({
   customerId: customerId.optional(),
   variant: z.string().max(64).optional(),
@@ -57,8 +67,21 @@ export const assignmentBatch = z.object({ assignments: z.array(assignmentView).m
 
 /** A stored assignment. */
 export const storedAssignment = z
-  .object({ experiment: z.string(), customerId: z.string(), variant: z.string(), reason: z.enum(['hash', 'forced']), assignedAt: isoDate })
+  .object({
+    experiment: z.string(),
+    customerId: z.string(),
+    variant: z.string().meta({ description: 'a variant key, or "holdout": held out by a campaign (sent nothing, still measured)' }),
+    reason: z.enum(['hash', 'forced', 'holdout', 'imported']).meta({ description: 'imported: made elsewhere and imported with its time (POST .../assignments/import)' }),
+    assignedAt: isoDate,
+  })
   .meta({ id: 'StoredAssignment' });
+
+export const importAssignmentsResult = z
+  .object({
+    imported: z.number().int().meta({ description: 'assignments stored by this call' }),
+    duplicates: z.array(z.string()).meta({ description: 'customers assigned before (their first assignment is kept), or repeated in the call' }),
+  })
+  .meta({ id: 'AssignmentImport' });
 
 export const experimentAssignments = z.object({ assignments: z.array(storedAssignment), limit: z.number().int(), offset: z.number().int() });
 export const customerAssignments = z.object({ customerId: z.string(), assignments: z.array(storedAssignment) });

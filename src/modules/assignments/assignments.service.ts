@@ -1,7 +1,7 @@
 import { evalCondition } from '@growthbook/growthbook';
 import { chooseVariation, gbHash, getBucketRanges } from '../../bucketing';
-import { BadRequestError } from '../../lib/errors';
-import { experimentsService, type ExperimentRecord } from '../experiments';
+import { BadRequestError, ConflictError } from '../../lib/errors';
+import { experimentsService, HOLDOUT_VARIANT, type ExperimentRecord } from '../experiments';
 import type { AssignmentRecord } from './assignments.model';
 import type { ASSIGNMENT_REASONS } from './assignments.schemas';
 import { assignmentId, assignmentsRepository } from './assignments.repository';
@@ -132,6 +132,69 @@ export const assignmentsService = {
       firstSeen.add(entry.id);
       return result(experiment, customerId, record.variant, repeated ? 'sticky' : 'hash', record.assignedAt);
     });
+  },
+
+  /**
+   * Puts customers in a campaign's holdout: the no-send arm, stored as the variant HOLDOUT_VARIANT so
+   * their events and answers are counted like any arm's. Only those the experiment would take (running,
+   * targeting and coverage), so the holdout is comparable with the arms it is compared with; a customer
+   * assigned before keeps that assignment (sticky). Answers the stored variant per customer, or null.
+   */
+  async assignHoldout(experimentKey: string, customers: CustomerInput[]): Promise<(string | null)[]> {
+    const experiment = await experimentsService.getCached(experimentKey);
+    if (experiment.status !== 'running') return customers.map(() => null);
+    const assignedAt = new Date();
+    const fresh = new Map<string, AssignmentRecord>();
+    const ids = customers.map((customer) => {
+      const id = assignmentId(experimentKey, customer.customerId);
+      if (!assignmentsRepository.findCached(experimentKey, customer.customerId) && 'variant' in bucketCustomer(experiment, customer) && !fresh.has(id)) {
+        fresh.set(id, { _id: id, experiment: experimentKey, customerId: customer.customerId, variant: HOLDOUT_VARIANT, reason: 'holdout', assignedAt });
+      }
+      return id;
+    });
+    await assignmentsRepository.insertMany([...fresh.values()]);
+    const stored = await assignmentsRepository.findMany(ids);
+    return ids.map((id) => stored.get(id)?.variant ?? null);
+  },
+
+  /** Which of these customers are in the experiment's holdout (a stored HOLDOUT_VARIANT assignment); reads only. */
+  async heldOut(experimentKey: string, customerIds: string[]): Promise<Set<string>> {
+    const stored = await assignmentsRepository.findMany(customerIds.map((id) => assignmentId(experimentKey, id)));
+    return new Set([...stored.values()].filter((a) => a.variant === HOLDOUT_VARIANT).map((a) => a.customerId));
+  },
+
+  /**
+   * Assignments made elsewhere (an email tool that split the audience itself, a page test run before),
+   * stored with their own time and counted like any other: every row is checked first (variant, time
+   * between the start and now), and nothing of a call with a bad row is stored. A customer assigned
+   * before keeps that first assignment and is reported as a duplicate, so a retried call stores nothing twice.
+   */
+  async importAssignments(
+    experimentKey: string,
+    rows: { customerId: string; variant: string; assignedAt: Date }[],
+    now: Date = new Date(),
+  ): Promise<{ imported: number; duplicates: string[] }> {
+    const experiment = await experimentsService.getRecord(experimentKey);
+    if (!experiment.startedAt || experiment.status === 'draft') {
+      throw new ConflictError(`experiment "${experimentKey}" has not started: start it (with startedAt in the past, if it ran elsewhere) before importing assignments`);
+    }
+    const variants = new Set(experiment.variants.map((v) => v.key));
+    const startedAt = new Date(experiment.startedAt).getTime();
+    rows.forEach((row, i) => {
+      if (!variants.has(row.variant)) throw new BadRequestError(`assignments.${i}.variant: "${row.variant}" is not a variant of experiment "${experimentKey}"`, [{ path: `assignments.${i}.variant`, message: 'not a variant key' }]);
+      if (row.assignedAt.getTime() < startedAt) throw new BadRequestError(`assignments.${i}.assignedAt: before the experiment started (${new Date(startedAt).toISOString()})`, [{ path: `assignments.${i}.assignedAt`, message: 'before startedAt' }]);
+      if (row.assignedAt.getTime() > now.getTime()) throw new BadRequestError(`assignments.${i}.assignedAt: in the future`, [{ path: `assignments.${i}.assignedAt`, message: 'in the future' }]);
+    });
+    const fresh = new Map<string, AssignmentRecord>();
+    const repeated: string[] = [];
+    for (const row of rows) {
+      const id = assignmentId(experimentKey, row.customerId);
+      if (fresh.has(id)) repeated.push(row.customerId);
+      else fresh.set(id, { _id: id, experiment: experimentKey, customerId: row.customerId, variant: row.variant, reason: 'imported', assignedAt: row.assignedAt });
+    }
+    const existed = await assignmentsRepository.insertMany([...fresh.values()]);
+    const duplicates = [...[...fresh.values()].filter((r) => existed.has(r._id)).map((r) => r.customerId), ...repeated];
+    return { imported: fresh.size - existed.size, duplicates };
   },
 
   async listForExperiment(experimentKey: string, filter: { customerId?: string; variant?: string }, limit: number, offset: number) {

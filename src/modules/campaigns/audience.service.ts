@@ -11,7 +11,7 @@ import { AppError, BadRequestError } from '../../lib/errors';
 import { unstorableKey } from '../../lib/schemas';
 import { suppressionService } from '../tracking';
 import type { CampaignRecord, RecipientRecord } from './campaigns.model';
-import { MAX_AUDIENCE, recipientRow, type RecipientRow } from './campaigns.schemas';
+import { MAX_AUDIENCE, recipientRow, smsRecipientRow, type AudienceRow } from './campaigns.schemas';
 import { campaignsRepository } from './campaigns.repository';
 
 // stream-json is an ES module whose exports map the classic resolver cannot read: loaded with require().
@@ -20,7 +20,7 @@ const { streamArray } = require('stream-json/streamers/stream-array.js') as { st
 
 const CHUNK = 1000;
 const MAX_REPORTED_INVALID = 100;
-const KNOWN_COLUMNS = new Set(['customerId', 'email', 'name', 'locale']);
+const KNOWN_COLUMNS = new Set(['customerId', 'email', 'phone', 'name', 'locale']);
 
 export interface InvalidRow {
   /** Position of the row among the data rows, from 1. */
@@ -36,6 +36,8 @@ export interface UploadResult {
   merged: number;
   suppressed: number;
   testGroup: number;
+  /** With a holdoutFraction: recipients held out (sent nothing, still measured). */
+  holdout?: number;
   invalid: InvalidRow[];
 }
 
@@ -44,6 +46,20 @@ export type StagedUpload = UploadResult & { upload: string };
 /** Whether a customer is in the campaign's test group: deterministic, so a re-run picks the same people. */
 export function inTestGroup(campaign: Pick<CampaignRecord, '_id' | 'testFraction'>, customerId: string): boolean {
   return gbHash(`verdict-campaign:${campaign._id}:test`, customerId, 2) < campaign.testFraction;
+}
+
+/**
+ * Whether a customer is in the campaign's holdout: deterministic as the test group, from a hash of its
+ * own (independent of the test group's and of the experiment's variant hash, so the variants' split is
+ * the same inside and outside the holdout). Holdout members are never in the test group.
+ */
+export function inHoldout(campaign: Pick<CampaignRecord, '_id' | 'holdoutFraction'>, customerId: string): boolean {
+  return (campaign.holdoutFraction ?? 0) > 0 && gbHash(`verdict-campaign:${campaign._id}:holdout`, customerId, 2) < campaign.holdoutFraction!;
+}
+
+/** What makes two rows the same recipient besides the customer id: the address, lowercased, or the phone number. */
+function dedupeKey(row: AudienceRow): string {
+  return row.phone !== undefined ? `phone:${row.phone}` : (row.email ?? '').toLowerCase();
 }
 
 interface RawRow {
@@ -106,10 +122,10 @@ export const audienceService = {
     if (!rows) throw new AppError(415, 'unsupported_media_type', 'audience must be sent as application/json (an array of recipients) or text/csv (with a header row)');
 
     const upload = randomUUID();
-    const result: UploadResult = { accepted: 0, merged: 0, suppressed: 0, testGroup: 0, invalid: [] };
+    const result: UploadResult = { accepted: 0, merged: 0, suppressed: 0, testGroup: 0, ...(campaign.holdoutFraction ? { holdout: 0 } : {}), invalid: [] };
     let invalidCount = 0;
     let total = 0;
-    let chunk: RecipientRow[] = [];
+    let chunk: AudienceRow[] = [];
 
     const flush = async () => {
       const batch = chunk;
@@ -117,9 +133,10 @@ export const audienceService = {
       if (batch.length === 0 || invalidCount > 0) return;
       const seenCustomers = new Set<string>();
       const seenEmails = new Set<string>();
-      const unique: RecipientRow[] = [];
+      const unique: AudienceRow[] = [];
       for (const row of batch) {
-        const emailKey = row.email.toLowerCase();
+        // SMS audiences merge by phone number as email audiences merge by address.
+        const emailKey = dedupeKey(row);
         if (seenCustomers.has(row.customerId) || seenEmails.has(emailKey)) {
           result.merged++;
           continue;
@@ -128,7 +145,7 @@ export const audienceService = {
         seenEmails.add(emailKey);
         unique.push(row);
       }
-      const suppressed = await Promise.all(unique.map((row) => suppressionService.isSuppressed({ customerId: row.customerId, email: row.email })));
+      const suppressed = await Promise.all(unique.map((row) => suppressionService.isSuppressed({ customerId: row.customerId, email: row.email, phone: row.phone })));
       const records: RecipientRecord[] = [];
       unique.forEach((row, i) => {
         if (suppressed[i]) {
@@ -140,12 +157,13 @@ export const audienceService = {
           campaign: campaign._id,
           upload,
           customerId: row.customerId,
-          email: row.email,
-          emailKey: row.email.toLowerCase(),
+          ...(row.email !== undefined ? { email: row.email } : {}),
+          ...(row.phone !== undefined ? { phone: row.phone } : {}),
+          emailKey: dedupeKey(row),
           ...(row.name !== undefined ? { name: row.name } : {}),
           ...(row.locale !== undefined ? { locale: row.locale } : {}),
           ...(row.attributes !== undefined ? { attributes: row.attributes } : {}),
-          test: inTestGroup(campaign, row.customerId),
+          ...(inHoldout(campaign, row.customerId) ? { test: false, holdout: true } : { test: inTestGroup(campaign, row.customerId) }),
         });
       });
       const duplicates = await campaignsRepository.insertRecipients(records);
@@ -155,6 +173,7 @@ export const audienceService = {
         } else {
           result.accepted++;
           if (record.test) result.testGroup++;
+          if (record.holdout) result.holdout!++;
         }
       }
     };
@@ -163,7 +182,7 @@ export const audienceService = {
       for await (const raw of rows) {
         total++;
         if (total > MAX_AUDIENCE) throw new BadRequestError(`body: an audience has at most ${MAX_AUDIENCE.toLocaleString('en')} recipients`);
-        const parsed = recipientRow.safeParse(raw.value);
+        const parsed = (campaign.channel === 'sms' ? smsRecipientRow : recipientRow).safeParse(raw.value);
         if (!parsed.success) {
           invalidCount++;
           if (result.invalid.length < MAX_REPORTED_INVALID) {

@@ -30,14 +30,19 @@ export interface CampaignDecision {
 export interface CampaignRecord {
   _id: string; // the campaign key
   experiment: string;
+  /** Absent: email. 'sms': the experiment is an SMS one, `from` is the sender id and recipients have phones. */
+  channel?: 'sms';
   from: string;
   replyTo?: string;
   testFraction: number;
+  /** Share of the audience held out: assigned to the experiment's no-send arm (HOLDOUT_VARIANT), sent nothing. */
+  holdoutFraction?: number;
   winnerPolicy: { after: string; afterMs: number; metric?: string; onInconclusive: OnInconclusive };
   autoSendWinner: boolean;
   /** The upload whose recipients are the audience; staged uploads stay invisible until they validate. */
-  audience?: { upload: string; accepted: number; merged: number; suppressed: number; testGroup: number; uploadedAt: Date };
-  test?: { requestedAt: Date; winnerDueAt: Date; enqueuedAt?: Date; queued?: number; skipped?: number };
+  audience?: { upload: string; accepted: number; merged: number; suppressed: number; testGroup: number; holdout?: number; uploadedAt: Date };
+  /** heldOut: holdout members assigned to the no-send arm (with a holdout only). */
+  test?: { requestedAt: Date; winnerDueAt: Date; enqueuedAt?: Date; queued?: number; skipped?: number; heldOut?: number };
   decision?: CampaignDecision;
   winner?: { requestedAt: Date; variant: string; enqueuedAt?: Date; queued?: number; skipped?: number };
   history: CampaignHistoryEntry[];
@@ -50,14 +55,19 @@ export interface RecipientRecord {
   campaign: string;
   upload: string;
   customerId: string;
-  email: string;
-  /** Lowercased address: unique per upload, so duplicate emails merge as well. */
+  /** Email campaigns: the address. */
+  email?: string;
+  /** SMS campaigns: the number, E.164. */
+  phone?: string;
+  /** Lowercased address (or `phone:<E.164>`): unique per upload, so duplicate emails or phones merge as well. */
   emailKey: string;
   name?: string;
   locale?: string;
   attributes?: Record<string, unknown>;
   /** In the test group: decided at upload from the customer id, the campaign's seed and testFraction. */
   test: boolean;
+  /** In the holdout (never in the test group): decided at upload from the customer id and holdoutFraction. */
+  holdout?: boolean;
 }
 
 export interface MessageRecord {
@@ -65,13 +75,17 @@ export interface MessageRecord {
   campaign: string;
   phase: MessagePhase;
   customerId: string;
-  email: string;
+  email?: string;
+  /** SMS campaigns: the number, E.164. */
+  phone?: string;
   name?: string;
   locale?: string;
   attributes?: Record<string, unknown>;
   variant: string;
   /** The Message-ID header, fixed at enqueue so a resend after a crash carries the same one. */
   messageIdHeader: string;
+  /** Not sent before this time: the variant's sendAt or sendDelay (absent: at once). */
+  notBefore?: Date;
   /** Always 1: the embedded database's $sum: 1 is broken, $sum over a field works. */
   n: 1;
   createdAt: Date;
@@ -89,8 +103,11 @@ export interface DeliveryRecord {
   response?: string;
   error?: string;
   responseCode?: number;
-  /** Development outbox: the .eml file, relative to DATA_DIR/outbox/<campaign>/. */
+  /** Development outbox: the .eml (or SMS .json) file, relative to DATA_DIR/outbox/<campaign>/. */
   file?: string;
+  /** SMS: the segments the message cost and the SMSC's message id (delivery receipts name it). */
+  segments?: number;
+  smscId?: string;
   n: 1;
   at: Date;
 }
@@ -115,9 +132,11 @@ const campaignSchema = new Schema<CampaignRecord>(
   {
     _id: { type: String, required: true },
     experiment: { type: String, required: true, index: true },
+    channel: String,
     from: { type: String, required: true },
     replyTo: String,
     testFraction: { type: Number, required: true },
+    holdoutFraction: Number,
     winnerPolicy: { type: Schema.Types.Mixed, required: true },
     autoSendWinner: { type: Boolean, required: true },
     audience: Schema.Types.Mixed,
@@ -137,12 +156,14 @@ const recipientSchema = new Schema<RecipientRecord>(
     campaign: { type: String, required: true },
     upload: { type: String, required: true, index: true },
     customerId: { type: String, required: true },
-    email: { type: String, required: true },
+    email: String,
+    phone: String,
     emailKey: { type: String, required: true },
     name: String,
     locale: String,
     attributes: Schema.Types.Mixed,
     test: { type: Boolean, required: true },
+    holdout: Boolean,
   },
   { versionKey: false, collection: 'campaign_recipients' },
 );
@@ -154,12 +175,14 @@ const messageSchema = new Schema<MessageRecord>(
     campaign: { type: String, required: true, index: true },
     phase: { type: String, required: true },
     customerId: { type: String, required: true },
-    email: { type: String, required: true },
+    email: String,
+    phone: String,
     name: String,
     locale: String,
     attributes: Schema.Types.Mixed,
     variant: { type: String, required: true },
     messageIdHeader: { type: String, required: true },
+    notBefore: Date,
     n: { type: Number, required: true },
     createdAt: { type: Date, required: true },
   },
@@ -180,6 +203,8 @@ const deliverySchema = new Schema<DeliveryRecord>(
     error: String,
     responseCode: Number,
     file: String,
+    segments: Number,
+    smscId: String,
     n: { type: Number, required: true },
     at: { type: Date, required: true },
   },

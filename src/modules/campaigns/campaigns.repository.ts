@@ -23,7 +23,10 @@ const deliveries = () => collectionOf<DeliveryRecord>(DeliveryModel);
 const queue = () => collectionOf<QueueEntryRecord>(QueueEntryModel);
 
 // A sender does not wait on each outcome before its next message, so outcomes may linger a few
-// milliseconds for company: one insert then carries the outcomes of many concurrent messages.
+// milliseconds for company: one insert then carries the outcomes of many concurrent messages. Every
+// insert wakes the database, which then competes with the sender for the CPU: 10 ms (measured
+// against 5: about half the inserts, 2,000 messages in about 230 instead of 400) keeps the window in
+// which a kill -9 can leave a sent message unrecorded (and so re-sent, with its Message-ID) short.
 const insertDeliveryShared = sharedInsertOne(deliveries, { lingerMs: 10 });
 
 export const campaignsRepository = {
@@ -82,11 +85,11 @@ export const campaignsRepository = {
   },
 
   /** The upload's recipients in _id order, so a resumed enqueue forms exactly the same chunks. */
-  recipientsCursor(upload: string, filter: { test?: boolean } = {}) {
+  recipientsCursor(upload: string, filter: { test?: boolean; holdout?: boolean } = {}) {
     return recipients().find({ upload, ...filter }).sort({ _id: 1 });
   },
 
-  async countRecipients(upload: string, filter: { test?: boolean } = {}): Promise<number> {
+  async countRecipients(upload: string, filter: { test?: boolean; holdout?: boolean } = {}): Promise<number> {
     return recipients().countDocuments({ upload, ...filter });
   },
 
@@ -97,6 +100,11 @@ export const campaignsRepository = {
 
   async findMessage(id: string): Promise<MessageRecord | null> {
     return messages().findOne({ _id: id });
+  },
+
+  /** By its Message-ID header (complaint reports): a scan on the embedded database, rare enough to afford. */
+  async findMessageByHeader(header: string): Promise<MessageRecord | null> {
+    return messages().findOne({ messageIdHeader: header });
   },
 
   async findMessages(ids: string[]): Promise<Map<string, MessageRecord>> {

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { formulaSafe } from '../../lib/csv';
 import { Reply } from '../../lib/handler';
 import { documented } from '../../lib/openapi';
 import { can } from '../../middleware/auth';
@@ -100,8 +101,7 @@ const CSV_COLUMNS = ['customerId', 'email', 'group', 'variant', 'subject', 'mess
 
 function csvField(value: string): string {
   // Quoted always; a leading formula character is neutralised so spreadsheets do not evaluate it.
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return `"${safe.replace(/"/g, '""')}"`;
+  return `"${formulaSafe(value).replace(/"/g, '""')}"`;
 }
 
 type RecipientRows = AsyncGenerator<ExportedRecipient>;

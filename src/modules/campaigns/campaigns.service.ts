@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { BadRequestError, ConflictError, NotFoundError } from '../../lib/errors';
 import { logger } from '../../lib/logger';
 import { aggregatesRepository, ASSIGNED } from '../aggregates';
-import { experimentsService, SURVEY_METRICS } from '../experiments';
+import { experimentsService, HOLDOUT_VARIANT, SURVEY_METRICS } from '../experiments';
 import { surveyMetricOf, type MessageLookup } from '../tracking';
 import { audienceService, type UploadResult } from './audience.service';
 import type { CampaignHistoryEntry, CampaignRecord } from './campaigns.model';
@@ -10,6 +10,9 @@ import { campaignsRepository } from './campaigns.repository';
 import { parseDuration, type CAMPAIGN_PHASES, type CreateCampaignInput } from './campaigns.schemas';
 import { decisionService } from './decision.service';
 import { enqueueService } from './enqueue.service';
+import { sendTimeOf, variantRules } from './sending-rules';
+import { addSmsCounts } from './sms.view';
+import { campaignMailbox, smsSender } from './campaigns.schemas';
 
 export type CampaignPhase = (typeof CAMPAIGN_PHASES)[number];
 
@@ -42,6 +45,25 @@ export const campaignMessageLookup: MessageLookup = async (id) => {
   };
 };
 
+export interface SentMessage {
+  /** The message record's _id (what tracking tokens carry as messageId). */
+  messageId: string;
+  campaign: string;
+  experiment: string;
+  customerId: string;
+  email?: string;
+  variant: string;
+}
+
+/** A message Verdict made, by its _id or by its Message-ID header; null when it made none such. Reads only. */
+export async function findSentMessage(by: { id: string } | { header: string }): Promise<SentMessage | null> {
+  const message = 'id' in by ? await campaignsRepository.findMessage(by.id) : await campaignsRepository.findMessageByHeader(by.header);
+  if (!message) return null;
+  const campaign = await campaignsRepository.findByKey(message.campaign);
+  if (!campaign) return null;
+  return { messageId: message._id, campaign: campaign._id, experiment: campaign.experiment, customerId: message.customerId, ...(message.email !== undefined ? { email: message.email } : {}), variant: message.variant };
+}
+
 function emptyCounts(): Counts {
   return Object.fromEntries(COUNT_FIELDS.map((f) => [f, 0])) as Counts;
 }
@@ -52,7 +74,7 @@ async function describe(record: CampaignRecord) {
     campaignsRepository.messageCounts(record._id),
     campaignsRepository.deliveryCounts(record._id),
     campaignsRepository.queueCounts(record._id),
-    experiment ? aggregatesRepository.forExperiment(experiment) : Promise.resolve([]),
+    experiment ? aggregatesRepository.forExperiment(record.holdoutFraction ? { ...experiment, variants: [...experiment.variants, { key: HOLDOUT_VARIANT }] } : experiment) : Promise.resolve([]),
   ]);
   const variantKeys = experiment ? experiment.variants.map((v) => v.key) : [...new Set(messageCounts.map((m) => m.variant))];
   const survey = experiment ? surveyMetricOf(experiment) : undefined;
@@ -79,8 +101,21 @@ async function describe(record: CampaignRecord) {
     counts.unsubscribed = units(variant, 'unsubscribe');
     return { variant, assigned: units(variant, ASSIGNED), testGroup, winnerGroup, ...counts };
   });
-  const total = { audience: record.audience?.accepted ?? 0, testGroup: record.audience?.testGroup ?? 0, ...emptyCounts() };
+  // SMS: receipts, short-link clicks and segments per variant (before the totals, which add them up).
+  const smsTotal = record.channel === 'sms' ? await addSmsCounts(record, experiment, variants, units) : undefined;
+  const total = { audience: record.audience?.accepted ?? 0, testGroup: record.audience?.testGroup ?? 0, ...emptyCounts(), ...smsTotal };
   for (const v of variants) for (const f of COUNT_FIELDS) total[f] += v[f];
+  // The holdout is sent nothing: what its customers did anyway is the baseline the results compare with.
+  const holdout = record.holdoutFraction
+    ? {
+        recipients: record.audience?.holdout ?? 0,
+        assigned: units(HOLDOUT_VARIANT, ASSIGNED),
+        opened: units(HOLDOUT_VARIANT, 'email_open'),
+        clicked: units(HOLDOUT_VARIANT, 'email_click'),
+        answered: survey ? units(HOLDOUT_VARIANT, survey) : SURVEY_METRICS.reduce((max, m) => Math.max(max, units(HOLDOUT_VARIANT, m)), 0),
+        unsubscribed: units(HOLDOUT_VARIANT, 'unsubscribe'),
+      }
+    : undefined;
 
   let phase: CampaignPhase;
   if (!record.audience) phase = 'draft';
@@ -91,13 +126,15 @@ async function describe(record: CampaignRecord) {
   else if (!record.winner.enqueuedAt || queue.winner > 0) phase = 'sending_winner';
   else phase = 'completed';
 
-  const { _id, history, winnerPolicy, ...rest } = record;
+  const { _id, history, winnerPolicy, holdoutFraction, ...rest } = record;
   return {
     key: _id,
     ...rest,
+    channel: record.channel ?? ('email' as const),
+    holdoutFraction: holdoutFraction ?? 0,
     winnerPolicy: { after: winnerPolicy.after, ...(winnerPolicy.metric ? { metric: winnerPolicy.metric } : {}), onInconclusive: winnerPolicy.onInconclusive },
     phase,
-    counts: { total, variants },
+    counts: { total, variants, ...(holdout ? { holdout } : {}) },
     history,
   };
 }
@@ -105,7 +142,12 @@ async function describe(record: CampaignRecord) {
 export const campaignsService = {
   async create(input: CreateCampaignInput, actor: string) {
     const experiment = await experimentsService.getRecord(input.experiment);
-    if (experiment.assetType !== 'email') throw new BadRequestError(`experiment: "${input.experiment}" is a ${experiment.assetType} experiment; campaigns send email experiments`);
+    if (experiment.assetType === 'page') throw new BadRequestError(`experiment: "${input.experiment}" is a ${experiment.assetType} experiment; campaigns send email and SMS experiments`);
+    const sms = experiment.assetType === 'sms';
+    // The schema took either kind of sender; the experiment says which one it must be.
+    const from = (sms ? smsSender : campaignMailbox).safeParse(input.from);
+    if (!from.success) throw new BadRequestError(`from: ${from.error.issues[0].message} (experiment "${experiment._id}" is ${sms ? 'an SMS' : 'an email'} experiment)`);
+    if (sms && input.replyTo) throw new BadRequestError('replyTo: an SMS has no reply-to address');
     if (input.winnerPolicy.metric !== undefined) {
       const declared = [experiment.metrics.primary, ...experiment.metrics.secondary, ...experiment.metrics.guardrails, ...experiment.metrics.custom.map((m) => m.key)];
       if (!declared.includes(input.winnerPolicy.metric)) throw new BadRequestError(`winnerPolicy.metric: "${input.winnerPolicy.metric}" is not a metric of experiment "${experiment._id}" (${declared.join(', ')})`);
@@ -114,9 +156,11 @@ export const campaignsService = {
     const record: CampaignRecord = {
       _id: input.key,
       experiment: input.experiment,
+      ...(sms ? { channel: 'sms' as const } : {}),
       from: input.from,
       ...(input.replyTo ? { replyTo: input.replyTo } : {}),
       testFraction: input.testFraction,
+      ...(input.holdoutFraction ? { holdoutFraction: input.holdoutFraction } : {}),
       winnerPolicy: { ...input.winnerPolicy, afterMs: parseDuration(input.winnerPolicy.after)! },
       autoSendWinner: input.autoSendWinner,
       history: [entry('created', actor)],
@@ -146,7 +190,7 @@ export const campaignsService = {
     if (campaign.test) throw new ConflictError(`campaign "${key}" has sent its test: its audience can no longer change`);
     const staged = await audienceService.upload(campaign, contentType, body);
     const { upload, ...result } = staged;
-    const audience = { upload, accepted: result.accepted, merged: result.merged, suppressed: result.suppressed, testGroup: result.testGroup, uploadedAt: new Date() };
+    const audience = { upload, accepted: result.accepted, merged: result.merged, suppressed: result.suppressed, testGroup: result.testGroup, ...(result.holdout !== undefined ? { holdout: result.holdout } : {}), uploadedAt: new Date() };
     const updated = await campaignsRepository.update(key, { test: { $exists: false } }, { audience }, entry('audience_uploaded', actor, { accepted: result.accepted, merged: result.merged, suppressed: result.suppressed }));
     if (!updated) {
       await campaignsRepository.deleteUpload(upload);
@@ -168,10 +212,13 @@ export const campaignsService = {
         throw new ConflictError(`experiment "${experiment._id}" is ${experiment.status}: start it (POST /v1/experiments/${experiment._id}/start) before sending the test, so the test group can be assigned`);
       }
       const now = new Date();
+      // The wait before the decision starts once the last variant has gone out (sendAt, sendDelay), so a
+      // later-sent variant has as long as the others to be opened and answered.
+      const lastSend = Math.max(...experiment.variants.map((v) => sendTimeOf(variantRules(experiment, v.key), now).getTime()));
       const updated = await campaignsRepository.update(
         key,
         { test: { $exists: false } },
-        { test: { requestedAt: now, winnerDueAt: new Date(now.getTime() + campaign.winnerPolicy.afterMs) } },
+        { test: { requestedAt: now, winnerDueAt: new Date(lastSend + campaign.winnerPolicy.afterMs) } },
         entry('test_requested', actor),
       );
       campaign = updated ?? (await mustFind(key));
@@ -230,7 +277,7 @@ export const campaignsService = {
     const { items, total } = await campaignsRepository.outboxPage(key, limit, offset);
     const messages = await campaignsRepository.findMessages(items.map((d) => d._id));
     return {
-      messages: items.map((d) => ({ to: messages.get(d._id)?.email ?? null, subject: d.subject ?? null, variant: d.variant, phase: d.phase, file: d.file, sentAt: d.at })),
+      messages: items.map((d) => ({ to: messages.get(d._id)?.email ?? messages.get(d._id)?.phone ?? null, subject: d.subject ?? null, variant: d.variant, phase: d.phase, file: d.file, sentAt: d.at })),
       total,
       limit,
       offset,

@@ -3,7 +3,7 @@
 // created so the links resolve. Reading an export (GET, viewers) only reads what exporting created.
 import { ConflictError, NotFoundError } from '../../lib/errors';
 import { assignmentsService } from '../assignments';
-import { experimentsService, type ExperimentRecord } from '../experiments';
+import { experimentsService, HOLDOUT_VARIANT, type ExperimentRecord } from '../experiments';
 import { renderCampaignMessage } from '../tracking';
 import type { CampaignRecord, MessageRecord, RecipientRecord } from './campaigns.model';
 import { campaignsRepository } from './campaigns.repository';
@@ -33,6 +33,11 @@ async function mustFind(key: string): Promise<CampaignRecord> {
   return record;
 }
 
+/** Exports give email links and subjects; an SMS campaign is sent by Verdict itself (its links are short and stored). */
+function refuseSms(campaign: CampaignRecord): void {
+  if (campaign.channel === 'sms') throw new ConflictError(`campaign "${campaign._id}" is an SMS campaign: recipients are exported for email campaigns only; send it with POST /v1/campaigns/${campaign._id}/send-test`);
+}
+
 function groupFilter(group: RecipientGroup): { test?: boolean } {
   return group === 'test' ? { test: true } : group === 'winner' ? { test: false } : {};
 }
@@ -45,7 +50,7 @@ function toRow(campaign: CampaignRecord, experiment: ExperimentRecord, recipient
     variant: message.variant,
     recipient: {
       customerId: recipient.customerId,
-      email: recipient.email,
+      email: recipient.email ?? '',
       ...(recipient.name !== undefined ? { name: recipient.name } : {}),
       ...(recipient.locale !== undefined ? { locale: recipient.locale } : {}),
       ...(recipient.attributes !== undefined ? { attributes: recipient.attributes } : {}),
@@ -53,7 +58,7 @@ function toRow(campaign: CampaignRecord, experiment: ExperimentRecord, recipient
   });
   return {
     customerId: recipient.customerId,
-    email: recipient.email,
+    email: recipient.email ?? '',
     group: recipient.test ? 'test' : 'winner',
     variant: message.variant,
     subject: rendered.subject,
@@ -84,12 +89,16 @@ async function exportChunk(campaign: CampaignRecord, experiment: ExperimentRecor
     ? await assignmentsService.assignBatch(experiment._id, testers.map((r) => ({ customerId: r.customerId, ...(r.attributes ? { attributes: r.attributes } : {}) })))
     : [];
   const variants = new Map(testers.map((r, i) => [r.customerId, assigned[i]?.variant ?? null]));
+  // The holdout is assigned to the no-send arm as send-test would, and exported to nobody.
+  const holdout = chunk.filter((r) => r.holdout);
+  if (holdout.length > 0 && group !== 'winner') await assignmentsService.assignHoldout(experiment._id, holdout.map((r) => ({ customerId: r.customerId, ...(r.attributes ? { attributes: r.attributes } : {}) })));
   const now = new Date();
   const records: MessageRecord[] = [];
   const rows: ExportedRecipient[] = [];
   for (const recipient of chunk) {
+    if (recipient.holdout) continue;
     const variant = recipient.test ? variants.get(recipient.customerId) : campaign.winner?.variant;
-    if (!variant) continue;
+    if (!variant || variant === HOLDOUT_VARIANT) continue;
     const message = toMessage(campaign, 'export', recipient, variant, now);
     records.push(message);
     rows.push(toRow(campaign, experiment, recipient, message));
@@ -107,6 +116,7 @@ export const exportService = {
    */
   async *exportRecipients(key: string, group: RecipientGroup): AsyncGenerator<ExportedRecipient> {
     const campaign = await mustFind(key);
+    refuseSms(campaign);
     if (!campaign.audience) throw new ConflictError(`campaign "${key}" has no audience yet`);
     const experiment = await experimentsService.getRecord(campaign.experiment);
     if ((group === 'test' || group === 'all') && experiment.status !== 'running') {
@@ -129,6 +139,7 @@ export const exportService = {
    */
   async *readExportedRecipients(key: string, group: RecipientGroup): AsyncGenerator<ExportedRecipient> {
     const campaign = await mustFind(key);
+    refuseSms(campaign);
     if (!campaign.audience) return;
     const experiment = await experimentsService.getRecord(campaign.experiment);
     for await (const chunk of chunksOf(campaign, group)) {

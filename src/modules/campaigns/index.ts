@@ -1,5 +1,5 @@
 export { campaignsRouter, campaignAudienceRouter } from './campaigns.router';
-export { campaignMessageLookup, campaignsService, type CampaignPhase } from './campaigns.service';
+export { campaignMessageLookup, campaignsService, findSentMessage, type CampaignPhase, type SentMessage } from './campaigns.service';
 export { SendWorker, wakeSendWorkers, type SendWorkerOptions } from './send.worker';
 export { campaignScheduleDuty } from './campaigns.scheduler';
 export { configureMail, createMailTransport, sharedMailTransport, closeSharedMailTransport, classifySmtpError, type MailSettings, type MailTransport, type MailTransportOptions } from './mail.transport';

@@ -10,10 +10,14 @@ import os from 'node:os';
 import type { Duty, DutyContext } from '../../jobs/runner';
 import { logger } from '../../lib/logger';
 import { experimentsService, type ExperimentRecord } from '../experiments';
-import { renderCampaignMessage, suppressionService } from '../tracking';
+import { surveyInvitations } from '../surveys';
+import { renderCampaignMessage, surveyMetricOf, suppressionService } from '../tracking';
 import type { CampaignRecord, DeliveryRecord, MessageRecord, QueueEntryRecord } from './campaigns.model';
 import { campaignsRepository } from './campaigns.repository';
 import { classifySmtpError, createMailTransport, sharedMailTransport, type MailTransport, type MailTransportOptions } from './mail.transport';
+import { fromHeaderOf, variantRules } from './sending-rules';
+import { createSmsTransport, sharedSmsTransport, smsService, type SmsTransport, type SmsTransportOptions } from '../sms';
+import { sendCampaignSms } from './sms.sender';
 
 export interface SendWorkerOptions {
   /** A transport to use; by default the process-wide one from the configuration. */
@@ -28,6 +32,9 @@ export interface SendWorkerOptions {
   maxAttempts?: number;
   /** A progress line every this many messages. */
   progressEvery?: number;
+  /** SMS campaigns: a transport to use (by default the process-wide one), or options for one of its own (closed by close()). */
+  smsTransport?: SmsTransport;
+  smsTransportOptions?: SmsTransportOptions;
 }
 
 const wakers = new Set<() => void>();
@@ -46,7 +53,7 @@ type Outcome = 'done' | { retry: string };
 /** A claimed queue entry with what was read for it (campaign null: the campaign is gone). */
 type Chunk =
   | { entry: QueueEntryRecord; campaign: null }
-  | { entry: QueueEntryRecord; campaign: CampaignRecord; experiment: ExperimentRecord; pending: string[]; messages: Map<string, MessageRecord>; suppressed: Set<MessageRecord> };
+  | { entry: QueueEntryRecord; campaign: CampaignRecord; experiment: ExperimentRecord; pending: string[]; messages: Map<string, MessageRecord>; suppressed: Set<MessageRecord>; surveyed: Set<string> };
 
 export class SendWorker {
   readonly id = `${os.hostname()}/${process.pid}/${randomUUID()}`;
@@ -63,7 +70,18 @@ export class SendWorker {
   private processed = 0;
   private startedAt = Date.now();
 
+  // SMS: made on first use, so a worker that never meets an SMS campaign needs no SMS settings.
+  private readonly smsOptions: Pick<SendWorkerOptions, 'smsTransport' | 'smsTransportOptions'>;
+  private ownSmsTransport: SmsTransport | undefined;
+
+  private get sms(): SmsTransport {
+    if (this.smsOptions.smsTransport) return this.smsOptions.smsTransport;
+    if (this.smsOptions.smsTransportOptions) return (this.ownSmsTransport ??= createSmsTransport(this.smsOptions.smsTransportOptions));
+    return sharedSmsTransport();
+  }
+
   constructor(options: SendWorkerOptions = {}) {
+    this.smsOptions = { ...(options.smsTransport ? { smsTransport: options.smsTransport } : {}), ...(options.smsTransportOptions ? { smsTransportOptions: options.smsTransportOptions } : {}) };
     this.ownsTransport = !options.transport && Boolean(options.transportOptions);
     this.transport = options.transport ?? (options.transportOptions ? createMailTransport(options.transportOptions) : sharedMailTransport());
     this.pollMs = options.pollMs ?? 1000;
@@ -77,6 +95,7 @@ export class SendWorker {
   /** Closes a transport of the worker's own (after the runner has stopped). */
   close(): void {
     if (this.ownsTransport) this.transport.close();
+    this.ownSmsTransport?.close();
   }
 
   /** While the lease is held: claim an entry, send it, repeat; sleep when nothing is due. */
@@ -92,6 +111,9 @@ export class SendWorker {
     const inProgress = new Set<Promise<void>>();
     try {
       while (ctx.holds()) {
+        // The SMSC session stays bound while this instance sends (receipts and opt-outs arrive on it), and
+        // is reconnected here when it dropped.
+        this.keepSmsOpen();
         const chunk = await (upcoming ?? this.claim());
         upcoming = undefined;
         if (!chunk) {
@@ -149,8 +171,16 @@ export class SendWorker {
         pending = pending.filter((id) => !retrying.has(`retry:${id}`));
       }
       const messages = await campaignsRepository.findMessages(pending);
+      // Never before a message's send time (a variant's sendAt or sendDelay): its entry is due then, and
+      // should one be claimed early all the same, it goes back to the queue until that time.
+      const notBefore = Math.max(0, ...[...messages.values()].map((m) => m.notBefore?.getTime() ?? 0));
+      if (notBefore > Date.now()) {
+        await campaignsRepository.requeue(entry._id, this.id, { nextAttemptAt: new Date(notBefore) });
+        return null;
+      }
       const suppressed = await suppressionService.suppressedAmong([...messages.values()]);
-      return { entry, campaign, experiment, pending, messages, suppressed };
+      const surveyed = await this.claimSurveys(experiment, [...messages.values()].filter((m) => !suppressed.has(m)));
+      return { entry, campaign, experiment, pending, messages, suppressed, surveyed };
     } catch (error) {
       logger.error({ err: error, campaign: entry.campaign, entry: entry._id }, 'could not read a campaign send chunk; requeued');
       await campaignsRepository.requeue(entry._id, this.id, { nextAttemptAt: new Date(Date.now() + this.pollMs * 5) }).catch(() => undefined);
@@ -165,7 +195,7 @@ export class SendWorker {
       await campaignsRepository.deleteQueueEntry(entry._id);
       return;
     }
-    const { campaign, experiment, pending, messages, suppressed } = chunk;
+    const { campaign, experiment, pending, messages, suppressed, surveyed } = chunk;
 
     let next = 0;
     let released = false;
@@ -192,7 +222,7 @@ export class SendWorker {
         if (next === pending.length) dispatched();
         const message = messages.get(id);
         if (!message) continue;
-        const outcome = await this.sendOne(entry, campaign, experiment, message, suppressed.has(message), track);
+        const outcome = await this.sendOne(entry, campaign, experiment, message, suppressed.has(message), track, surveyed.has(message._id));
         if (outcome !== 'done') retryError = outcome.retry;
       }
     };
@@ -206,6 +236,46 @@ export class SendWorker {
     } else {
       await campaignsRepository.deleteQueueEntry(entry._id);
     }
+  }
+
+  /** The messages that may carry the survey block: its frequency cap holds across the experiment's campaigns. */
+  private async claimSurveys(experiment: ExperimentRecord, messages: MessageRecord[]): Promise<Set<string>> {
+    const metric = surveyMetricOf(experiment);
+    if (!metric) return new Set();
+    return surveyInvitations.claim(experiment._id, metric, messages.map((m) => ({ messageId: m._id, customerId: m.customerId })));
+  }
+
+  private keepSmsOpen(): void {
+    try {
+      this.sms.keepOpen((inbound) => smsService.handleInbound(inbound));
+    } catch (error) {
+      logger.debug({ err: error }, 'no SMS transport');
+    }
+  }
+
+  /** One message of an SMS campaign: recorded as an email's outcome is (sent, failed, or retried later). */
+  private async sendSms(entry: QueueEntryRecord, campaign: CampaignRecord, experiment: ExperimentRecord, message: MessageRecord, track: (write: Promise<void>) => void): Promise<Outcome> {
+    const outcome = await sendCampaignSms(this.sms, campaign, experiment, message);
+    if (outcome.kind === 'sent') {
+      track(this.record(message, { status: 'sent', attempts: entry.attempt, ...outcome.fields }));
+      return 'done';
+    }
+    const code = outcome.responseCode !== undefined ? { responseCode: outcome.responseCode } : {};
+    if (outcome.kind === 'failed') {
+      track(this.record(message, { status: 'failed', attempts: entry.attempt, error: outcome.error, ...code }));
+      return 'done';
+    }
+    if (entry.attempt >= this.maxAttempts) {
+      track(this.record(message, { status: 'failed', attempts: entry.attempt, error: `gave up after ${entry.attempt} attempts: ${outcome.error}`, ...code }));
+      return 'done';
+    }
+    this.stats.retried++;
+    logger.warn({ campaign: campaign._id, phase: message.phase, attempt: entry.attempt, responseCode: outcome.responseCode }, 'temporary SMS send failure; will retry');
+    if (entry.kind === 'retry') return { retry: outcome.error };
+    await campaignsRepository.insertQueueEntries([
+      { _id: `retry:${message._id}`, campaign: campaign._id, phase: message.phase, kind: 'retry', messages: [message._id], attempt: entry.attempt + 1, status: 'queued', nextAttemptAt: this.retryAt(entry.attempt), lastError: outcome.error, createdAt: new Date() },
+    ]);
+    return 'done';
   }
 
   private retryAt(attempt: number): Date {
@@ -240,11 +310,13 @@ export class SendWorker {
     message: MessageRecord,
     suppressed: boolean,
     track: (write: Promise<void>) => void,
+    surveyed = true,
   ): Promise<Outcome> {
     if (suppressed) {
       track(this.record(message, { status: 'suppressed', attempts: entry.attempt - 1 }));
       return 'done';
     }
+    if (campaign.channel === 'sms') return this.sendSms(entry, campaign, experiment, message, track);
     let rendered;
     try {
       rendered = renderCampaignMessage({
@@ -252,9 +324,10 @@ export class SendWorker {
         messageId: message._id,
         experiment,
         variant: message.variant,
+        survey: surveyed,
         recipient: {
           customerId: message.customerId,
-          email: message.email,
+          email: message.email ?? '',
           ...(message.name !== undefined ? { name: message.name } : {}),
           ...(message.locale !== undefined ? { locale: message.locale } : {}),
           ...(message.attributes !== undefined ? { attributes: message.attributes } : {}),
@@ -267,7 +340,8 @@ export class SendWorker {
     try {
       const outcome = await this.transport.send(
         {
-          from: campaign.from,
+          // The variant's display name, if it has one, on the campaign's address.
+          from: fromHeaderOf(campaign.from, variantRules(experiment, message.variant).fromName),
           ...(campaign.replyTo ? { replyTo: campaign.replyTo } : {}),
           to: message.email,
           subject: rendered.subject,

@@ -5,7 +5,8 @@
 //  - an event counts only for experiments the customer was assigned to at or before the event's time,
 //    and only for the metrics that event feeds; a binomial metric counts the customer once, a mean
 //    metric sums the customer's values (sum and sum of squares are of per-customer totals);
-//  - an answer counts like an event; a later answer (by its timestamp) replaces an earlier one.
+//  - an answer counts like an event; a later answer (by its timestamp) replaces an earlier one;
+//  - the analysis ends when the experiment stops: events and answers timestamped after its stop do not count.
 // Every change is recorded against the cohort of the customer's assignment.
 
 export const ASSIGNED = '$assigned';
@@ -19,6 +20,8 @@ export interface ExperimentRules {
   key: string;
   /** Event name → the metrics it feeds. */
   metricsByEvent: Map<string, MetricRule[]>;
+  /** The end of the analysis (the stop time of a stopped experiment): later events and answers do not count. */
+  endsAt?: Date;
 }
 
 export interface AssignmentFact {
@@ -166,6 +169,7 @@ export function countRecords(lookups: CountingLookups, records: CountedRecord[],
     for (const experiment of lookups.experiments) {
       const r = item.record;
       if (r.experiment !== undefined && r.experiment !== experiment.key) continue;
+      if (experiment.endsAt && r.timestamp.getTime() > experiment.endsAt.getTime()) continue;
       const assignment = lookups.assignment(experiment.key, r.customerId);
       if (!assignment || assignment.assignedAt.getTime() > r.timestamp.getTime()) continue;
       const cohort = cohortOf(assignment.assignedAt);

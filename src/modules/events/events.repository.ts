@@ -5,6 +5,15 @@ import { insertEach } from '../../db/insert-new';
 import { appendRecords, sharedAppend, type Stamped } from '../counting';
 import { EventModel, ResponseModel, type EventRecord, type ResponseRecord } from './events.model';
 
+/** Filters on answers (all optional). */
+export interface ResponseFilter {
+  metric?: string;
+  minScore?: number;
+  maxScore?: number;
+  hasComment?: boolean;
+  since?: Date;
+}
+
 const events = () => collectionOf<EventRecord>(EventModel);
 const responses = () => collectionOf<ResponseRecord>(ResponseModel);
 
@@ -47,6 +56,38 @@ export const eventsRepository = {
   /** Events that may count for an experiment: those naming it and those naming none. */
   eventsCursor(experiment: string) {
     return events().find({ $or: [{ experiment }, { experiment: { $exists: false } }] });
+  },
+
+  /**
+   * One batch of the answers that may be an experiment's (naming it or none), newest first by (timestamp,
+   * _id), strictly after `after` in that order. The embedded database scans on any filter but _id: callers
+   * bound how many batches they read per request.
+   */
+  async responsesBatch(experiment: string, filter: ResponseFilter, after: { at: Date; id: string } | undefined, limit: number): Promise<ResponseRecord[]> {
+    const and: Record<string, unknown>[] = [{ $or: [{ experiment }, { experiment: { $exists: false } }] }];
+    if (filter.metric !== undefined) and.push({ metric: filter.metric });
+    if (filter.minScore !== undefined) and.push({ score: { $gte: filter.minScore } });
+    if (filter.maxScore !== undefined) and.push({ score: { $lte: filter.maxScore } });
+    if (filter.hasComment === true) and.push({ comment: { $exists: true, $nin: [''] } });
+    if (filter.hasComment === false) and.push({ $or: [{ comment: { $exists: false } }, { comment: '' }] });
+    if (filter.since !== undefined) and.push({ timestamp: { $gte: filter.since } });
+    if (after) and.push({ $or: [{ timestamp: { $lt: after.at } }, { timestamp: after.at, _id: { $lt: after.id } }] });
+    const found = await responses().find({ $and: and }).sort({ timestamp: -1, _id: -1 }).limit(limit).toArray();
+    return found.map((r) => ({
+      _id: r._id,
+      customerId: r.customerId,
+      metric: r.metric,
+      score: r.score,
+      ...(typeof r.comment === 'string' ? { comment: r.comment } : {}),
+      ...(r.experiment !== undefined ? { experiment: r.experiment } : {}),
+      timestamp: r.timestamp,
+      receivedAt: r.receivedAt,
+    }));
+  },
+
+  /** Puts a comment on a stored answer (a comment is not counted: the aggregates stay as they are). */
+  async setResponseComment(id: string, comment: string): Promise<void> {
+    await responses().updateOne({ _id: id }, { $set: { comment } });
   },
 
   responsesCursor(experiment: string) {

@@ -5,6 +5,7 @@ import { assignmentId, assignmentsRepository } from '../assignments';
 import { countingRepository, readFreshness, wakeAggregator } from '../counting';
 import { experimentsService } from '../experiments';
 import type { EventRecord, ResponseRecord } from './events.model';
+import { notifyObservers } from './event-observers';
 import { eventsRepository } from './events.repository';
 import type { EventInput, ResponseInput } from './events.schemas';
 
@@ -32,6 +33,7 @@ export const eventsService = {
     }
     const records = [...unique.values()];
     const stored = await eventsRepository.insertEvents(records);
+    await notifyObservers(inputs);
     const fresh = records.length - stored.size;
     return { accepted: fresh, duplicates: inputs.length - fresh };
   },

@@ -1,4 +1,5 @@
 export { eventsRouter } from './events.router';
 export { eventsService } from './events.service';
-export { eventsRepository } from './events.repository';
+export { eventsRepository, type ResponseFilter } from './events.repository';
 export type { EventRecord, ResponseRecord } from './events.model';
+export { observeEvents, type EventObserver } from './event-observers';

@@ -20,7 +20,7 @@ export interface ExperimentRecord {
   _id: string; // the experiment key
   name: string;
   hypothesis?: string;
-  assetType: 'email' | 'page';
+  assetType: 'email' | 'page' | 'sms';
   variants: VariantRecord[];
   controlVariant: string;
   coverage: number;
@@ -35,6 +35,8 @@ export interface ExperimentRecord {
     correction: 'holm' | 'benjamini-hochberg' | 'none';
     minSamplePerVariant: number;
   };
+  /** The survey's settings: the follow-up question after the score (true: the built-in one). */
+  survey?: { followUp?: true | { en?: string; fa?: string; ar?: string } };
   status: ExperimentStatus;
   rollout?: { variant: string; at: Date; by: string };
   /** Running minimum of always-valid p-values per "metric|variant", for the sequential method. */
@@ -61,6 +63,7 @@ const experimentSchema = new Schema<ExperimentRecord>(
     targeting: String, // JSON text: see experiments.repository
     metrics: { type: Schema.Types.Mixed, required: true },
     analysis: { type: Schema.Types.Mixed, required: true },
+    survey: Schema.Types.Mixed,
     status: { type: String, required: true, index: true },
     rollout: Schema.Types.Mixed,
     sequential: Schema.Types.Mixed,

@@ -100,6 +100,17 @@ export const experimentsRepository = {
     await ExperimentModel.updateOne({ _id: key }, { $max: { lastLookAt: at } });
   },
 
+  /** Key and status of every experiment naming a metric as its primary, a secondary or a guardrail metric. */
+  async listNamingMetric(metricKey: string): Promise<{ key: string; status: ExperimentStatus }[]> {
+    const docs = await ExperimentModel.find(
+      { $or: [{ 'metrics.primary': metricKey }, { 'metrics.secondary': metricKey }, { 'metrics.guardrails': metricKey }] },
+      { _id: 1, status: 1 },
+    )
+      .sort({ _id: 1 })
+      .lean<{ _id: string; status: ExperimentStatus }[]>();
+    return docs.map((doc) => ({ key: doc._id, status: doc.status }));
+  },
+
   async deleteDraft(key: string): Promise<boolean> {
     const result = await ExperimentModel.deleteOne({ _id: key, status: 'draft' });
     return result.deletedCount === 1;

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { Reply } from '../../lib/handler';
 import { documented } from '../../lib/openapi';
 import { can } from '../../middleware/auth';
-import { createExperimentBody, experimentHistory, experimentKeyParams, experimentList, experimentView, listExperimentsQuery, patchExperimentBody } from './experiments.schemas';
+import { createExperimentBody, experimentHistory, experimentKeyParams, experimentList, experimentView, listExperimentsQuery, patchExperimentBody, startExperimentBody } from './experiments.schemas';
 import { experimentsService, TRANSITIONS, type TransitionAction } from './experiments.service';
 
 export const experimentsRouter = Router();
@@ -72,11 +72,15 @@ for (const action of Object.keys(TRANSITIONS) as TransitionAction[]) {
     {
       access: can.edit,
       summary: `${action[0].toUpperCase()}${action.slice(1)} an experiment`,
-      description: `From ${from.join(' or ')} to ${to}.`,
+      description:
+        action === 'start'
+          ? `From ${from.join(' or ')} to ${to}. An experiment that ran elsewhere (an email tool's own split, an earlier page test) may be started with \`startedAt\` in the past, then its assignments imported.`
+          : `From ${from.join(' or ')} to ${to}.`,
       params: experimentKeyParams,
+      ...(action === 'start' ? { body: startExperimentBody } : {}),
       responses: { 200: { description: `the experiment, now ${to}`, json: experimentView } },
-      errors: { 404: notFound, 409: `\`conflict\`: the experiment is not ${from.join(' or ')}.` },
+      errors: { ...(action === 'start' ? { 400: '`validation_failed`: startedAt is in the future.' } : {}), 404: notFound, 409: `\`conflict\`: the experiment is not ${from.join(' or ')}.` },
     },
-    ({ params }, req) => experimentsService.transition(params.key, action, req.principal!.name),
+    ({ params, body }, req) => experimentsService.transition(params.key, action, req.principal!.name, (body as { startedAt?: Date } | undefined)?.startedAt),
   );
 }

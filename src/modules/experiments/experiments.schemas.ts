@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { documentedAs, httpUrl, isoDate } from '../../lib/schemas';
+import { isoDurationToMs } from '../../lib/duration';
 import { emailTemplateProblems } from '../../lib/email-templates';
 import { BUILT_IN_METRIC_KEYS } from './metric-catalogue';
 
@@ -8,17 +9,42 @@ export const EXPERIMENT_STATUSES = ['draft', 'running', 'paused', 'stopped', 'ro
 export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
 
 export const experimentKey = z.string().regex(KEY_PATTERN, 'must be a slug: lowercase letters, digits, - and _, 2 to 64 characters');
-const variantKey = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a slug: lowercase letters, digits, - and _');
+/** The no-send arm of a campaign's holdout: a reserved variant key, never a variant of an experiment. */
+export const HOLDOUT_VARIANT = 'holdout';
+const variantKey = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a slug: lowercase letters, digits, - and _')
+  .refine((key) => key !== HOLDOUT_VARIANT, `"${HOLDOUT_VARIANT}" is reserved for the no-send arm of a campaign's holdout`);
 const metricKey = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a metric key');
+/** The display name of the From header: it becomes a header, so no line breaks, control characters or <>"\\. */
+const fromName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what a header value must not hold
+  .refine((value) => !/[\u0000-\u001f\u007f\u2028\u2029<>"\\]/.test(value), 'must be a display name without line breaks, control characters or <>"\\');
 
 
-export const emailContent = z.strictObject({
-  subject: z.string().min(1).max(998),
-  html: z.string().min(1).max(500_000),
-  text: z.string().max(500_000).optional(),
-  preheader: z.string().max(500).optional(),
-});
+export const emailContent = z
+  .strictObject({
+    subject: z.string().min(1).max(998),
+    html: z.string().min(1).max(500_000),
+    text: z.string().max(500_000).optional(),
+    preheader: z.string().max(500).optional(),
+    // What email tests vary besides the content (sending rules, src/modules/campaigns/sending-rules.ts).
+    fromName: fromName.optional(),
+    sendAt: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time with a time zone, such as 2026-12-01T09:00:00Z' }).optional(),
+    sendDelay: z.string().refine((value) => isoDurationToMs(value) !== null, 'must be a positive ISO-8601 duration such as PT2H (weeks, days, hours, minutes, seconds)').optional(),
+  })
+  .refine((content) => content.sendAt === undefined || content.sendDelay === undefined, { path: ['sendDelay'], error: 'sendAt and sendDelay exclude each other: give one' });
 export const pageContent = z.strictObject({ url: httpUrl });
+/** An SMS: a Handlebars template with the recipient's fields; the short link and the opt-out line are added when sent. */
+export const smsContent = z.strictObject({ text: z.string().min(1).max(1600) });
+
+export const ASSET_TYPES = ['email', 'page', 'sms'] as const;
+export type AssetType = (typeof ASSET_TYPES)[number];
+const CONTENT_SHAPES: Record<AssetType, string> = { email: '{subject, html, text?, preheader?, fromName?, sendAt? or sendDelay?}', page: '{url}', sms: '{text}' };
 
 const variantBase = {
   key: variantKey,
@@ -70,6 +96,19 @@ export const analysisSpec = z.strictObject({
   minSamplePerVariant: z.number().int().min(1).default(100),
 });
 
+const followUpText = z.string().trim().min(1).max(500);
+/**
+ * The survey's follow-up question, asked on the thank-you page after the score (a free-text answer stored
+ * as the answer's comment): `true` for the built-in question in the recipient's language, or the question
+ * per language (en, fa, ar); a language without one gets the built-in question.
+ */
+export const surveySpec = z.strictObject({
+  followUp: z
+    .union([z.literal(true), z.strictObject({ en: followUpText.optional(), fa: followUpText.optional(), ar: followUpText.optional() }).refine((texts) => Object.keys(texts).length > 0, 'name the question in at least one of en, fa, ar, or say true')])
+    .optional(),
+});
+export type SurveySpec = z.infer<typeof surveySpec>;
+
 function checkMetrics(metrics: z.infer<typeof metricsSpec>, ctx: z.RefinementCtx, path: (string | number)[]) {
   const customKeys = new Set<string>();
   metrics.custom.forEach((metric, i) => {
@@ -90,9 +129,9 @@ function checkMetrics(metrics: z.infer<typeof metricsSpec>, ctx: z.RefinementCtx
 const experimentFields = {
   name: z.string().trim().min(1).max(200),
   hypothesis: z.string().max(2000).optional(),
-  assetType: z.enum(['email', 'page']),
+  assetType: z.enum(ASSET_TYPES),
   variants: z
-    .array(z.strictObject({ ...variantBase, content: z.union([emailContent, pageContent]) }).superRefine(checkTemplates))
+    .array(z.strictObject({ ...variantBase, content: z.union([emailContent, pageContent, smsContent]) }).superRefine(checkTemplates))
     .min(2, 'an experiment needs 2 to 8 variants')
     .max(8, 'an experiment needs 2 to 8 variants'),
   controlVariant: variantKey.optional(),
@@ -101,10 +140,11 @@ const experimentFields = {
   targeting: targeting.optional(),
   metrics: metricsSpec,
   analysis: analysisSpec.default(() => analysisSpec.parse({})),
+  survey: surveySpec.optional(),
 };
 
 interface ExperimentShape {
-  assetType?: 'email' | 'page';
+  assetType?: AssetType;
   variants?: { key: string; weight: number; content: unknown }[];
   controlVariant?: string;
   metrics?: z.infer<typeof metricsSpec>;
@@ -117,11 +157,11 @@ export function checkExperiment(value: ExperimentShape, ctx: z.RefinementCtx): v
   variants.forEach((variant, i) => {
     if (keys.has(variant.key)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'key'], message: `duplicate variant key "${variant.key}"` });
     keys.add(variant.key);
-    const schema = value.assetType === 'page' ? pageContent : emailContent;
+    const schema = value.assetType === 'page' ? pageContent : value.assetType === 'sms' ? smsContent : emailContent;
     const parsed = schema.safeParse(variant.content);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        ctx.addIssue({ code: 'custom', path: ['variants', i, 'content', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: `${issue.message} (${value.assetType} content is ${value.assetType === 'page' ? '{url}' : '{subject, html, text?, preheader?}'})` });
+        ctx.addIssue({ code: 'custom', path: ['variants', i, 'content', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: `${issue.message} (${value.assetType} content is ${CONTENT_SHAPES[value.assetType ?? 'email']})` });
       }
     }
   });
@@ -138,6 +178,17 @@ export function checkExperiment(value: ExperimentShape, ctx: z.RefinementCtx): v
 export const createExperimentBody = z.strictObject({ key: experimentKey, ...experimentFields }).superRefine(checkExperiment);
 export type CreateExperimentInput = z.infer<typeof createExperimentBody>;
 
+/** POST .../start: optionally when it really started (an experiment that ran elsewhere), not in the future. */
+export const startExperimentBody = z
+  .strictObject({
+    startedAt: z.iso
+      .datetime({ offset: true })
+      .transform((value) => new Date(value))
+      .refine((date) => date.getTime() <= Date.now(), 'must not be in the future')
+      .optional(),
+  })
+  .optional();
+
 export const patchExperimentBody = z
   .strictObject({
     name: experimentFields.name.optional(),
@@ -150,13 +201,14 @@ export const patchExperimentBody = z
     targeting: targeting.nullable().optional(),
     metrics: metricsSpec.optional(),
     analysis: analysisSpec.partial().optional(),
+    survey: surveySpec.nullable().optional().meta({ description: 'the survey settings (null removes them)' }),
   })
   .refine((body) => Object.keys(body).length > 0, 'body must change at least one field');
 export type PatchExperimentInput = z.infer<typeof patchExperimentBody>;
 
 export const listExperimentsQuery = z.strictObject({
   status: z.enum(EXPERIMENT_STATUSES).optional(),
-  assetType: z.enum(['email', 'page']).optional(),
+  assetType: z.enum(ASSET_TYPES).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
@@ -166,7 +218,7 @@ export const experimentKeyParams = z.object({ key: experimentKey });
 // Answers (the API reference, src/lib/openapi.ts).
 
 /** A variant's content as stored: what the experiment's asset type validated on the way in. */
-export const variantContent = documentedAs<Record<string, unknown>>(z.union([emailContent, pageContent]).meta({ description: 'email: {subject, html, text?, preheader?}; page: {url}' }));
+export const variantContent = documentedAs<Record<string, unknown>>(z.union([emailContent, pageContent, smsContent]).meta({ description: 'email: {subject, html, text?, preheader?, fromName?, sendAt? or sendDelay?}; page: {url}; sms: {text}' }));
 
 const { alpha, power, minimumDetectableEffect, method, correction, minSamplePerVariant } = analysisSpec.shape;
 const analysisView = z.object({
@@ -193,19 +245,32 @@ export const historyEntry = z
   })
   .meta({ id: 'HistoryEntry' });
 
+export const smsSegmentsView = z
+  .object({ encoding: z.enum(['GSM-7', 'UCS-2']), units: z.number().int().meta({ description: 'GSM-7 septets (extension characters count 2) or UCS-2 code units' }), segments: z.number().int() })
+  .meta({ id: 'SmsSegments' });
+
 export const experimentView = z
   .object({
     key: experimentKey,
     name: z.string(),
     hypothesis: z.string().optional(),
-    assetType: z.enum(['email', 'page']),
-    variants: z.array(z.object({ key: z.string(), name: z.string().optional(), weight: z.number(), content: variantContent })),
+    assetType: z.enum(ASSET_TYPES),
+    variants: z.array(
+      z.object({
+        key: z.string(),
+        name: z.string().optional(),
+        weight: z.number(),
+        content: variantContent,
+        sms: smsSegmentsView.optional().meta({ description: 'sms experiments: the encoding and segments of the text as written (the campaign shows them for the message as sent)' }),
+      }),
+    ),
     controlVariant: z.string(),
     coverage: z.number(),
     seed: z.string(),
     targeting: documentedAs<Record<string, unknown>>(targeting).optional(),
     metrics: metricsView,
     analysis: analysisView,
+    survey: surveySpec.optional().meta({ description: 'survey settings: the follow-up question after the score' }),
     status: z.enum(EXPERIMENT_STATUSES),
     rollout: z.object({ variant: z.string(), at: isoDate, by: z.string() }).optional().meta({ description: 'while rolled_out: the variant every later assignment gets' }),
     createdAt: isoDate,

@@ -1,4 +1,5 @@
 import { ConflictError, NotFoundError } from '../../lib/errors';
+import { countSmsSegments, type SmsSegmentCount } from '../../lib/sms-segments';
 import { changesService } from '../changes';
 import type { ExperimentRecord, HistoryEntry } from './experiments.model';
 import { experimentsRepository } from './experiments.repository';
@@ -11,11 +12,14 @@ import {
 } from './experiments.schemas';
 import { z } from 'zod';
 
-export type Experiment = Omit<ExperimentRecord, '_id' | 'history' | 'sequential' | 'lastLookAt'> & { key: string };
+export type Experiment = Omit<ExperimentRecord, '_id' | 'history' | 'sequential' | 'lastLookAt' | 'variants'> & { key: string; variants: (ExperimentRecord['variants'][number] & { sms?: SmsSegmentCount })[] };
 
 export function toExperiment(record: ExperimentRecord): Experiment {
   const { _id, history: _history, sequential: _sequential, lastLookAt: _lastLookAt, ...rest } = record;
-  return { key: _id, ...rest };
+  if (record.assetType !== 'sms') return { key: _id, ...rest };
+  // SMS are priced by segment: each variant's text shows its encoding and segment count.
+  const variants = record.variants.map((variant) => (typeof variant.content.text === 'string' ? { ...variant, sms: countSmsSegments(variant.content.text) } : variant));
+  return { key: _id, ...rest, variants };
 }
 
 /** Lifecycle: which states each action may start from, and where it leads. */
@@ -28,7 +32,7 @@ export const TRANSITIONS = {
 export type TransitionAction = keyof typeof TRANSITIONS;
 
 /** Fields a running (or later) experiment may still change: nothing that moves customers between variants. */
-const FIELDS_EDITABLE_AFTER_START = new Set(['name', 'hypothesis', 'metrics', 'analysis']);
+const FIELDS_EDITABLE_AFTER_START = new Set(['name', 'hypothesis', 'metrics', 'analysis', 'survey']);
 
 // Hot paths (assignment, events) read experiments through a cache. A change made by this process
 // invalidates it at once and is counted in the change counter, which every instance follows (the changes
@@ -60,6 +64,14 @@ function entry(action: string, actor: string, details?: Record<string, unknown>)
   return { at: new Date(), action, actor, ...(details ? { details } : {}) };
 }
 
+/**
+ * The experiments (key and status) that name a metric in metrics.primary, secondary or guardrails, in
+ * any status, by key. Only reads: the metric library asks it before a metric's definition changes.
+ */
+export async function listExperimentsUsingMetric(metricKey: string): Promise<{ key: string; status: ExperimentStatus }[]> {
+  return experimentsRepository.listNamingMetric(metricKey);
+}
+
 export const experimentsService = {
   async create(input: CreateExperimentInput, actor: string): Promise<Experiment> {
     const now = new Date();
@@ -75,6 +87,7 @@ export const experimentsService = {
       ...(input.targeting ? { targeting: input.targeting } : {}),
       metrics: input.metrics,
       analysis: input.analysis,
+      ...(input.survey ? { survey: input.survey } : {}),
       status: 'draft',
       history: [entry('created', actor)],
       createdAt: now,
@@ -143,7 +156,7 @@ export const experimentsService = {
     return experimentsRepository.lastUpdatedAt(assetType);
   },
 
-  async list(query: { status?: ExperimentStatus; assetType?: 'email' | 'page'; limit: number; offset: number }) {
+  async list(query: { status?: ExperimentStatus; assetType?: 'email' | 'page' | 'sms'; limit: number; offset: number }) {
     const { items, total } = await experimentsRepository.list(query, query.limit, query.offset);
     return { experiments: items.map(toExperiment), total, limit: query.limit, offset: query.offset };
   },
@@ -180,22 +193,24 @@ export const experimentsService = {
     if (input.seed !== undefined) set.seed = input.seed;
     if (input.metrics !== undefined) set.metrics = input.metrics;
     if (input.analysis !== undefined) set.analysis = analysisSpec.parse({ ...current.analysis, ...input.analysis });
-    const unset = input.targeting === null ? ['targeting'] : [];
+    const unset = [...(input.targeting === null ? ['targeting'] : []), ...(input.survey === null ? ['survey'] : [])];
     if (input.targeting) set.targeting = input.targeting;
+    if (input.survey) set.survey = input.survey;
     const updated = await experimentsRepository.update(key, [current.status], set, entry('updated', actor, { fields: changed }), unset);
     if (!updated) throw new ConflictError(`experiment "${key}" changed state while it was being edited; try again`);
     await afterChange(key);
     return toExperiment(updated);
   },
 
-  async transition(key: string, action: TransitionAction, actor: string): Promise<Experiment> {
+  /** `startedAt` (start only): when it really started, for an experiment that ran elsewhere (default now). */
+  async transition(key: string, action: TransitionAction, actor: string, startedAt?: Date): Promise<Experiment> {
     const { from, to } = TRANSITIONS[action];
     const current = await mustFind(key);
     if (!(from as readonly ExperimentStatus[]).includes(current.status)) {
       throw new ConflictError(`cannot ${action} experiment "${key}": it is ${current.status} (${action} needs ${from.join(' or ')})`);
     }
     const set: Partial<ExperimentRecord> = { status: to };
-    if (action === 'start') set.startedAt = new Date();
+    if (action === 'start') set.startedAt = startedAt ?? new Date();
     if (action === 'stop') set.stoppedAt = new Date();
     const updated = await experimentsRepository.update(key, [...from], set, entry(action, actor));
     if (!updated) throw new ConflictError(`experiment "${key}" changed state meanwhile; try again`);

@@ -31,6 +31,7 @@ export const BUILT_IN_METRICS: Record<string, MetricDefinition> = {
   email_open: { key: 'email_open', kind: 'binomial', direction: 'increase', source: 'event', event: 'email.open', label: 'email open rate', description: 'share of assigned customers who opened the email' },
   email_open_human: { key: 'email_open_human', kind: 'binomial', direction: 'increase', source: 'event', event: 'email.open.human', label: 'email open rate without privacy-proxy opens', description: 'opens excluding privacy-proxy prefetches' },
   email_click: { key: 'email_click', kind: 'binomial', direction: 'increase', source: 'event', event: 'email.click', label: 'email click rate', description: 'share of assigned customers who clicked a link' },
+  sms_click: { key: 'sms_click', kind: 'binomial', direction: 'increase', source: 'event', event: 'sms.click', label: 'SMS click rate', description: "share of assigned customers who opened the SMS's short link" },
   page_view: { key: 'page_view', kind: 'binomial', direction: 'increase', source: 'event', event: 'page.view', label: 'page view rate', description: 'share of assigned customers who viewed the page' },
   conversion: { key: 'conversion', kind: 'binomial', direction: 'increase', source: 'event', event: 'conversion', label: 'conversion rate', description: 'share of assigned customers who converted' },
   unsubscribe: { key: 'unsubscribe', kind: 'binomial', direction: 'decrease', source: 'event', event: 'unsubscribe', label: 'unsubscribe rate', description: 'share of assigned customers who unsubscribed (lower is better)' },

@@ -204,6 +204,35 @@ export function buildChart(metric: MetricResult, controlVariant: string, alpha: 
   };
 }
 
+// ---- comments and themes ---------------------------------------------------------------------------
+
+/** What the report is given per survey metric (surveys module): the latest comments and the themes per variant. */
+export interface MetricComments {
+  metric: string;
+  variants: { variant: string; comments: number; latest: { at: Date; score: number; comment?: string }[]; themes: { term: string; z: number; count: number }[] }[];
+}
+
+export interface CommentsView {
+  variant: string;
+  count: string;
+  latest: { at: string; score: string; text: string }[];
+  themes: { term: string; z: string; count: string; strong: boolean }[];
+  /** The full list behind the share link (newest first). */
+  fullListUrl: string;
+}
+
+/** One variant's comments for the page; `listUrl` makes the link to the full list of a metric and variant. */
+export function buildCommentsView(comments: MetricComments | undefined, listUrl: (metric: string, variant: string) => string): CommentsView[] | undefined {
+  if (!comments || comments.variants.every((v) => v.latest.length === 0)) return undefined;
+  return comments.variants.map((v) => ({
+    variant: v.variant,
+    count: count(v.comments),
+    latest: v.latest.map((item) => ({ at: isoDate(item.at), score: String(item.score), text: item.comment ?? '' })),
+    themes: v.themes.map((t) => ({ term: t.term, z: t.z.toFixed(2), count: count(t.count), strong: t.z >= 1.96 })),
+    fullListUrl: listUrl(comments.metric, v.variant),
+  }));
+}
+
 // ---- the whole page --------------------------------------------------------------------------------
 
 export interface ReportView {
@@ -246,6 +275,8 @@ export interface ReportView {
       outcomeClass: string;
     }[];
     survey?: { variant: string; assigned: string; responders: string; rate: string; distribution: string }[];
+    /** Survey metrics: each variant's latest comments and themes. */
+    comments?: CommentsView[];
   }[];
   history: { at: string; action: string; actor: string; details: string }[];
   /** The primary metric's lift by assignment cohort; absent when no series was given. */
@@ -265,12 +296,18 @@ function count(value: number | undefined): string {
   return value === undefined ? '—' : value.toLocaleString('en-US');
 }
 
-function isoDate(value: Date | string): string {
+export function isoDate(value: Date | string): string {
   const date = value instanceof Date ? value : new Date(value);
   return Number.isNaN(date.getTime()) ? String(value) : date.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
 }
 
-export function buildReportView(results: ExperimentResults, history: HistoryItem[], hypothesis?: string, cohorts?: Timeseries): ReportView {
+export function buildReportView(
+  results: ExperimentResults,
+  history: HistoryItem[],
+  hypothesis?: string,
+  cohorts?: Timeseries,
+  comments: { metrics: MetricComments[]; listUrl: (metric: string, variant: string) => string } = { metrics: [], listUrl: () => '' },
+): ReportView {
   const { srm } = results.health;
   return {
     experiment: results.experiment,
@@ -318,6 +355,7 @@ export function buildReportView(results: ExperimentResults, history: HistoryItem
         };
       });
       const isSurvey = metric.variants.some((v) => v.responders !== undefined);
+      const commentsView = buildCommentsView(comments.metrics.find((c) => c.metric === metric.metric), comments.listUrl);
       return {
         metric: metric.metric,
         label: metricLabel(metric),
@@ -346,6 +384,7 @@ export function buildReportView(results: ExperimentResults, history: HistoryItem
               }),
             }
           : {}),
+        ...(commentsView ? { comments: commentsView } : {}),
       };
     }),
     history: history.map((h) => ({

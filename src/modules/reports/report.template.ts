@@ -28,6 +28,8 @@ const STYLE = `
   td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
   .good { color: #1f8a4c; font-weight: 600; } .bad { color: #c53030; font-weight: 600; } .neutral { color: #505a6b; }
   .muted { color: #6b7485; font-size: 13px; }
+  h4 { font-size: 15px; margin: 16px 0 4px; }
+  ol.latest { padding-left: 20px; } ol.latest li { margin: 6px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
   svg { max-width: 100%; height: auto; display: block; }
   svg text { font: 12px system-ui, sans-serif; fill: #1d2430; }
   svg .axis { stroke: #8a94a6; stroke-width: 1; }
@@ -137,6 +139,20 @@ const REPORT = `<!doctype html>
     <tbody>{{#each survey}}<tr><td>{{variant}}</td><td class="num">{{assigned}}</td><td class="num">{{responders}}</td><td class="num">{{rate}}</td><td>{{distribution}}</td></tr>{{/each}}</tbody>
   </table>
   {{/if}}
+  {{#if comments}}
+  <h3>What customers wrote</h3>
+  <p class="muted">Themes: the words and two-word phrases each variant's comments use more than the others' (weighted log-odds ratio with an informative Dirichlet prior, Monroe, Colaresi &amp; Quinn 2008; z ≥ 1.96 in bold).</p>
+  {{#each comments}}
+  <div class="comments" data-variant="{{variant}}">
+    <h4>{{variant}} <span class="muted">({{count}} customers commented)</span></h4>
+    {{#if themes.length}}<p class="themes">Themes: {{#each themes}}{{#if strong}}<strong>{{term}}</strong>{{else}}{{term}}{{/if}} <span class="muted">(z {{z}}, {{count}}×)</span>{{#unless @last}} · {{/unless}}{{/each}}</p>{{/if}}
+    {{#if latest.length}}
+    <ol class="latest">{{#each latest}}<li><span class="muted">{{at}} · score {{score}}</span><br>{{text}}</li>{{/each}}</ol>
+    <p><a href="{{fullListUrl}}">All comments of {{variant}}</a></p>
+    {{else}}<p class="muted">No comments yet.</p>{{/if}}
+  </div>
+  {{/each}}
+  {{/if}}
 </article>
 {{else}}
 <p class="muted">No metrics yet.</p>
@@ -190,7 +206,37 @@ const NOT_FOUND = `<!doctype html>
 </html>
 `;
 
+const COMMENTS = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex, nofollow">
+<title>Comments: {{name}}, {{metric}}, {{variant}}</title><style>{{{style}}}</style></head>
+<body><main>
+<header><h1>{{name}}</h1><p>{{metric}} comments of variant <strong>{{variant}}</strong>, newest first.</p><p><a href="{{reportUrl}}">Back to the report</a></p></header>
+<section>
+{{#if items.length}}
+<ol class="latest">{{#each items}}<li><span class="muted">{{at}} · score {{score}}</span><br>{{text}}</li>{{/each}}</ol>
+{{else}}<p class="muted">No more comments.</p>{{/if}}
+{{#if nextUrl}}<p><a href="{{nextUrl}}" rel="next">Older comments</a></p>{{/if}}
+</section>
+</main></body>
+</html>
+`;
+
+export interface CommentsPageView {
+  name: string;
+  metric: string;
+  variant: string;
+  reportUrl: string;
+  items: { at: string; score: string; text: string }[];
+  nextUrl?: string;
+}
+
 const reportTemplate = handlebars.compile<ReportView & { style: string }>(REPORT);
+const commentsTemplate = handlebars.compile<CommentsPageView & { style: string }>(COMMENTS);
+
+export function renderCommentsPage(view: CommentsPageView): string {
+  return commentsTemplate({ ...view, style: STYLE });
+}
 const notFoundTemplate = handlebars.compile<{ style: string }>(NOT_FOUND);
 
 export function renderReportPage(view: ReportView): string {

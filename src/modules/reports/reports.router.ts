@@ -2,7 +2,7 @@ import { Router, type Response } from 'express';
 import { documented } from '../../lib/openapi';
 import { can } from '../../middleware/auth';
 import { experimentKeyParams } from '../experiments';
-import { reportQuery, shareBody, shareLink } from './reports.schemas';
+import { reportCommentsQuery, reportQuery, shareBody, shareLink } from './reports.schemas';
 import { reportsService, type RenderedPage } from './reports.service';
 
 export const reportsRouter = Router();
@@ -60,5 +60,30 @@ documented(reportPageRouter, { tag: 'Reports' }).raw(
       return;
     }
     send(res, await reportsService.renderReport(params.data.key, query.data.token));
+  },
+);
+documented(reportPageRouter, { tag: 'Reports' }).raw(
+  'get',
+  '/reports/:key/comments',
+  {
+    access: 'signed-link',
+    summary: "All comments of one survey metric and variant, behind the report's share link",
+    description: 'Newest first, 50 a page, with a link to the older ones (the report shows the latest 20 per variant).',
+    params: experimentKeyParams,
+    query: reportCommentsQuery,
+    responses: {
+      200: { description: 'a page of comments', content: { 'text/html': { type: 'string' } } },
+      404: { description: 'the same page for a bad, expired or unknown link (nothing leaks)', content: { 'text/html': { type: 'string' } } },
+    },
+  },
+  async (req, res) => {
+    const params = experimentKeyParams.safeParse(req.params);
+    const query = reportCommentsQuery.safeParse(req.query);
+    if (!params.success || !query.success) {
+      send(res, reportsService.notFoundPage());
+      return;
+    }
+    const { token, ...filter } = query.data;
+    send(res, await reportsService.renderComments(params.data.key, token, filter));
   },
 );

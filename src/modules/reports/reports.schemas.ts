@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { commentsPageQuery } from '../surveys';
 import { DEFAULT_SHARE_SECONDS, parseExpiresIn } from './share-token';
 
 export const shareBody = z
@@ -19,6 +20,9 @@ export const shareBody = z
 
 /** Only the token is read; anything else in the query is ignored rather than refused (links get decorated). */
 export const reportQuery = z.object({ token: z.string().max(200).optional() });
+
+/** The full list of comments behind a share link: one survey metric and variant, a page at a time. */
+export const reportCommentsQuery = commentsPageQuery.extend({ token: reportQuery.shape.token });
 
 // Answers (the API reference, src/lib/openapi.ts).
 export const shareLink = z.object({

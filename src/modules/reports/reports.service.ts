@@ -5,8 +5,9 @@ import { logger } from '../../lib/logger';
 import { experimentsService, type ExperimentRecord } from '../experiments';
 import { freshnessHeaders } from '../counting';
 import { resultsService, timeseriesService, type Timeseries } from '../results';
-import { buildReportView } from './report-view';
-import { renderNotFoundPage, renderReportPage } from './report.template';
+import { surveysService, type ResponsesListQuery } from '../surveys';
+import { buildReportView, isoDate } from './report-view';
+import { renderCommentsPage, renderNotFoundPage, renderReportPage } from './report.template';
 import { signShareToken, verifyShareToken } from './share-token';
 
 export interface ReportsSettings {
@@ -54,6 +55,20 @@ async function primaryByCohort(record: ExperimentRecord): Promise<Timeseries | u
   }
 }
 
+/** Latest comments shown per variant in the report; the rest are behind the link to the full list. */
+const LATEST_COMMENTS = 20;
+const REPORT_THEMES = 5;
+const COMMENTS_PAGE = 50;
+
+/** The report's own paths (relative to the service, so they work behind any host name). */
+function reportPath(key: string, token: string): string {
+  return `/reports/${encodeURIComponent(key)}?token=${encodeURIComponent(token)}`;
+}
+function commentsPath(key: string, token: string, metric: string, variant: string, cursor?: string): string {
+  const query = new URLSearchParams({ token, metric, variant, ...(cursor ? { cursor } : {}) });
+  return `/reports/${encodeURIComponent(key)}/comments?${query.toString()}`;
+}
+
 export const reportsService = {
   async createShareLink(key: string, expiresInSeconds: number, requestOrigin?: string): Promise<{ url: string; expiresAt: string }> {
     await experimentsService.get(key);
@@ -76,8 +91,34 @@ export const reportsService = {
     }
     const results = await resultsService.compute(key);
     const cohorts = await primaryByCohort(record);
+    const comments = await surveysService.readCommentsForReport(record, { latest: LATEST_COMMENTS, top: REPORT_THEMES });
+    const listUrl = (metric: string, variant: string) => commentsPath(key, token!, metric, variant);
     logger.debug({ experiment: key }, 'report rendered');
-    return { status: 200, html: renderReportPage(buildReportView(results, record.history, record.hypothesis, cohorts)), headers: freshnessHeaders(results) };
+    return { status: 200, html: renderReportPage(buildReportView(results, record.history, record.hypothesis, cohorts, { metrics: comments, listUrl })), headers: freshnessHeaders(results) };
+  },
+
+  /** Every comment of one survey metric and variant, newest first, a page at a time, behind the same link. */
+  async renderComments(key: string, token: string | undefined, query: Pick<ResponsesListQuery, 'metric' | 'variant' | 'cursor'>): Promise<RenderedPage> {
+    if (!verifyShareToken(secret(), key, token) || !query.metric || !query.variant) return { status: 404, html: renderNotFoundPage() };
+    let record;
+    try {
+      record = await experimentsService.getRecord(key);
+    } catch (error) {
+      if (error instanceof AppError && error.status === 404) return { status: 404, html: renderNotFoundPage() };
+      throw error;
+    }
+    const page = await surveysService.listResponses(key, { ...query, hasComment: true, limit: COMMENTS_PAGE });
+    return {
+      status: 200,
+      html: renderCommentsPage({
+        name: record.name,
+        metric: query.metric,
+        variant: query.variant,
+        reportUrl: reportPath(key, token!),
+        items: page.responses.map((r) => ({ at: isoDate(r.at), score: String(r.score), text: r.comment ?? '' })),
+        ...(page.nextCursor ? { nextUrl: commentsPath(key, token!, query.metric, query.variant, page.nextCursor) } : {}),
+      }),
+    };
   },
 
   notFoundPage(): RenderedPage {

@@ -110,7 +110,7 @@ function emptyComparison(variant: string, baseline: string): Comparison {
   };
 }
 
-class AggregateIndex {
+export class AggregateIndex {
   private readonly byKey = new Map<string, AggregateRecord>();
   constructor(records: AggregateRecord[]) {
     for (const record of records) this.byKey.set(`${record.variant}|${record.metric}`, record);
@@ -123,7 +123,7 @@ class AggregateIndex {
   }
 }
 
-interface Context {
+export interface Context {
   experiment: ExperimentRecord;
   index: AggregateIndex;
   control: string;
@@ -348,7 +348,7 @@ function npsMetric(ctx: Context): { variants: VariantEstimate[]; drafts: Draft[]
   return { variants, drafts };
 }
 
-function analyseMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[]; test: string } {
+export function analyseMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[]; test: string } {
   if (metric.source === 'survey') {
     if (metric.key === 'nps') return { ...npsMetric(ctx), test: 'nps-z-test' };
     if (metric.key === 'csat' || metric.key === 'ces') return { ...scoreMetric(ctx, metric, metric.key), test: 'welch-t-test' };

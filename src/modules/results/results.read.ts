@@ -3,9 +3,10 @@
 // look (looks.service.ts) stores it.
 import { aggregatesRepository } from '../aggregates';
 import { readFreshness } from '../counting';
-import { experimentsService, type ExperimentRecord } from '../experiments';
+import { experimentsService, HOLDOUT_VARIANT, type ExperimentRecord } from '../experiments';
 import { analyse } from './results.analysis';
 import { decide } from './results.decision';
+import { analyseHoldout } from './results.holdout';
 import type { ExperimentResults } from './results.types';
 
 export interface ResultsReading {
@@ -22,8 +23,10 @@ export interface ResultsReading {
 export async function readResults(key: string, now: Date = new Date(), options: { stale?: boolean } = {}): Promise<ResultsReading> {
   const experiment = await experimentsService.getRecord(key);
   const freshness = await readFreshness(options);
-  const aggregates = await aggregatesRepository.forExperiment(experiment);
+  // The holdout arm's aggregates are read beside the variants'; only the holdout comparison uses them.
+  const aggregates = await aggregatesRepository.forExperiment({ ...experiment, variants: [...experiment.variants, { key: HOLDOUT_VARIANT }] });
   const { results, sequentialUpdates } = analyse(experiment, aggregates, now);
+  const holdout = analyseHoldout(experiment, aggregates);
   const counting = { asOf: freshness.asOf.toISOString(), pending: freshness.pending, complete: freshness.complete };
-  return { experiment, results: { ...results, ...counting, decision: decide(results, experiment, now) }, sequentialUpdates };
+  return { experiment, results: { ...results, ...counting, ...(holdout ? { holdout } : {}), decision: decide(results, experiment, now) }, sequentialUpdates };
 }

@@ -59,6 +59,30 @@ export const decision = z
   })
   .meta({ id: 'Decision' });
 
+const metricResult = z.object({
+  metric: z.string(),
+  role: z.enum(METRIC_ROLES),
+  kind: z.enum(METRIC_KINDS),
+  direction: z.enum(DIRECTIONS),
+  test: z.string(),
+  variants: z.array(variantEstimate),
+  comparisons: z.array(comparison),
+});
+
+export const holdoutResult = z
+  .object({
+    variant: z.string().meta({ description: 'the no-send arm: "holdout"' }),
+    assigned: z.number().int().meta({ description: 'customers held out (sent nothing)' }),
+    verdict: z.enum(['sending_helps', 'sending_hurts', 'inconclusive']).meta({
+      description: 'sending_helps: a sent variant is significantly better than sending nothing on the primary metric and worse on no guardrail; sending_hurts: none is, and one is significantly worse on the primary or a guardrail',
+    }),
+    helping: z.array(z.string()).meta({ description: 'variants for which sending helps' }),
+    hurting: z.array(z.string()).meta({ description: 'variants for which sending hurts' }),
+    reasons: z.array(z.string()),
+    metrics: z.array(metricResult).meta({ description: 'the primary metric and the guardrails: the holdout first among the estimates, each sent variant compared with it (baseline "holdout")' }),
+  })
+  .meta({ id: 'HoldoutResult' });
+
 export const experimentResults = z
   .object({
     experiment: z.string(),
@@ -88,6 +112,7 @@ export const experimentResults = z
         comparisons: z.array(comparison),
       }),
     ),
+    holdout: holdoutResult.optional().meta({ description: 'with customers in a campaign holdout: does sending help at all (each sent variant against sending nothing); never part of the decision between variants' }),
     decision,
   })
   .meta({ id: 'ExperimentResults' });

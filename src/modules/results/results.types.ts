@@ -58,6 +58,20 @@ export interface Decision {
   estimatedDaysToDecision?: number;
 }
 
+/** Each sent variant against a campaign's holdout (sent nothing): does sending help at all (results.holdout.ts). */
+export interface HoldoutResult {
+  variant: string;
+  /** Customers in the no-send arm. */
+  assigned: number;
+  /** sending_helps: a variant beats sending nothing on the primary, harming no guardrail; sending_hurts: none does and one is worse. */
+  verdict: 'sending_helps' | 'sending_hurts' | 'inconclusive';
+  helping: string[];
+  hurting: string[];
+  reasons: string[];
+  /** Primary and guardrails: the holdout first among the estimates; comparisons have the holdout as baseline. */
+  metrics: MetricResult[];
+}
+
 export interface ExperimentResults {
   experiment: string;
   name: string;
@@ -80,5 +94,7 @@ export interface ExperimentResults {
     warnings: string[];
   };
   metrics: MetricResult[];
+  /** Present when customers are in a campaign's holdout: sending against sending nothing. */
+  holdout?: HoldoutResult;
   decision: Decision;
 }

@@ -14,6 +14,8 @@ interface Words {
   thanksTitle: string;
   answerRecorded: string;
   commentPrompt: string;
+  /** The built-in follow-up question (a survey's `followUp: true`). */
+  followUp: string;
   send: string;
   commentRecorded: string;
   unsubscribeTitle: string;
@@ -38,6 +40,7 @@ const WORDS: Record<Locale, Words> = {
     thanksTitle: 'Thank you!',
     answerRecorded: 'Your answer has been recorded: {score}.',
     commentPrompt: 'Anything you would like to add? (optional)',
+    followUp: 'What is the main reason for your score?',
     send: 'Send',
     commentRecorded: 'Your comment has been recorded. Thank you!',
     unsubscribeTitle: 'Unsubscribe',
@@ -60,6 +63,7 @@ const WORDS: Record<Locale, Words> = {
     thanksTitle: 'سپاسگزاریم!',
     answerRecorded: 'پاسخ شما ثبت شد: {score}.',
     commentPrompt: 'نکته‌ای برای افزودن دارید؟ (اختیاری)',
+    followUp: 'دلیل اصلی امتیاز شما چیست؟',
     send: 'ارسال',
     commentRecorded: 'نظر شما ثبت شد. سپاسگزاریم!',
     unsubscribeTitle: 'لغو اشتراک',
@@ -82,6 +86,7 @@ const WORDS: Record<Locale, Words> = {
     thanksTitle: 'شكرًا لك!',
     answerRecorded: 'تم تسجيل إجابتك: {score}.',
     commentPrompt: 'هل تود إضافة شيء؟ (اختياري)',
+    followUp: 'ما السبب الرئيسي لتقييمك؟',
     send: 'إرسال',
     commentRecorded: 'تم تسجيل تعليقك. شكرًا لك!',
     unsubscribeTitle: 'إلغاء الاشتراك',

@@ -23,15 +23,19 @@ function page(locale: Locale, title: string, body: string): string {
   );
 }
 
-/** Thank-you page, with the optional comment box posting back to the same token (relative URL). */
-export function thankYouPage(locale: Locale, token: string, metric: SurveyMetric, score: number, commented: boolean): string {
+/**
+ * Thank-you page, with the optional comment box posting back to the same token (relative URL): the
+ * survey's follow-up question when it has one, else an open invitation to add something.
+ */
+export function thankYouPage(locale: Locale, token: string, metric: SurveyMetric, score: number, commented: boolean, answer?: string, followUp?: string): string {
   const w = words(locale);
   const recorded = `<p>${escapeHtml(fill(w.answerRecorded, { score: formatNumber(locale, score) }))}</p>`;
   const form = commented
     ? `<p>${escapeHtml(w.commentRecorded)}</p>`
     : `<form method="post" action="${escapeHtml(token)}">` +
       `<input type="hidden" name="score" value="${score}">` +
-      `<label for="comment">${escapeHtml(w.commentPrompt)}</label>` +
+      (answer ? `<input type="hidden" name="answer" value="${escapeHtml(answer)}">` : '') +
+      `<label for="comment">${escapeHtml(followUp ?? w.commentPrompt)}</label>` +
       `<textarea id="comment" name="comment" maxlength="5000"></textarea>` +
       `<button type="submit">${escapeHtml(w.send)}</button></form>`;
   return page(locale, w.thanksTitle, `<h1>${escapeHtml(w.thanksTitle)}</h1><p>${escapeHtml(w.question[metric])}</p>${recorded}${form}`);

@@ -27,6 +27,8 @@ export interface RenderInput {
   experiment: ExperimentRecord;
   variant: string;
   recipient: { customerId: string; email: string; name?: string; locale?: string; attributes?: Record<string, unknown> };
+  /** false: no survey block (the customer was invited to this survey within the frequency cap's period). */
+  survey?: boolean;
 }
 
 export interface RenderedMessage {
@@ -181,7 +183,7 @@ export function renderCampaignMessage(input: RenderInput): RenderedMessage {
   };
   const body = rewriteLinks(template(content.html, EMAIL_TEMPLATE_FIELDS.html)(context), tracked);
 
-  const metric = surveyMetricOf(experiment);
+  const metric = input.survey === false ? undefined : surveyMetricOf(experiment);
   const survey: { metric: string; score: number; url: string }[] = [];
   if (metric) {
     const token = sign('survey', metric);

@@ -2,11 +2,12 @@ import { Schema, model } from 'mongoose';
 
 /**
  * One entry per suppressed identity, insert-only: `customer:<customerId>` and, separately,
- * `email:<sha256 of the lowercased address>` (the address itself is never stored).
+ * `email:<sha256 of the lowercased address>` (the address itself is never stored), and for SMS
+ * `phone:<sha256 of the E.164 number>`.
  */
 export interface SuppressionRecord {
   _id: string;
-  kind: 'customer' | 'email';
+  kind: 'customer' | 'email' | 'phone';
   customerId: string;
   source: string;
   experiment?: string;

@@ -13,9 +13,16 @@ export function emailSuppressionId(email: string): string {
   return `email:${createHash('sha256').update(email.trim().toLowerCase()).digest('hex')}`;
 }
 
+/** A phone number (E.164) is hashed the same way: SMS opt-outs hold no raw numbers either. */
+export function phoneSuppressionId(phone: string): string {
+  return `phone:${createHash('sha256').update(phone.trim()).digest('hex')}`;
+}
+
 export interface UnsubscribeInput {
   customerId: string;
   email?: string;
+  /** SMS: the number that opted out (E.164). */
+  phone?: string;
   /** Where it came from, e.g. 'one_click', 'link', 'api', 'complaint'. */
   source: string;
   experiment?: string;
@@ -25,10 +32,11 @@ export interface UnsubscribeInput {
 interface Recipient {
   customerId?: string;
   email?: string;
+  phone?: string;
 }
 
 function suppressionIds(who: Recipient): string[] {
-  return [...(who.customerId ? [customerSuppressionId(who.customerId)] : []), ...(who.email ? [emailSuppressionId(who.email)] : [])];
+  return [...(who.customerId ? [customerSuppressionId(who.customerId)] : []), ...(who.email ? [emailSuppressionId(who.email)] : []), ...(who.phone ? [phoneSuppressionId(who.phone)] : [])];
 }
 
 export const suppressionService = {
@@ -56,6 +64,7 @@ export const suppressionService = {
     };
     const records: SuppressionRecord[] = [{ _id: customerSuppressionId(input.customerId), kind: 'customer', ...common }];
     if (input.email) records.push({ _id: emailSuppressionId(input.email), kind: 'email', ...common });
+    if (input.phone) records.push({ _id: phoneSuppressionId(input.phone), kind: 'phone', ...common });
     const existed = await suppressionRepository.insert(records);
     return { created: !existed.has(records[0]._id) };
   },

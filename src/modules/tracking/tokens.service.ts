@@ -93,6 +93,39 @@ export function verifyToken(token: string): TrackingPayload | null {
   };
 }
 
+// Short links (SMS, where every character is paid for): the same secret, MAC and strict base64url, but
+// the token carries only a reference to the message (9 bytes, chosen by the sender and stored with the
+// message's facts) and 8 bytes of MAC: 23 characters in all, beyond guessing behind the public rate limit.
+const SHORT_REF_BYTES = 9;
+const SHORT_MAC_BYTES = 8;
+const SHORT_REF_CHARS = (SHORT_REF_BYTES * 4) / 3;
+const SHORT_TOKEN_CHARS = SHORT_REF_CHARS + Math.ceil((SHORT_MAC_BYTES * 4) / 3);
+
+function shortMac(ref: string): Buffer {
+  return crypto.createHmac('sha256', trackingSecret()).update(`verdict-tracking:short:v${VERSION}:${ref}`).digest().subarray(0, SHORT_MAC_BYTES);
+}
+
+/** A message reference for a short link: 9 bytes derived from the message id, base64url (12 characters). */
+export function shortReference(messageId: string): string {
+  return crypto.createHash('sha256').update(`verdict-short:${messageId}`).digest().subarray(0, SHORT_REF_BYTES).toString('base64url');
+}
+
+/** The short token of a reference: the reference followed by its MAC (no separator: both are fixed length). */
+export function signShortToken(ref: string): string {
+  return `${ref}${shortMac(ref).toString('base64url')}`;
+}
+
+/** The reference of a genuine short token; null for anything tampered, truncated or malformed. */
+export function verifyShortToken(token: string): string | null {
+  if (typeof token !== 'string' || token.length !== SHORT_TOKEN_CHARS) return null;
+  const ref = token.slice(0, SHORT_REF_CHARS);
+  const refBytes = decodeBase64urlStrict(ref);
+  const given = decodeBase64urlStrict(token.slice(SHORT_REF_CHARS));
+  if (!refBytes || refBytes.length !== SHORT_REF_BYTES || !given) return null;
+  const expected = shortMac(ref);
+  return given.length === expected.length && crypto.timingSafeEqual(given, expected) ? ref : null;
+}
+
 /** Where public links point (TrackingSettings.publicBaseUrl, without a trailing slash). */
 export function publicBaseUrl(): string {
   return configured().publicBaseUrl;
@@ -103,4 +136,6 @@ export const trackingUrls = {
   click: (token: string) => `${publicBaseUrl()}/t/c/${token}`,
   survey: (token: string, score: number) => `${publicBaseUrl()}/s/${token}?score=${score}`,
   unsubscribe: (token: string) => `${publicBaseUrl()}/u/${token}`,
+  /** An SMS's one link (click, then the survey): /m/<short token>. */
+  short: (token: string) => `${publicBaseUrl()}/m/${token}`,
 };

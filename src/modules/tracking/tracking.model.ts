@@ -1,7 +1,7 @@
 import { Schema, model } from 'mongoose';
 
 /**
- * A click (or honeypot) hit waiting to be classified. Insert-only and short-lived: a hit is turned
+ * A click, honeypot or one-click survey hit waiting to be classified. Insert-only and short-lived: a hit is turned
  * into an event once the hits around it are known, and removed a while later, so the collection stays
  * small enough to read whole (the embedded database scans on anything but _id).
  */
@@ -11,8 +11,11 @@ export interface ClickHitRecord {
   customerId: string;
   experiment: string;
   variant: string;
-  purpose: 'click' | 'honeypot';
+  purpose: 'click' | 'honeypot' | 'survey';
+  /** The click URL; a survey hit's metric. */
   target?: string;
+  /** A survey hit's score. */
+  score?: number;
   agent: 'scanner' | 'none' | 'browser';
   at: Date;
 }
@@ -26,6 +29,7 @@ const clickHitSchema = new Schema<ClickHitRecord>(
     variant: { type: String, required: true },
     purpose: { type: String, required: true },
     target: String,
+    score: Number,
     agent: { type: String, required: true },
     at: { type: Date, required: true },
   },

@@ -8,7 +8,6 @@ import { blankPage, invalidLinkPage, invalidScorePage, PAGE_HEADERS, thankYouPag
 import { surveyForm, surveyQuery, tokenParams, unsubscribeForm } from './tracking.schemas';
 import { trackingService, type RequestFacts } from './tracking.service';
 import { verifyToken, type TokenPurpose, type TrackingPayload } from './tokens.service';
-import { scannerAgent } from './traffic.classifier';
 
 /** Public: the signed links in campaign messages. No API key and no cookies: the token is the proof. */
 export const trackingRouter = Router();
@@ -115,7 +114,8 @@ route.raw(
   {
     access: 'signed-link',
     summary: 'A one-click survey answer',
-    description: "Records the score of the link (link scanners' visits show the page and record nothing) and shows the thank-you page in the recipient's language.",
+    description:
+      "Records the score of the link and shows the thank-you page in the recipient's language. The score becomes the answer once classified like a click: a link scanner's (its agent, a burst over the message's links, the hidden trap) is never an answer.",
     params: tokenParams,
     query: surveyQuery,
     responses: surveyResponses,
@@ -131,9 +131,10 @@ route.raw(
       sendPage(res, 400, invalidScorePage(locale, SURVEY_SCALES[metric]));
       return;
     }
-    // Link scanners follow every score link of a message: their GETs show the page but record nothing.
-    if (req.method === 'GET' && !scannerAgent(request.userAgent)) await trackingService.recordAnswer(token, metric, score);
-    sendPage(res, 200, thankYouPage(locale, req.params.token as string, metric, score, false));
+    // Link scanners follow every score link of a message: the score is a hit, classified like a click
+    // (scanner agents, bursts over the links, the hidden trap) before it may become an answer.
+    const hitId = req.method === 'GET' ? await trackingService.recordSurveyHit(token, metric, score, request) : undefined;
+    sendPage(res, 200, thankYouPage(locale, req.params.token as string, metric, score, false, hitId, await trackingService.followUpQuestion(token, locale)));
   },
 );
 
@@ -143,7 +144,7 @@ route.raw(
   {
     access: 'signed-link',
     summary: 'A survey answer with a comment',
-    description: 'The form of the thank-you page: the score again, and the comment.',
+    description: 'The form of the thank-you page: the score again, the comment (the answer to the follow-up question), and `answer`, the one-click score the page was shown for, which the comment is stored on.',
     params: tokenParams,
     requestContent: { 'application/x-www-form-urlencoded': surveyForm },
     responses: surveyResponses,
@@ -160,7 +161,7 @@ route.raw(
       return;
     }
     const comment = form.data.comment?.trim();
-    await trackingService.recordAnswer(token, metric, score, comment || undefined);
+    await trackingService.recordAnswer(token, metric, score, comment || undefined, form.data.answer || undefined);
     sendPage(res, 200, thankYouPage(locale, req.params.token as string, metric, score, Boolean(comment)));
   },
 );

@@ -1,11 +1,13 @@
 // What the public tracking endpoints do: record opens (flagging privacy-proxy prefetches), queue click
-// hits and classify them once their neighbours are known, record one-click survey answers and
-// unsubscribe. Every event has a deterministic eventId, so retries and repeats count once.
+// and one-click survey hits and classify them once their neighbours are known (a scanner's score is never
+// an answer), record survey comments and unsubscribe. Every event and every answer made from a hit has a
+// deterministic id, so retries and repeats count once.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Duty } from '../../jobs/runner';
-import { eventsService } from '../events';
-import { SURVEY_METRICS, SURVEY_SCALES, type SurveyMetric } from '../experiments';
-import { localeFromAcceptLanguage, resolveLocale, type Locale } from './locales.catalogue';
+import { logger } from '../../lib/logger';
+import { eventsRepository, eventsService } from '../events';
+import { experimentsService, SURVEY_METRICS, SURVEY_SCALES, type SurveyMetric } from '../experiments';
+import { localeFromAcceptLanguage, resolveLocale, words, type Locale } from './locales.catalogue';
 import { findMessage } from './message-lookup.registry';
 import { suppressionService } from './suppression.service';
 import type { TrackingPayload } from './tokens.service';
@@ -42,29 +44,69 @@ async function processDueClicks(now: number): Promise<number> {
   const byMessage = new Map<string, ClickHit[]>();
   for (const hit of hits) {
     const list = byMessage.get(hit.messageId) ?? [];
-    list.push({ id: hit._id, messageId: hit.messageId, purpose: hit.purpose, at: hit.at, agent: hit.agent, ...(hit.target !== undefined ? { target: hit.target } : {}) });
+    // Each score of a survey is a link of its own (a scanner walking the message follows all eleven NPS links).
+    const target = hit.purpose === 'survey' ? `survey:${hit.target ?? ''}:${hit.score ?? ''}` : hit.target;
+    list.push({ id: hit._id, messageId: hit.messageId, purpose: hit.purpose, at: hit.at, agent: hit.agent, ...(target !== undefined ? { target } : {}) });
     byMessage.set(hit.messageId, list);
   }
   const due = hits.filter((hit) => !processed.has(hit._id) && now - hit.at.getTime() >= CLICK_SETTLE_MS);
   const sentAt = new Map<string, Date | undefined>();
   for (const messageId of new Set(due.map((hit) => hit.messageId))) sentAt.set(messageId, (await findMessage(messageId))?.sentAt);
-  const events = due.map((hit) => {
-    const reason = classifyClick(byMessage.get(hit.messageId)!.find((h) => h.id === hit._id)!, byMessage.get(hit.messageId)!, sentAt.get(hit.messageId));
-    return {
+  const reasonOf = (hit: ClickHitRecord) => classifyClick(byMessage.get(hit.messageId)!.find((h) => h.id === hit._id)!, byMessage.get(hit.messageId)!, sentAt.get(hit.messageId));
+  const events = [];
+  for (const hit of due) {
+    const reason = reasonOf(hit);
+    if (hit.purpose === 'survey') {
+      const answer = await surveyHitOutcome(hit, reason);
+      if (answer) events.push(answer);
+      continue;
+    }
+    events.push({
       eventId: `click:${hit._id}`,
       customerId: hit.customerId,
       name: reason ? 'email.click.scanner' : 'email.click',
       experiment: hit.experiment,
       timestamp: hit.at,
       properties: { messageId: hit.messageId, variant: hit.variant, ...(hit.target !== undefined ? { url: hit.target } : {}), ...(reason ? { reason } : {}) },
-    };
-  });
+    });
+  }
   if (events.length > 0) await eventsService.ingest(events);
   for (const hit of due) processed.add(hit._id);
   const expired = hits.filter((hit) => processed.has(hit._id) && now - hit.at.getTime() >= HIT_RETENTION_MS).map((hit) => hit._id);
   await trackingRepository.deleteHits(expired);
   for (const id of expired) processed.delete(id);
   return events.length;
+}
+
+/** The answer id of a one-click survey hit: the classifier and the comment form name the same answer. */
+function surveyResponseId(hitId: string): string {
+  return `survey:${hitId}`;
+}
+
+/**
+ * A settled survey hit: a person's score becomes their answer (at the time of the click, so a later answer
+ * still replaces it, and it replaces an earlier one); a scanner's becomes a `survey.scanner` event only,
+ * so it never replaces anyone's answer. Returns that event, or nothing once the answer is stored.
+ */
+async function surveyHitOutcome(hit: ClickHitRecord, reason: string | null) {
+  const metric = hit.target as SurveyMetric;
+  if (reason) {
+    return {
+      eventId: `survey-scanner:${hit._id}`,
+      customerId: hit.customerId,
+      name: 'survey.scanner',
+      experiment: hit.experiment,
+      timestamp: hit.at,
+      properties: { messageId: hit.messageId, variant: hit.variant, metric, score: hit.score, reason },
+    };
+  }
+  try {
+    await eventsService.respond({ responseId: surveyResponseId(hit._id), customerId: hit.customerId, metric, score: hit.score!, experiment: hit.experiment, timestamp: hit.at });
+  } catch (error) {
+    // An experiment deleted since: the hit is dropped with the others of its age, the rest go on.
+    logger.warn({ err: error, experiment: hit.experiment }, 'could not record a one-click survey answer');
+  }
+  return undefined;
 }
 
 export const trackingService = {
@@ -125,18 +167,48 @@ export const trackingService = {
   },
 
   /**
-   * Records an answer. Each click is a new answer (fresh responseId); the counting layer keeps one per
-   * customer, metric and experiment, the latest replacing the earlier.
+   * Stores a one-click score durably as a hit; the click classifier turns it into the answer once the hits
+   * around it are known (a scanner's burst is not an answer). Returns the hit's id, for the comment form.
    */
-  async recordAnswer(token: TrackingPayload, metric: SurveyMetric, score: number, comment?: string): Promise<void> {
-    await eventsService.respond({
-      responseId: randomUUID(),
+  async recordSurveyHit(token: TrackingPayload, metric: SurveyMetric, score: number, request: RequestFacts): Promise<string> {
+    const id = randomUUID();
+    await trackingRepository.insertHit({
+      _id: id,
+      messageId: token.messageId,
       customerId: token.customerId,
-      metric,
-      score,
       experiment: token.experiment,
-      ...(comment ? { comment } : {}),
+      variant: token.variant,
+      purpose: 'survey',
+      target: metric,
+      score,
+      agent: agentOf(request.userAgent),
+      at: new Date(),
     });
+    return id;
+  },
+
+  /**
+   * Records the answer of the thank-you page's form (a person's: scanners do not post forms). With the
+   * page's `hitId` (its one-click score), the comment goes on that score's answer, whether the classifier has
+   * stored it yet or not; otherwise it is a new answer. The counting layer keeps one answer per customer,
+   * metric and experiment, the latest replacing the earlier.
+   */
+  async recordAnswer(token: TrackingPayload, metric: SurveyMetric, score: number, comment?: string, hitId?: string): Promise<void> {
+    const base = { customerId: token.customerId, metric, score, experiment: token.experiment, ...(comment ? { comment } : {}) };
+    if (!hitId) {
+      await eventsService.respond({ responseId: randomUUID(), ...base });
+      return;
+    }
+    const responseId = surveyResponseId(hitId);
+    const stored = await eventsService.respond({ responseId, ...base });
+    if (!stored.duplicate || !comment) return;
+    const existing = await eventsRepository.findResponse(responseId);
+    // The same person's answer to the same survey (the id is only on their page), else a new answer.
+    if (existing && existing.customerId === token.customerId && existing.experiment === token.experiment && existing.metric === metric && existing.score === score) {
+      await eventsRepository.setResponseComment(responseId, comment);
+    } else {
+      await eventsService.respond({ responseId: randomUUID(), ...base });
+    }
   },
 
   /** Unsubscribes at once; repeats change nothing (insert-only list, deterministic event id). */
@@ -146,6 +218,16 @@ export const trackingService = {
     await eventsService.ingest([
       { eventId: `unsubscribe:${id}`, customerId: token.customerId, name: 'unsubscribe', experiment: token.experiment, properties: { messageId: token.messageId, variant: token.variant, source } },
     ]);
+  },
+
+  /**
+   * The survey's follow-up question in the recipient's language: the experiment's own text for that
+   * language, else the built-in question; undefined when the survey asks none (or the experiment is gone).
+   */
+  async followUpQuestion(token: TrackingPayload, locale: Locale): Promise<string | undefined> {
+    const followUp = (await experimentsService.getCached(token.experiment).catch(() => undefined))?.survey?.followUp;
+    if (followUp === undefined) return undefined;
+    return (followUp === true ? undefined : followUp[locale]) ?? words(locale).followUp;
   },
 
   /** The recipient's language: the message's locale, else the browser's, else English. */

@@ -84,7 +84,9 @@ export function classifyOpen(open: OpenFacts): OpenVerdict {
 export interface ClickHit {
   id: string;
   messageId: string;
-  purpose: 'click' | 'honeypot';
+  /** A link click, the hidden trap, or a one-click survey score (classified the same way as a click). */
+  purpose: 'click' | 'honeypot' | 'survey';
+  /** The link followed: a click's URL, a survey score's metric and score (each score link is another link). */
   target?: string;
   at: Date;
   /** Set at request time from the user agent. */
@@ -92,8 +94,9 @@ export interface ClickHit {
 }
 
 /**
- * Classifies one click against every known hit of its message: null for a person, else why it is
- * a scanner's. `sentAt` is the delivery time when the message is known.
+ * Classifies one click (or survey score) against every known hit of its message: null for a person,
+ * else why it is a scanner's. `sentAt` is the delivery time when the message is known. Click and score
+ * links are links alike: a machine walking the message follows both.
  */
 export function classifyClick(hit: ClickHit, messageHits: ClickHit[], sentAt?: Date): ScannerReason | null {
   if (hit.purpose === 'honeypot') return 'honeypot';
@@ -105,7 +108,7 @@ export function classifyClick(hit: ClickHit, messageHits: ClickHit[], sentAt?: D
     if (other.id === hit.id) continue;
     const delta = at - other.at.getTime();
     if (other.purpose === 'honeypot' && delta >= -HONEYPOT_BEFORE_MS && delta <= HONEYPOT_AFTER_MS) return 'honeypot';
-    if (other.purpose === 'click' && other.target !== hit.target && Math.abs(delta) <= CLICK_BURST_MS) return 'link_burst';
+    if (other.purpose !== 'honeypot' && other.target !== hit.target && Math.abs(delta) <= CLICK_BURST_MS) return 'link_burst';
   }
   return null;
 }

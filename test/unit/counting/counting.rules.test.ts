@@ -67,6 +67,16 @@ describe('counting rule (countRecords)', () => {
     assert.equal(changes.aggregates.size, 0);
   });
 
+  it('when the experiment has stopped, then events and answers timestamped after its stop do not count, those at or before it do', () => {
+    const stopped: ExperimentRules = { ...experiment, endsAt: day2 };
+    const l = { ...lookups([assignment('c1', 'control', day1), assignment('c2', 'control', day1)]), experiments: [stopped] };
+    const after = new Date(day2.getTime() + 1);
+    const changes = countRecords(l, [event('e1', 'c1', 'email.open', day2), event('e2', 'c2', 'email.open', after), event('e3', 'c1', 'purchase', after, 5), answer('r1', 'c2', 4, after)]);
+    assert.equal(cohort(changes, 'control', 'email_open', '2026-11-01')!.units, 1);
+    assert.equal(cohort(changes, 'control', 'spend', '2026-11-01'), undefined);
+    assert.equal(cohort(changes, 'control', 'csat', '2026-11-01'), undefined);
+  });
+
   it('when a mean metric gets several values, then sum and sum of squares are of the per-customer total, across batches too', () => {
     const l = lookups([assignment('c1', 'b', day1)]);
     const first = countRecords(l, [event('e1', 'c1', 'purchase', day2, 10), event('e2', 'c1', 'purchase', day2, 5)]);

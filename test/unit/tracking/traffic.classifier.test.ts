@@ -51,6 +51,16 @@ describe('traffic classifier', () => {
       assert.equal(classifyClick(b, [a, b], sentAt), 'link_burst');
     });
 
+    it('when survey score links are followed in a burst, then every score is a scanner\'s; a score alone later is a person\'s', () => {
+      const scores = Array.from({ length: 11 }, (_, score) => hit(`s${score}`, 600_000 + score * 150, { purpose: 'survey', target: `survey:nps:${score}` }));
+      for (const score of scores) assert.equal(classifyClick(score, scores, sentAt), 'link_burst');
+      const choice = hit('choice', 600_000 + 11 * 150 + 5_000, { purpose: 'survey', target: 'survey:nps:8' });
+      assert.equal(classifyClick(choice, [...scores, choice], sentAt), null);
+      const trap = hit('trap', 700_000, { purpose: 'honeypot' });
+      const trapped = hit('trapped', 701_000, { purpose: 'survey', target: 'survey:nps:3' });
+      assert.equal(classifyClick(trapped, [trap, trapped], sentAt), 'honeypot');
+    });
+
     it('when the same link is clicked twice quickly, then it is still a person (double click)', () => {
       const a = hit('a', 600_000);
       const again = { ...hit('a2', 600_300), target: a.target! };
