@@ -8,6 +8,8 @@ import type { Config } from '../config';
 import type { DatabaseSettings } from './db/connection';
 import type { ResolvedSecrets } from './lib/dev-secrets';
 import { configureLogger, type LoggerSettings } from './lib/logger';
+import { registerMetricLibrary } from './modules/experiments';
+import { metricsService } from './modules/metrics';
 import { configureApiKeys, type ApiKeysSettings } from './modules/api-keys';
 import { campaignMessageLookup, configureMail, type MailSettings } from './modules/campaigns';
 import { configureClientKeys, type ClientKeysSettings } from './modules/client-keys';
@@ -91,6 +93,8 @@ export function configureModules(settings: ServiceSettings): void {
   configureWebhooks(settings.webhooks);
   configureMail(settings.mail);
   configureSms(settings.sms);
+  // Experiments look up the library metrics they name without importing the metrics module (which imports them).
+  registerMetricLibrary((key) => metricsService.getDefinition(key));
   // Tracking asks campaigns for a message's facts (delivery time, locale) without importing campaigns.
   registerMessageLookup(campaignMessageLookup);
   // A stored "complaint" event suppresses the customer like an unsubscribe (feedback imports events).

@@ -20,7 +20,7 @@ import { fail, requireCount, requireFinite, requireObject, requireOpenUnit } fro
 export const SKETCH_RELATIVE_ACCURACY = 0.005;
 const GAMMA = (1 + SKETCH_RELATIVE_ACCURACY) / (1 - SKETCH_RELATIVE_ACCURACY);
 const LOG_GAMMA = Math.log(GAMMA);
-/** Values with |value| below this count as zero (bucket indices stay within about ±4,200 for doubles). */
+/** Values with |value| below this count as zero; bucket indices then run from about −2,070 (1e-9) to 71,000 (the largest double). */
 const MIN_INDEXABLE = 1e-9;
 
 export function emptyQuantileSketch(): QuantileSketch {

@@ -69,3 +69,18 @@ export async function experimentWithClearWinner(client: Api, body: Record<string
   if (sent.status !== 202) throw new Error(`events failed: ${sent.status} ${JSON.stringify(sent.body)}`);
   return { key, assignments };
 }
+
+/** An SMS experiment: a plain English text and a Persian one (UCS-2), click rate decides, CSAT asked. */
+export function smsExperiment(overrides: Record<string, unknown> = {}) {
+  return {
+    key: uniqueKey('sms'),
+    name: 'Post-visit SMS survey',
+    assetType: 'sms',
+    variants: [
+      { key: 'control', name: 'English', weight: 0.5, content: { text: 'Hi {{name}}, how was your visit to Acme? Tell us: {{link}}' } },
+      { key: 'persian', name: 'Persian', weight: 0.5, content: { text: '{{name}} عزیز، از بازدید شما متشکریم. نظرتان را بگویید' } },
+    ],
+    metrics: { primary: 'sms_click', secondary: ['csat'], guardrails: ['unsubscribe'] },
+    ...overrides,
+  };
+}

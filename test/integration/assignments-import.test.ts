@@ -108,7 +108,7 @@ describe('experiments that ran elsewhere', () => {
 
     const results = await client.get(`/v1/experiments/${key}/results`);
     assert.equal(results.status, 200);
-    type Estimate = { variant: string; units: number; value: number | null };
+    interface Estimate { variant: string; units: number; value: number | null }
     const metric = (key: string) => (results.body.metrics as { metric: string; variants: Estimate[] }[]).find((m) => m.metric === key)!;
     const converted = (key: string, variant: string) => {
       const estimate = metric(key).variants.find((v) => v.variant === variant)!;

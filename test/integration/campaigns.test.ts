@@ -211,6 +211,10 @@ describe('campaigns', () => {
       const survey = new URL(links.find((l) => l.includes('/s/') && l.endsWith('score=5'))!);
       const answered = await client.raw().get(`${survey.pathname}${survey.search}`);
       assert.equal(answered.status, 200);
+      // A one-click score seconds after delivery is classified as a scanner's; the page's form is a person's answer.
+      const answer = /name="answer" value="([^"]+)"/.exec(answered.text)![1];
+      const commented = await client.raw().post(survey.pathname).type('form').send({ score: '5', answer, comment: 'Quick and clear' });
+      assert.equal(commented.status, 200);
       const unsubscribe = new URL(links.find((l) => l.includes('/u/'))!);
       const oneClick = await client.raw().post(unsubscribe.pathname).type('form').send('List-Unsubscribe=One-Click');
       assert.equal(oneClick.status, 200);

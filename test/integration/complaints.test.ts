@@ -58,7 +58,9 @@ function originalOf(message: SinkMessage, drop: string[] = []): string {
   return `${lines.join('\r\n')}\r\n\r\n[body redacted by the feedback loop]\r\n`;
 }
 
-describe('complaints', () => {
+describe('complaints', function () {
+  // Generous: the machine may be shared; nothing here measures speed.
+  this.timeout(180_000);
   let client: Api;
   let sink: SmtpSink;
   let runner: JobRunner | undefined;
@@ -96,7 +98,7 @@ describe('complaints', () => {
     worker = new SendWorker({ transportOptions: { smtpUrl: sink.url, maxConnections: 2 }, pollMs: 50 });
     runner = startDuties(worker.duty);
     await client.post(`/v1/campaigns/${key}/send-test`).expect(202);
-    await sink.waitFor(() => sink.messages.filter((m) => m.to.startsWith(`${prefix}.`)).length === size);
+    await sink.waitFor(() => sink.messages.filter((m) => m.to.startsWith(`${prefix}.`)).length === size, 90_000);
     const messageTo = (i: number) => sink.messages.find((m) => m.to === recipients[i].email)!;
     return { experiment, recipients, messageTo };
   }

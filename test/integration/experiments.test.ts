@@ -99,7 +99,7 @@ describe('experiments', () => {
         path: /^variants\.1\.key$/,
       },
       { when: 'coverage is above 1', body: (key) => emailExperiment({ key, coverage: 1.5 }), path: /^coverage$/ },
-      { when: 'assetType is unknown', body: (key) => emailExperiment({ key, assetType: 'sms' }), path: /^assetType$/ },
+      { when: 'assetType is unknown', body: (key) => emailExperiment({ key, assetType: 'push' }), path: /^assetType$/ },
       { when: 'the name is missing', body: (key) => ({ ...emailExperiment({ key }), name: undefined }), path: /^name$/ },
       { when: 'an unknown field is sent', body: (key) => emailExperiment({ key, colour: 'blue' }), path: /.*/ },
       { when: 'the analysis method is unknown', body: (key) => emailExperiment({ key, analysis: { method: 'vibes' } }), path: /^analysis\.method$/ },
@@ -202,7 +202,7 @@ describe('experiments', () => {
       const limit = await client.get('/v1/experiments?limit=0');
       assert.equal(limit.status, 400);
       assert.ok(paths(limit.body).includes('limit'));
-      const asset = await client.get('/v1/experiments?assetType=sms');
+      const asset = await client.get('/v1/experiments?assetType=push');
       assert.ok(paths(asset.body).includes('assetType'));
     });
   });

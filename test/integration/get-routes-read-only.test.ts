@@ -15,7 +15,8 @@ import { emailExperiment, eventId, pageExperiment, runningExperiment, uniqueKey 
 
 // Public tracking beacons and the page redirect record what happened by design (an open, a click, an
 // answer, an unsubscribe, a page assignment): they are the write paths of email and page tracking.
-const WRITE_BY_DESIGN = [/^\/t\/o\//, /^\/t\/c\//, /^\/s\//, /^\/u\//, /^\/p\//];
+// /m/: an SMS short link counts its click on GET, as a click link does (a link in a message can only be a GET).
+const WRITE_BY_DESIGN = [/^\/t\/o\//, /^\/t\/c\//, /^\/s\//, /^\/u\//, /^\/p\//, /^\/m\//];
 
 // Background duties renew their leases on a timer whatever the requests (src/jobs); no route writes them.
 const BACKGROUND_COLLECTIONS = new Set(['job_leases']);
@@ -191,6 +192,8 @@ describe('GET routes are read-only', () => {
       `/v1/campaigns/${ids.unexported}/recipients.csv?group=all`,
       `/v1/webhooks/${ids.webhook}/deliveries?limit=5`,
       `/reports/${ids.experiment}?token=forged`,
+      `/v1/metrics/csat`,
+      `/v1/metrics/no_such_metric`,
     );
 
     const before = await settledFingerprint();

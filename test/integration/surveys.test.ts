@@ -72,6 +72,20 @@ describe('survey answers and comments', () => {
       for (const r of responses) assert.ok(customers[r.variant].includes(r.customerId));
     });
 
+    it("when thousands of newer answers belong to other customers, then the experiment's answers still fill the first page", async function () {
+      this.timeout(120_000);
+      // Answers of customers not in this experiment, later than all of its own: a listing that read the
+      // answers of every experiment newest first would spend its page budget on these and answer empty.
+      const later = Date.now() + 3_600_000;
+      for (let i = 0; i < 2100; i += 50) {
+        await Promise.all(
+          Array.from({ length: 50 }, (_, j) => client.post('/v1/responses').send({ customerId: uniqueKey('stranger'), metric: 'csat', score: 3, timestamp: new Date(later + (i + j) * 1000).toISOString() }).expect(201)),
+        );
+      }
+      const { responses } = await list('');
+      assert.equal(responses.length, 25);
+    });
+
     it('when filtered by metric, variant, score range, comment and time, then only the matching answers come', async () => {
       const csat = await all('?metric=csat');
       assert.equal(csat.length, 24);
@@ -151,7 +165,7 @@ describe('survey answers and comments', () => {
       assert.equal(res.status, 200);
       assert.match(res.headers['content-type'], /text\/csv/);
       assert.match(res.headers['content-disposition'], new RegExp(`${key}-responses.csv`));
-      const rows = parse(res.text, { columns: true }) as Record<string, string>[];
+      const rows = parse<Record<string, string>>(res.text, { columns: true });
       assert.deepEqual(Object.keys(rows[0]), ['responseId', 'at', 'customerId', 'variant', 'metric', 'score', 'comment']);
       assert.deepEqual(rows.map((r) => r.responseId), (await all('?metric=nps')).map((r) => r.responseId));
       const row = rows.find((r) => r.responseId === formula)!;

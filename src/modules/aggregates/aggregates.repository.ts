@@ -22,15 +22,28 @@ interface StoredUnit { _id: string; s: string }
 const units = () => countingCollectionOf<StoredUnit>(UnitModel);
 
 function toStoredUnit(unit: UnitRecord): StoredUnit {
-  const fields: (string | number)[] = [unit.variant, unit.cohort, unit.value, unit.at.getTime()];
-  if (unit.responseId !== undefined) fields.push(unit.responseId);
+  const fields: (string | number | null)[] = [unit.variant, unit.cohort, unit.value, unit.at.getTime()];
+  if (unit.responseId !== undefined || unit.value2 !== undefined) fields.push(unit.responseId ?? null);
+  // A ratio metric's denominator total.
+  if (unit.value2 !== undefined) fields.push(unit.value2);
   return { _id: unit._id, s: JSON.stringify(fields) };
 }
 
 function fromStoredUnit(stored: StoredUnit): UnitRecord {
-  const [variant, cohort, value, at, responseId] = JSON.parse(stored.s) as [string, string, number, number, string?];
+  const [variant, cohort, value, at, responseId, value2] = JSON.parse(stored.s) as [string, string, number, number, (string | null)?, number?];
   const [experiment = '', metric = '', ...customer] = stored._id.split('|');
-  return { _id: stored._id, experiment, variant, metric, customerId: customer.join('|'), cohort, value, at: new Date(at), ...(responseId !== undefined ? { responseId } : {}) };
+  return {
+    _id: stored._id,
+    experiment,
+    variant,
+    metric,
+    customerId: customer.join('|'),
+    cohort,
+    value,
+    at: new Date(at),
+    ...(typeof responseId === 'string' ? { responseId } : {}),
+    ...(value2 !== undefined ? { value2 } : {}),
+  };
 }
 
 /** Units in the stored form, as pairs (for the aggregator's plan, which stores them as JSON). */
@@ -71,16 +84,16 @@ const BULK = 1000;
 export interface AggregateScope {
   _id: string;
   variants: { key: string }[];
-  metrics: { custom?: { key: string }[] };
+  metrics: { custom?: { key: string }[]; library?: { key: string }[] };
 }
 
 /**
- * The _ids of every aggregate an experiment can have (each variant × $assigned, the built-in metrics
- * and its custom ones): read with `_id $in`, an index lookup on every backend, where a filter on
+ * The _ids of every aggregate an experiment can have (each variant × $assigned, the built-in metrics,
+ * the library metrics it names and its custom ones): read with `_id $in`, an index lookup on every backend, where a filter on
  * `experiment` would scan the whole collection on the embedded database.
  */
 function aggregateIds(scope: AggregateScope): string[] {
-  const metrics = [ASSIGNED, ...BUILT_IN_METRIC_KEYS, ...(scope.metrics.custom ?? []).map((m) => m.key)];
+  const metrics = [...new Set([ASSIGNED, ...BUILT_IN_METRIC_KEYS, ...(scope.metrics.library ?? []).map((m) => m.key), ...(scope.metrics.custom ?? []).map((m) => m.key)])];
   return scope.variants.flatMap((v) => metrics.map((m) => aggregateId(scope._id, v.key, m)));
 }
 

@@ -63,7 +63,7 @@ interface Raw { _id: string; b?: string }
 const COUNT_SLICE = 2_000;
 
 function rulesOf(experiment: ExperimentRecord): ExperimentRules {
-  return { key: experiment._id, metricsByEvent: metricsByEvent(experiment.metrics.custom), ...(experiment.stoppedAt ? { endsAt: new Date(experiment.stoppedAt) } : {}) };
+  return { key: experiment._id, metricsByEvent: metricsByEvent(experiment.metrics), ...(experiment.stoppedAt ? { endsAt: new Date(experiment.stoppedAt) } : {}) };
 }
 
 async function readRaw(kind: IngestBatchRecord['kind'], ids: string[]): Promise<Map<string, Raw>> {

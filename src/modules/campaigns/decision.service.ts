@@ -8,7 +8,7 @@ import type { CampaignDecision, CampaignRecord } from './campaigns.model';
 
 /** Observed value per variant from the aggregates, for send_best when no results are available. */
 function observedFromAggregates(experiment: ExperimentRecord, metric: string, aggregates: AggregateRecord[]): Map<string, number | null> {
-  const definition = metricsOf(experiment.metrics.custom)[metric];
+  const definition = metricsOf(experiment.metrics)[metric];
   const values = new Map<string, number | null>();
   for (const variant of experiment.variants) {
     const find = (m: string) => aggregates.find((a) => a.variant === variant.key && a.metric === m);
@@ -29,7 +29,7 @@ function observedFromAggregates(experiment: ExperimentRecord, metric: string, ag
 }
 
 function best(experiment: ExperimentRecord, metric: string, values: Map<string, number | null>): string {
-  const direction = metricsOf(experiment.metrics.custom)[metric]?.direction ?? 'increase';
+  const direction = metricsOf(experiment.metrics)[metric]?.direction ?? 'increase';
   let chosen = experiment.controlVariant;
   let chosenValue = values.get(chosen) ?? null;
   for (const variant of experiment.variants) {

@@ -20,15 +20,15 @@ export interface SmsVariantDetails {
 }
 
 /** Adds the SMS fields to each variant's counts (in place); answers the totals of the receipts. */
-export async function addSmsCounts<V extends VariantCounts>(
+export async function addSmsCounts(
   record: CampaignRecord,
   experiment: ExperimentRecord | null,
-  variants: V[],
+  variants: VariantCounts[],
   units: (variant: string, metric: string) => number,
 ): Promise<{ delivered: number; expired: number }> {
   const receipts = await smsService.receiptCounts(record._id);
   const total = { delivered: 0, expired: 0 };
-  for (const counts of variants as (V & SmsVariantDetails)[]) {
+  for (const counts of variants as (VariantCounts & SmsVariantDetails)[]) {
     counts.delivered = 0;
     counts.expired = 0;
     for (const r of receipts) {

@@ -9,12 +9,53 @@
 //  - the analysis ends when the experiment stops: events and answers timestamped after its stop do not count.
 // Every change is recorded against the cohort of the customer's assignment.
 
+import { evalCondition } from '@growthbook/growthbook';
+import { sketchBucketOf } from '../../stats/quantile';
+import { windowBounds } from '../../stats/windows';
+
 export const ASSIGNED = '$assigned';
 
+/** What an event contributes to a metric: 1, its `value`, or a numeric property ("properties.<name>"). */
+export type MetricValue = 'count' | 'value' | `properties.${string}`;
+
+/**
+ * How one event name feeds one metric (docs/metrics.md). Binomial (proportion): the customer counts once;
+ * mean: the per-customer total of the values; ratio: per-customer totals of a numerator and a
+ * denominator (`side`), their sums, squares and cross products; quantile: every value is an observation
+ * in a sketch (no per-customer state).
+ */
 export interface MetricRule {
   key: string;
-  kind: 'binomial' | 'mean' | 'nps' | 'ordinal';
+  kind: 'binomial' | 'mean' | 'nps' | 'ordinal' | 'ratio' | 'quantile';
+  /** Conditions on the event's properties (targeting operators, keys "properties.<name>"). */
+  filter?: Record<string, unknown>;
+  /** Relative to the customer's assignment: [assignedAt + delay, + duration), open-ended without one. */
+  window?: { delayMs: number; durationMs: number | null };
+  /** Default: 1 for binomial, the event's value for mean. */
+  value?: MetricValue;
+  /** Ratio: which side this event feeds. */
+  side?: 'numerator' | 'denominator';
+  /** Mean: per-customer totals above this count as this (an absolute cap). */
+  cap?: number;
+  /** Mean with a percentile cap: the pooled per-customer totals are sketched too (the cap is set at read time). */
+  sketchTotals?: boolean;
 }
+
+// Extra statistics kept in an aggregate's `histogram` (a map the aggregates add up key by key, like the
+// survey scores): a ratio's Σy, Σy² and Σxy, a quantile metric's sketch buckets, and a percentile-capped
+// mean's sketch of per-customer totals with each bucket's sum and sum of squares.
+export const RATIO_SUM_Y = 'y';
+export const RATIO_SUM_YY = 'yy';
+export const RATIO_SUM_XY = 'xy';
+/** The histogram key of a sketch bucket ("p12", "n3", "z"), from src/stats' bucket path ("pos.12", ...). */
+export function sketchKey(bucket: string): string {
+  if (bucket === 'zero') return 'z';
+  const [store, index] = bucket.split('.');
+  return `${store === 'pos' ? 'p' : 'n'}${index}`;
+}
+/** A capped mean's per-bucket sum and sum of squares of per-customer totals: "s:<bucket>", "q:<bucket>". */
+export const bucketSumKey = (key: string) => `s:${key}`;
+export const bucketSquaresKey = (key: string) => `q:${key}`;
 
 export interface ExperimentRules {
   key: string;
@@ -38,6 +79,7 @@ export interface EventFact {
   name: string;
   experiment?: string;
   value?: number;
+  properties?: Record<string, unknown>;
   timestamp: Date;
 }
 
@@ -61,8 +103,10 @@ export interface UnitState {
   customerId: string;
   /** UTC day of the customer's assignment: the cohort every change of this unit is counted in. */
   cohort: string;
-  /** Mean metrics: the customer's summed value. Surveys: the current score. Binomial: 1. */
+  /** Mean metrics: the customer's summed value (uncapped). Surveys: the current score. Binomial: 1. Ratio: the numerator's total. */
   value: number;
+  /** Ratio metrics: the denominator's total. */
+  value2?: number;
   /** Surveys: the current answer (a later one by `at` replaces it). */
   responseId?: string;
   at: Date;
@@ -131,6 +175,28 @@ function add(changes: CountingChanges, experiment: string, variant: string, metr
   }
 }
 
+/** Whether an event feeds a metric for a customer assigned at `assignedAt`: its filter and its window. */
+function feeds(metric: MetricRule, event: EventFact, assignedAt: Date): boolean {
+  if (metric.filter && !evalCondition({ properties: event.properties ?? {} }, metric.filter as Parameters<typeof evalCondition>[1])) return false;
+  if (!metric.window) return true;
+  const { start, end } = windowBounds(assignedAt, metric.window);
+  const at = event.timestamp.getTime();
+  return at >= start && (end === null || at < end);
+}
+
+/** What an event contributes: a number, or null when the value it names is missing or not a finite number. */
+function contribution(metric: MetricRule, event: EventFact): number | null {
+  const what = metric.value ?? (metric.kind === 'binomial' ? 'count' : 'value');
+  if (what === 'count') return 1;
+  if (what === 'value') {
+    if (event.value === undefined) return metric.kind === 'mean' ? 0 : null;
+    return Number.isFinite(event.value) ? event.value : null;
+  }
+  let node: unknown = event.properties;
+  for (const part of what.slice('properties.'.length).split('.')) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
+  return typeof node === 'number' && Number.isFinite(node) ? node : null;
+}
+
 /** Which unit ids counting these records may read (so the caller can prefetch them). */
 export function unitsTouched(lookups: Pick<CountingLookups, 'experiments' | 'assignment'>, records: CountedRecord[]): Set<string> {
   const ids = new Set<string>();
@@ -176,22 +242,67 @@ export function countRecords(lookups: CountingLookups, records: CountedRecord[],
       if (item.kind === 'events') {
         const event = item.record;
         for (const metric of experiment.metricsByEvent.get(event.name) ?? []) {
+          if (!feeds(metric, event, assignment.assignedAt)) continue;
+          const value = contribution(metric, event);
+          if (value === null) continue;
+          if (metric.kind === 'quantile') {
+            // Every value is an observation of its own: no per-customer state.
+            add(changes, experiment.key, assignment.variant, metric.key, cohort, { units: 1, sum: value, sumSquares: value * value, histogram: { [sketchKey(sketchBucketOf(value))]: 1 } });
+            continue;
+          }
           const id = unitId(experiment.key, metric.key, event.customerId);
-          const value = metric.kind === 'mean' ? (event.value ?? 0) : 1;
           const unit = current(id);
+          const fresh: UnitState = { _id: id, experiment: experiment.key, variant: assignment.variant, metric: metric.key, customerId: event.customerId, cohort, value: 0, at: event.timestamp };
+          const before = unit ?? fresh;
+          const earlier = before.at.getTime() > event.timestamp.getTime() ? event.timestamp : before.at;
+          if (metric.kind === 'ratio') {
+            const x0 = before.value;
+            const y0 = before.value2 ?? 0;
+            const x1 = metric.side === 'numerator' ? x0 + value : x0;
+            const y1 = metric.side === 'denominator' ? y0 + value : y0;
+            if (unit && x1 === x0 && y1 === y0) {
+              if (earlier !== unit.at) put({ ...unit, at: earlier }, true);
+              continue;
+            }
+            put({ ...before, value: x1, value2: y1, at: earlier }, unit !== null);
+            add(changes, experiment.key, before.variant, metric.key, before.cohort, {
+              units: unit ? 0 : 1,
+              sum: x1 - x0,
+              sumSquares: x1 * x1 - x0 * x0,
+              histogram: { [RATIO_SUM_Y]: y1 - y0, [RATIO_SUM_YY]: y1 * y1 - y0 * y0, [RATIO_SUM_XY]: x1 * y1 - x0 * y0 },
+            });
+            continue;
+          }
+          if (metric.kind === 'mean') {
+            if (unit && value === 0) {
+              if (earlier !== unit.at) put({ ...unit, at: earlier }, true);
+              continue;
+            }
+            const t0 = before.value;
+            const t1 = t0 + value;
+            put({ ...before, value: t1, at: earlier }, unit !== null);
+            const c0 = metric.cap === undefined ? t0 : Math.min(t0, metric.cap);
+            const c1 = metric.cap === undefined ? t1 : Math.min(t1, metric.cap);
+            const histogram: Record<string, number> = {};
+            if (metric.sketchTotals) {
+              // The pooled per-customer totals, for a percentile cap read off at analysis time.
+              const move = (total: number, sign: 1 | -1) => {
+                const key = sketchKey(sketchBucketOf(total));
+                histogram[key] = (histogram[key] ?? 0) + sign;
+                histogram[bucketSumKey(key)] = (histogram[bucketSumKey(key)] ?? 0) + sign * total;
+                histogram[bucketSquaresKey(key)] = (histogram[bucketSquaresKey(key)] ?? 0) + sign * total * total;
+              };
+              if (unit) move(t0, -1);
+              move(t1, 1);
+            }
+            add(changes, experiment.key, before.variant, metric.key, before.cohort, { units: unit ? 0 : 1, sum: c1 - c0, sumSquares: c1 * c1 - c0 * c0, histogram });
+            continue;
+          }
+          // Binomial: the customer counts once.
           if (!unit) {
-            put({ _id: id, experiment: experiment.key, variant: assignment.variant, metric: metric.key, customerId: event.customerId, cohort, value, at: event.timestamp }, false);
-            add(changes, experiment.key, assignment.variant, metric.key, cohort, { units: 1, sum: value, sumSquares: value * value });
-            continue;
-          }
-          const earlier = unit.at.getTime() > event.timestamp.getTime() ? event.timestamp : unit.at;
-          if (metric.kind !== 'mean' || value === 0) {
-            if (earlier !== unit.at) put({ ...unit, at: earlier }, true);
-            continue;
-          }
-          const total = unit.value + value;
-          put({ ...unit, value: total, at: earlier }, true);
-          add(changes, unit.experiment, unit.variant, metric.key, unit.cohort, { sum: value, sumSquares: total * total - unit.value * unit.value });
+            put({ ...fresh, value: 1 }, false);
+            add(changes, experiment.key, assignment.variant, metric.key, cohort, { units: 1, sum: 1, sumSquares: 1 });
+          } else if (earlier !== unit.at) put({ ...unit, at: earlier }, true);
         }
       } else {
         const answer = item.record;

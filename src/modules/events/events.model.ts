@@ -18,6 +18,12 @@ export interface ResponseRecord {
   score: number;
   comment?: string;
   experiment?: string;
+  /**
+   * The experiments the customer was assigned to at or before the answer when it was stored (absent on
+   * answers stored before this field existed): what lists an experiment's answers without reading
+   * every other experiment's.
+   */
+  experiments?: string[];
   timestamp: Date;
   receivedAt: Date;
 }
@@ -45,6 +51,7 @@ const responseSchema = new Schema<ResponseRecord>(
     score: { type: Number, required: true },
     comment: String,
     experiment: String,
+    experiments: { type: [String], default: undefined },
     timestamp: { type: Date, required: true },
     receivedAt: { type: Date, required: true },
   },

@@ -64,7 +64,8 @@ export const eventsRepository = {
    * bound how many batches they read per request.
    */
   async responsesBatch(experiment: string, filter: ResponseFilter, after: { at: Date; id: string } | undefined, limit: number): Promise<ResponseRecord[]> {
-    const and: Record<string, unknown>[] = [{ $or: [{ experiment }, { experiment: { $exists: false } }] }];
+    // Its own answers, and those stamped with it; answers stored before the stamp existed are read as before.
+    const and: Record<string, unknown>[] = [{ $or: [{ experiment }, { experiments: experiment }, { experiment: { $exists: false }, experiments: { $exists: false } }] }];
     if (filter.metric !== undefined) and.push({ metric: filter.metric });
     if (filter.minScore !== undefined) and.push({ score: { $gte: filter.minScore } });
     if (filter.maxScore !== undefined) and.push({ score: { $lte: filter.maxScore } });

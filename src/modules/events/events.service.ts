@@ -54,11 +54,13 @@ export const eventsService = {
       receivedAt: new Date(),
     };
     if (input.experiment !== undefined) await experimentsService.getCached(input.experiment);
-    if (!(await eventsRepository.insertResponse(record))) return { responseId: record._id, duplicate: true, countedIn: 0 };
     const experiments = (await experimentsService.listWithAssignments()).filter((e) => input.experiment === undefined || e._id === input.experiment);
     const assignments = await assignmentsRepository.findMany(experiments.map((e) => assignmentId(e._id, record.customerId)));
-    const countedIn = [...assignments.values()].filter((a) => a.assignedAt.getTime() <= record.timestamp.getTime()).length;
-    return { responseId: record._id, duplicate: false, countedIn };
+    const assignedBefore = [...assignments.values()].filter((a) => a.assignedAt.getTime() <= record.timestamp.getTime());
+    // Stamped with the experiments it belongs to, so an experiment's answers are listed without the others'.
+    record.experiments = assignedBefore.map((a) => a.experiment);
+    if (!(await eventsRepository.insertResponse(record))) return { responseId: record._id, duplicate: true, countedIn: 0 };
+    return { responseId: record._id, duplicate: false, countedIn: assignedBefore.length };
   },
 
   /** Per variant: assigned customers and, per metric, the aggregates the results are computed from. */

@@ -1,5 +1,6 @@
 import { Schema, model } from 'mongoose';
 import type { ExperimentStatus } from './experiments.schemas';
+import type { LibraryMetricDefinition } from '../../lib/metric-definition';
 import type { CustomMetric } from './metric-catalogue';
 
 export interface VariantRecord {
@@ -26,7 +27,8 @@ export interface ExperimentRecord {
   coverage: number;
   seed: string;
   targeting?: Record<string, unknown>;
-  metrics: { primary: string; secondary: string[]; guardrails: string[]; custom: CustomMetric[] };
+  /** `library`: the library metrics it names (not built in, not custom), as stored when it was created, edited or started. */
+  metrics: { primary: string; secondary: string[]; guardrails: string[]; custom: CustomMetric[]; library?: LibraryMetricDefinition[] };
   analysis: {
     alpha: number;
     power: number;

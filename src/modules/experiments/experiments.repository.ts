@@ -4,17 +4,38 @@ import type { ExperimentStatus } from './experiments.schemas';
 
 // Targeting conditions are keyed by operators ({"$in": [...]}) and may name dotted attributes; neither
 // FerretDB nor MongoDB's update operators accept such field names, so targeting is stored as JSON text.
-type StoredExperiment = Omit<ExperimentRecord, 'targeting'> & { targeting?: string };
+// Metric definitions written like the library's (custom entries with a name, the library snapshot) may
+// carry filters keyed the same way ({"properties.priority": {"$in": [...]}}): each is stored as JSON text too.
+type StoredMetrics = Omit<ExperimentRecord['metrics'], 'custom' | 'library'> & { custom: (ExperimentRecord['metrics']['custom'][number] | string)[]; library?: string[] };
+type StoredExperiment = Omit<ExperimentRecord, 'targeting' | 'metrics'> & { targeting?: string; metrics: StoredMetrics };
 
-function toStored<T extends Partial<ExperimentRecord>>(record: T): Omit<T, 'targeting'> & { targeting?: string } {
-  const { targeting, ...rest } = record;
-  return targeting === undefined ? rest : { ...rest, targeting: JSON.stringify(targeting) };
+function toStoredMetrics(metrics: ExperimentRecord['metrics']): StoredMetrics {
+  const { library, ...rest } = metrics;
+  return {
+    ...rest,
+    custom: metrics.custom.map((metric) => ('name' in metric ? JSON.stringify(metric) : metric)),
+    ...(library ? { library: library.map((metric) => JSON.stringify(metric)) } : {}),
+  };
+}
+
+function fromStoredMetrics(metrics: StoredMetrics): ExperimentRecord['metrics'] {
+  const { library, ...rest } = metrics;
+  return {
+    ...rest,
+    custom: metrics.custom.map((metric) => (typeof metric === 'string' ? (JSON.parse(metric) as ExperimentRecord['metrics']['custom'][number]) : metric)),
+    ...(library ? { library: library.map((metric) => JSON.parse(metric) as NonNullable<ExperimentRecord['metrics']['library']>[number]) } : {}),
+  };
+}
+
+function toStored<T extends Partial<ExperimentRecord>>(record: T): Omit<T, 'targeting' | 'metrics'> & { targeting?: string; metrics?: StoredMetrics } {
+  const { targeting, metrics, ...rest } = record;
+  return { ...rest, ...(targeting === undefined ? {} : { targeting: JSON.stringify(targeting) }), ...(metrics === undefined ? {} : { metrics: toStoredMetrics(metrics) }) };
 }
 
 function fromStored(doc: StoredExperiment | null): ExperimentRecord | null {
   if (!doc) return null;
-  const { targeting, ...rest } = doc;
-  return typeof targeting === 'string' ? { ...rest, targeting: JSON.parse(targeting) as Record<string, unknown> } : rest;
+  const { targeting, metrics, ...rest } = doc;
+  return { ...rest, metrics: fromStoredMetrics(metrics), ...(typeof targeting === 'string' ? { targeting: JSON.parse(targeting) as Record<string, unknown> } : {}) };
 }
 
 export const experimentsRepository = {

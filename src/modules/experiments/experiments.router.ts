@@ -81,6 +81,6 @@ for (const action of Object.keys(TRANSITIONS) as TransitionAction[]) {
       responses: { 200: { description: `the experiment, now ${to}`, json: experimentView } },
       errors: { ...(action === 'start' ? { 400: '`validation_failed`: startedAt is in the future.' } : {}), 404: notFound, 409: `\`conflict\`: the experiment is not ${from.join(' or ')}.` },
     },
-    ({ params, body }, req) => experimentsService.transition(params.key, action, req.principal!.name, (body as { startedAt?: Date } | undefined)?.startedAt),
+    ({ params, body }, req) => experimentsService.transition(params.key, action, req.principal!.name, body?.startedAt),
   );
 }

@@ -3,6 +3,7 @@ import { documentedAs, httpUrl, isoDate } from '../../lib/schemas';
 import { isoDurationToMs } from '../../lib/duration';
 import { emailTemplateProblems } from '../../lib/email-templates';
 import { BUILT_IN_METRIC_KEYS } from './metric-catalogue';
+import { metricDefinition } from '../../lib/metric-definition';
 
 export const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{1,63}$/;
 export const EXPERIMENT_STATUSES = ['draft', 'running', 'paused', 'stopped', 'rolled_out', 'archived'] as const;
@@ -73,12 +74,15 @@ const operatorCondition = z
   .refine((condition) => Object.keys(condition).length > 0, 'must name at least one operator');
 export const targeting = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'must be an attribute name'), z.union([scalar, operatorCondition]));
 
-export const customMetric = z.strictObject({
+/** The short form of a custom metric: the share of customers with an event, or the mean of its values. */
+export const shortCustomMetric = z.strictObject({
   key: metricKey,
   kind: z.enum(['binomial', 'mean']),
   event: z.string().min(1).max(100),
   direction: z.enum(['increase', 'decrease']),
 });
+/** A custom metric: the short form, or a full definition as the metric library takes it (docs/metrics.md). */
+export const customMetric = z.union([shortCustomMetric, metricDefinition]);
 
 export const metricsSpec = z.strictObject({
   primary: metricKey,
@@ -116,14 +120,15 @@ function checkMetrics(metrics: z.infer<typeof metricsSpec>, ctx: z.RefinementCtx
     if (customKeys.has(metric.key)) ctx.addIssue({ code: 'custom', path: [...path, 'custom', i, 'key'], message: `duplicate custom metric "${metric.key}"` });
     customKeys.add(metric.key);
   });
-  const known = (key: string) => BUILT_IN_METRIC_KEYS.includes(key) || customKeys.has(key);
-  const message = (key: string) => `unknown metric "${key}" (built in: ${BUILT_IN_METRIC_KEYS.join(', ')}; or define it under metrics.custom)`;
-  if (!known(metrics.primary)) ctx.addIssue({ code: 'custom', path: [...path, 'primary'], message: message(metrics.primary) });
-  for (const list of ['secondary', 'guardrails'] as const) {
-    metrics[list].forEach((key, i) => {
-      if (!known(key)) ctx.addIssue({ code: 'custom', path: [...path, list, i], message: message(key) });
-    });
-  }
+  // Keys that are neither built in nor custom name metrics of the library: the service looks them up.
+}
+
+/** Where an experiment's metrics name each key that is neither built in nor custom (for the library lookup). */
+export function libraryMetricKeys(metrics: { primary: string; secondary: string[]; guardrails: string[]; custom: { key: string }[] }): { key: string; path: (string | number)[] }[] {
+  const local = new Set([...BUILT_IN_METRIC_KEYS, ...metrics.custom.map((m) => m.key)]);
+  const named: { key: string; path: (string | number)[] }[] = [{ key: metrics.primary, path: ['metrics', 'primary'] }];
+  for (const list of ['secondary', 'guardrails'] as const) metrics[list].forEach((key, i) => named.push({ key, path: ['metrics', list, i] }));
+  return named.filter(({ key }) => !local.has(key));
 }
 
 const experimentFields = {
@@ -234,6 +239,7 @@ const metricsView = z.object({
   secondary: metricsSpec.shape.secondary.unwrap(),
   guardrails: metricsSpec.shape.guardrails.unwrap(),
   custom: metricsSpec.shape.custom.unwrap(),
+  library: z.array(z.unknown()).optional().meta({ description: 'the library metrics it names, as they were when it was created, edited or started (read only)' }),
 });
 
 export const historyEntry = z

@@ -1,4 +1,5 @@
 import { ConflictError, NotFoundError } from '../../lib/errors';
+import type { LibraryMetricDefinition } from '../../lib/metric-definition';
 import { countSmsSegments, type SmsSegmentCount } from '../../lib/sms-segments';
 import { changesService } from '../changes';
 import type { ExperimentRecord, HistoryEntry } from './experiments.model';
@@ -6,6 +7,7 @@ import { experimentsRepository } from './experiments.repository';
 import {
   analysisSpec,
   checkExperiment,
+  libraryMetricKeys,
   type CreateExperimentInput,
   type ExperimentStatus,
   type PatchExperimentInput,
@@ -20,6 +22,37 @@ export function toExperiment(record: ExperimentRecord): Experiment {
   // SMS are priced by segment: each variant's text shows its encoding and segment count.
   const variants = record.variants.map((variant) => (typeof variant.content.text === 'string' ? { ...variant, sms: countSmsSegments(variant.content.text) } : variant));
   return { key: _id, ...rest, variants };
+}
+
+/** Finds a metric of the library by key (the metrics module, given by the composition root: it imports this one). */
+export type LibraryMetricLookup = (key: string) => Promise<LibraryMetricDefinition | null>;
+let lookupLibraryMetric: LibraryMetricLookup = () => Promise.resolve(null);
+export function registerMetricLibrary(lookup: LibraryMetricLookup): void {
+  lookupLibraryMetric = lookup;
+}
+
+/**
+ * The library definitions of the metrics an experiment names that are neither built in nor custom, as
+ * they are now (stored with the experiment; a metric in use by a running experiment cannot change).
+ * An unknown key is a 400 naming where it was named.
+ */
+async function libraryMetricsOf(metrics: ExperimentRecord['metrics']): Promise<LibraryMetricDefinition[]> {
+  const found = new Map<string, LibraryMetricDefinition>();
+  const issues: z.core.$ZodIssue[] = [];
+  for (const { key, path } of libraryMetricKeys(metrics)) {
+    if (found.has(key)) continue;
+    const definition = await lookupLibraryMetric(key);
+    if (definition) found.set(key, definition);
+    else issues.push({ code: 'custom', path, input: key, message: `unknown metric "${key}": not built in, not in the metric library (POST /v1/metrics), and not under metrics.custom` });
+  }
+  if (issues.length > 0) throw new z.ZodError(issues);
+  return [...found.values()];
+}
+
+async function withLibrary(metrics: ExperimentRecord['metrics']): Promise<ExperimentRecord['metrics']> {
+  const { library: _old, ...rest } = metrics;
+  const library = await libraryMetricsOf(rest);
+  return library.length > 0 ? { ...rest, library } : rest;
 }
 
 /** Lifecycle: which states each action may start from, and where it leads. */
@@ -85,7 +118,7 @@ export const experimentsService = {
       coverage: input.coverage,
       seed: input.seed ?? input.key,
       ...(input.targeting ? { targeting: input.targeting } : {}),
-      metrics: input.metrics,
+      metrics: await withLibrary(input.metrics),
       analysis: input.analysis,
       ...(input.survey ? { survey: input.survey } : {}),
       status: 'draft',
@@ -191,7 +224,7 @@ export const experimentsService = {
     set.controlVariant = merged.controlVariant;
     if (input.coverage !== undefined) set.coverage = input.coverage;
     if (input.seed !== undefined) set.seed = input.seed;
-    if (input.metrics !== undefined) set.metrics = input.metrics;
+    if (input.metrics !== undefined) set.metrics = await withLibrary(input.metrics);
     if (input.analysis !== undefined) set.analysis = analysisSpec.parse({ ...current.analysis, ...input.analysis });
     const unset = [...(input.targeting === null ? ['targeting'] : []), ...(input.survey === null ? ['survey'] : [])];
     if (input.targeting) set.targeting = input.targeting;
@@ -210,7 +243,11 @@ export const experimentsService = {
       throw new ConflictError(`cannot ${action} experiment "${key}": it is ${current.status} (${action} needs ${from.join(' or ')})`);
     }
     const set: Partial<ExperimentRecord> = { status: to };
-    if (action === 'start') set.startedAt = startedAt ?? new Date();
+    if (action === 'start') {
+      set.startedAt = startedAt ?? new Date();
+      // The library metrics as they are at the start: from now on they cannot change (the metrics module refuses).
+      set.metrics = await withLibrary(current.metrics);
+    }
     if (action === 'stop') set.stoppedAt = new Date();
     const updated = await experimentsRepository.update(key, [...from], set, entry(action, actor));
     if (!updated) throw new ConflictError(`experiment "${key}" changed state meanwhile; try again`);

@@ -1,5 +1,5 @@
 export { experimentsRouter } from './experiments.router';
-export { experimentsService, listExperimentsUsingMetric, toExperiment, type Experiment } from './experiments.service';
+export { experimentsService, listExperimentsUsingMetric, registerMetricLibrary, toExperiment, type Experiment } from './experiments.service';
 export type { ExperimentRecord, VariantRecord, HistoryEntry } from './experiments.model';
 export { EXPERIMENT_STATUSES, experimentKey, experimentKeyParams, experimentView, KEY_PATTERN, variantContent, type ExperimentStatus } from './experiments.schemas';
 export * from './metric-catalogue';

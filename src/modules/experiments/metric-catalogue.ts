@@ -1,6 +1,19 @@
-// The built-in CX metrics and how custom metrics join them. Pure: no I/O.
+// The built-in CX metrics and how custom and library metrics join them. Pure: no I/O.
+import type { LibraryMetricDefinition } from '../../lib/metric-definition';
+import { parseMetricWindow } from '../../stats/windows';
 
-export type MetricKind = 'binomial' | 'mean' | 'nps' | 'ordinal';
+export type MetricKind = 'binomial' | 'mean' | 'nps' | 'ordinal' | 'ratio' | 'quantile';
+
+/** How one event feeds a metric (the counting rule's MetricRule, src/modules/counting/counting.rules.ts). */
+export interface MetricFeed {
+  event: string;
+  filter?: Record<string, unknown>;
+  window?: { delayMs: number; durationMs: number | null };
+  value?: 'count' | 'value' | `properties.${string}`;
+  side?: 'numerator' | 'denominator';
+  cap?: number;
+  sketchTotals?: boolean;
+}
 export type Direction = 'increase' | 'decrease';
 
 export interface MetricDefinition {
@@ -15,13 +28,59 @@ export interface MetricDefinition {
   /** How people read its name in a sentence: "email open rate", "CSAT score". */
   label: string;
   description: string;
+  /** Library definitions (and custom entries written like them): how events feed it; absent: by `event` alone. */
+  feeds?: MetricFeed[];
+  /** Proportion: "none" reads the share of customers without a matching event (churn). */
+  match?: 'any' | 'none';
+  /** Windowed metrics count only customers whose window has ended by the analysis end (maturity). */
+  window?: { delayMs: number; durationMs: number | null };
+  capping?: { type: 'absolute' | 'percentile'; value: number };
+  /** Quantile metrics: which quantile (0.5 = median). */
+  quantile?: number;
+  /** Survey metrics of the library: the scores that count as satisfied. */
+  topBox?: number[];
+  /** What one value means, for the report: "hours", "per ticket". */
+  unit?: string;
 }
 
-export interface CustomMetric {
-  key: string;
-  kind: 'binomial' | 'mean';
-  event: string;
-  direction: Direction;
+/** A custom metric of one experiment: the short form (binomial or mean on an event), or a full library definition. */
+export type CustomMetric = { key: string; kind: 'binomial' | 'mean'; event: string; direction: Direction } | LibraryMetricDefinition;
+
+/** Whether a custom metric is written in the short form. */
+function isShortForm(metric: CustomMetric): metric is { key: string; kind: 'binomial' | 'mean'; event: string; direction: Direction } {
+  return (metric.kind === 'binomial' || metric.kind === 'mean') && !('name' in metric);
+}
+
+/** A library definition as the analysis and the counting rule read it. */
+export function definitionFromLibrary(metric: LibraryMetricDefinition): MetricDefinition {
+  const base = { key: metric.key, direction: metric.direction, label: metric.name, description: metric.description ?? metric.name };
+  const window = 'window' in metric && metric.window ? parseMetricWindow(metric.window) : undefined;
+  const windowed = window ? { window } : {};
+  switch (metric.kind) {
+    case 'proportion':
+      return { ...base, kind: 'binomial', source: 'event', event: metric.event, match: metric.match, ...windowed, feeds: [{ event: metric.event, ...(metric.filter ? { filter: metric.filter } : {}), ...windowed }] };
+    case 'mean': {
+      const capping = metric.capping ? { capping: metric.capping } : {};
+      const cap = metric.capping?.type === 'absolute' ? { cap: metric.capping.value } : {};
+      const sketch = metric.capping?.type === 'percentile' ? { sketchTotals: true } : {};
+      return { ...base, kind: 'mean', source: 'event', event: metric.event, ...windowed, ...capping, feeds: [{ event: metric.event, ...(metric.filter ? { filter: metric.filter } : {}), ...windowed, value: metric.value as MetricFeed['value'], ...cap, ...sketch }] };
+    }
+    case 'ratio':
+      return {
+        ...base,
+        kind: 'ratio',
+        source: 'event',
+        ...windowed,
+        feeds: (['numerator', 'denominator'] as const).map((side) => {
+          const part = metric[side];
+          return { event: part.event, ...(part.filter ? { filter: part.filter } : {}), ...windowed, value: part.value as MetricFeed['value'], side };
+        }),
+      };
+    case 'quantile':
+      return { ...base, kind: 'quantile', source: 'event', event: metric.event, quantile: metric.quantile, ...windowed, feeds: [{ event: metric.event, ...(metric.filter ? { filter: metric.filter } : {}), ...windowed, value: metric.value as MetricFeed['value'] }] };
+    case 'survey':
+      return { ...base, kind: metric.nps ? 'nps' : 'ordinal', source: 'survey', scale: metric.scale, ...(metric.topBox ? { topBox: metric.topBox } : {}) };
+  }
 }
 
 export const SURVEY_METRICS = ['csat', 'nps', 'ces'] as const;
@@ -59,23 +118,38 @@ export function metricLabel(key: string, kind: string): string {
   return BUILT_IN_METRICS[key]?.label ?? customLabel(key, kind);
 }
 
-/** Every metric an experiment can use: the catalogue plus its own custom metrics. */
-export function metricsOf(custom: CustomMetric[] = []): Record<string, MetricDefinition> {
+/** What an experiment's metrics are made of: its custom metrics and the library metrics it names (as stored with it). */
+export interface ExperimentMetricSources {
+  custom?: CustomMetric[];
+  library?: LibraryMetricDefinition[];
+}
+
+/** Every metric an experiment can use: the catalogue, the library metrics it names, and its own custom metrics. */
+export function metricsOf(sources: ExperimentMetricSources = {}): Record<string, MetricDefinition> {
   const all: Record<string, MetricDefinition> = { ...BUILT_IN_METRICS };
-  for (const metric of custom) {
-    all[metric.key] = { ...metric, source: 'event', label: customLabel(metric.key, metric.kind), description: `custom ${metric.kind} metric on event ${metric.event}` };
+  for (const metric of sources.library ?? []) all[metric.key] = definitionFromLibrary(metric);
+  for (const metric of sources.custom ?? []) {
+    all[metric.key] = isShortForm(metric)
+      ? { key: metric.key, kind: metric.kind, event: metric.event, direction: metric.direction, source: 'event', label: customLabel(metric.key, metric.kind), description: `custom ${metric.kind} metric on event ${metric.event}` }
+      : definitionFromLibrary(metric);
   }
   return all;
 }
 
-/** Event-sourced metrics keyed by event name: which metrics one event feeds in an experiment. */
-export function metricsByEvent(custom: CustomMetric[] = []): Map<string, MetricDefinition[]> {
-  const byEvent = new Map<string, MetricDefinition[]>();
-  for (const metric of Object.values(metricsOf(custom))) {
-    if (metric.source !== 'event' || !metric.event) continue;
-    const list = byEvent.get(metric.event) ?? [];
-    list.push(metric);
-    byEvent.set(metric.event, list);
+/** One event's part in one metric, for the counting rule. */
+export type EventRule = MetricFeed & { key: string; kind: MetricKind };
+
+/** Event-sourced metrics keyed by event name: which metrics one event feeds in an experiment, and how. */
+export function metricsByEvent(sources: ExperimentMetricSources = {}): Map<string, EventRule[]> {
+  const byEvent = new Map<string, EventRule[]>();
+  for (const metric of Object.values(metricsOf(sources))) {
+    if (metric.source !== 'event') continue;
+    const feeds = metric.feeds ?? (metric.event ? [{ event: metric.event }] : []);
+    for (const feed of feeds) {
+      const list = byEvent.get(feed.event) ?? [];
+      list.push({ ...feed, key: metric.key, kind: metric.kind });
+      byEvent.set(feed.event, list);
+    }
   }
   return byEvent;
 }

@@ -209,12 +209,12 @@ const NOT_FOUND = `<!doctype html>
 const COMMENTS = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex, nofollow">
-<title>Comments: {{name}}, {{metric}}, {{variant}}</title><style>{{{style}}}</style></head>
+<title>{{scope}}: {{name}}</title><style>{{{style}}}</style></head>
 <body><main>
-<header><h1>{{name}}</h1><p>{{metric}} comments of variant <strong>{{variant}}</strong>, newest first.</p><p><a href="{{reportUrl}}">Back to the report</a></p></header>
+<header><h1>{{name}}</h1><p>{{scope}}, newest first.</p><p><a href="{{reportUrl}}">Back to the report</a></p></header>
 <section>
 {{#if items.length}}
-<ol class="latest">{{#each items}}<li><span class="muted">{{at}} · score {{score}}</span><br>{{text}}</li>{{/each}}</ol>
+<ol class="latest">{{#each items}}<li><span class="muted">{{at}} · {{score}}</span><br>{{text}}</li>{{/each}}</ol>
 {{else}}<p class="muted">No more comments.</p>{{/if}}
 {{#if nextUrl}}<p><a href="{{nextUrl}}" rel="next">Older comments</a></p>{{/if}}
 </section>
@@ -224,8 +224,8 @@ const COMMENTS = `<!doctype html>
 
 export interface CommentsPageView {
   name: string;
-  metric: string;
-  variant: string;
+  /** What is listed: "csat comments of variant friendly". */
+  scope: string;
   reportUrl: string;
   items: { at: string; score: string; text: string }[];
   nextUrl?: string;

@@ -67,8 +67,8 @@ documented(reportPageRouter, { tag: 'Reports' }).raw(
   '/reports/:key/comments',
   {
     access: 'signed-link',
-    summary: "All comments of one survey metric and variant, behind the report's share link",
-    description: 'Newest first, 50 a page, with a link to the older ones (the report shows the latest 20 per variant).',
+    summary: "All comments, behind the report's share link",
+    description: 'Of one survey metric and variant when `metric` and `variant` are given (the report links them): newest first, 50 a page, with a link to the older ones (the report shows the latest 20 per variant).',
     params: experimentKeyParams,
     query: reportCommentsQuery,
     responses: {

@@ -64,8 +64,8 @@ const COMMENTS_PAGE = 50;
 function reportPath(key: string, token: string): string {
   return `/reports/${encodeURIComponent(key)}?token=${encodeURIComponent(token)}`;
 }
-function commentsPath(key: string, token: string, metric: string, variant: string, cursor?: string): string {
-  const query = new URLSearchParams({ token, metric, variant, ...(cursor ? { cursor } : {}) });
+function commentsPath(key: string, token: string, metric?: string, variant?: string, cursor?: string): string {
+  const query = new URLSearchParams({ token, ...(metric ? { metric } : {}), ...(variant ? { variant } : {}), ...(cursor ? { cursor } : {}) });
   return `/reports/${encodeURIComponent(key)}/comments?${query.toString()}`;
 }
 
@@ -97,9 +97,9 @@ export const reportsService = {
     return { status: 200, html: renderReportPage(buildReportView(results, record.history, record.hypothesis, cohorts, { metrics: comments, listUrl })), headers: freshnessHeaders(results) };
   },
 
-  /** Every comment of one survey metric and variant, newest first, a page at a time, behind the same link. */
+  /** Every comment (of one survey metric and variant, when named), newest first, a page at a time, behind the same link. */
   async renderComments(key: string, token: string | undefined, query: Pick<ResponsesListQuery, 'metric' | 'variant' | 'cursor'>): Promise<RenderedPage> {
-    if (!verifyShareToken(secret(), key, token) || !query.metric || !query.variant) return { status: 404, html: renderNotFoundPage() };
+    if (!verifyShareToken(secret(), key, token)) return { status: 404, html: renderNotFoundPage() };
     let record;
     try {
       record = await experimentsService.getRecord(key);
@@ -112,10 +112,9 @@ export const reportsService = {
       status: 200,
       html: renderCommentsPage({
         name: record.name,
-        metric: query.metric,
-        variant: query.variant,
+        scope: `${query.metric ?? 'Survey'} comments${query.variant ? ` of variant ${query.variant}` : ''}`,
         reportUrl: reportPath(key, token!),
-        items: page.responses.map((r) => ({ at: isoDate(r.at), score: String(r.score), text: r.comment ?? '' })),
+        items: page.responses.map((r) => ({ at: isoDate(r.at), score: `${r.metric} ${r.score}${query.variant ? '' : `, variant ${r.variant}`}`, text: r.comment ?? '' })),
         ...(page.nextCursor ? { nextUrl: commentsPath(key, token!, query.metric, query.variant, page.nextCursor) } : {}),
       }),
     };

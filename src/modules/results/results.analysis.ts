@@ -16,13 +16,22 @@ import {
   npsTest,
   responseRateTable,
   srmTest,
+  capValueFromSketch,
+  quantileEstimate,
+  quantileTest,
+  ratioStatsFromSums,
+  ratioTest,
+  SKETCH_RELATIVE_ACCURACY,
   tau2ForHorizon,
   topBoxCounts,
   twoProportionTest,
   welchTTest,
   type MeanSample,
+  type QuantileSketch,
+  type RatioSums,
 } from '../../stats';
-import { ASSIGNED, type AggregateRecord } from '../aggregates';
+import { ASSIGNED, type AggregateRecord, type CohortAggregate } from '../aggregates';
+import { bucketSquaresKey, bucketSumKey, RATIO_SUM_XY, RATIO_SUM_Y, RATIO_SUM_YY } from '../counting';
 import { metricsOf, SURVEY_SCALES, type ExperimentRecord, type MetricDefinition, type SurveyMetric } from '../experiments';
 import type { Comparison, ExperimentResults, Interval, MetricResult, VariantEstimate } from './results.types';
 
@@ -121,6 +130,14 @@ export class AggregateIndex {
   assigned(variant: string): number {
     return this.get(variant, ASSIGNED)?.units ?? 0;
   }
+  /** A metric's aggregate over its analysed customers (the mature cohorts of a windowed metric). */
+  metric(variant: string, metric: MetricDefinition): AggregateRecord | undefined {
+    return this.get(variant, metric.key);
+  }
+  /** The customers a metric is analysed over: the assigned ones, or for a windowed metric those whose window has ended. */
+  trials(variant: string, metric: MetricDefinition): number {
+    return needsMaturity(metric) ? (this.get(variant, analysedKey(metric.key))?.units ?? 0) : this.assigned(variant);
+  }
 }
 
 export interface Context {
@@ -135,11 +152,16 @@ export interface Context {
 // --- Binomial: share of assigned customers with at least one event after assignment ---------------------
 
 function binomialMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[] } {
-  const sample = (variant: string) => ({ successes: ctx.index.get(variant, metric.key)?.units ?? 0, trials: ctx.index.assigned(variant) });
+  // match "none" (churn): the analysed customers without a matching event in their window.
+  const sample = (variant: string) => {
+    const trials = ctx.index.trials(variant, metric);
+    const withEvent = ctx.index.metric(variant, metric)?.units ?? 0;
+    return { successes: metric.match === 'none' ? Math.max(0, trials - withEvent) : withEvent, trials };
+  };
   const variants = ctx.experiment.variants.map(({ key }): VariantEstimate => {
     const { successes, trials } = sample(key);
     const consistent = trials > 0 && successes <= trials;
-    return { variant: key, units: trials, value: consistent ? successes / trials : null, ci: consistent ? wilsonInterval(successes, trials, ctx.alpha) : null };
+    return { variant: key, units: trials, analysedUnits: trials, value: consistent ? successes / trials : null, ci: consistent ? wilsonInterval(successes, trials, ctx.alpha) : null };
   });
   const control = sample(ctx.control);
   const drafts = ctx.treatments.map((variant): Draft => {
@@ -175,20 +197,27 @@ function binomialMetric(ctx: Context, metric: MetricDefinition): { variants: Var
 
 // --- Mean (custom event values): per-customer sums over every assigned customer (no event = 0) ----------
 
-function meanMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[] } {
+function meanMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[]; cap?: number } {
+  // A percentile cap is read off the pooled per-customer totals; an absolute one was applied while counting.
+  const cap = percentileCap(ctx, metric);
+  const sums = (variant: string) => {
+    const aggregate = ctx.index.metric(variant, metric);
+    if (cap !== null) return cappedSums(aggregate?.histogram ?? {}, cap);
+    return { sum: aggregate?.sum ?? 0, sumSquares: aggregate?.sumSquares ?? 0 };
+  };
   const stats = (variant: string): MeanSample | null => {
-    const aggregate = ctx.index.get(variant, metric.key);
-    const count = ctx.index.assigned(variant);
+    const count = ctx.index.trials(variant, metric);
     if (count < 2) return null;
-    return attempt(() => meanStatsFromSums({ count, sum: aggregate?.sum ?? 0, sumSquares: aggregate?.sumSquares ?? 0 }));
+    return attempt(() => meanStatsFromSums({ count, ...sums(variant) }));
   };
   const variants = ctx.experiment.variants.map(({ key }): VariantEstimate => {
-    const assigned = ctx.index.assigned(key);
+    const assigned = ctx.index.trials(key, metric);
     const sample = stats(key);
-    const sum = ctx.index.get(key, metric.key)?.sum ?? 0;
+    const { sum } = sums(key);
     return {
       variant: key,
       units: assigned,
+      analysedUnits: assigned,
       value: assigned > 0 ? sum / assigned : null,
       ci: sample ? meanInterval(sample, ctx.alpha) : null,
       standardDeviation: sample ? Math.sqrt(sample.variance) : null,
@@ -196,7 +225,8 @@ function meanMetric(ctx: Context, metric: MetricDefinition): { variants: Variant
   });
   const control = stats(ctx.control);
   const drafts = ctx.treatments.map((variant) => welchDraft(ctx, variant, control, stats(variant)));
-  return { variants, drafts };
+  const capValue = cap ?? (metric.capping?.type === 'absolute' ? metric.capping.value : null);
+  return { variants, drafts, ...(capValue !== null ? { cap: capValue } : {}) };
 }
 
 function welchDraft(ctx: Context, variant: string, control: MeanSample | null, treatment: MeanSample | null): Draft {
@@ -348,13 +378,198 @@ function npsMetric(ctx: Context): { variants: VariantEstimate[]; drafts: Draft[]
   return { variants, drafts };
 }
 
-export function analyseMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[]; test: string } {
+export function analyseMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[]; test: string; cap?: number } {
+  if (metric.kind === 'ratio') return { ...ratioMetric(ctx, metric), test: 'delta-method-z-test' };
+  if (metric.kind === 'quantile') return { ...quantileMetric(ctx, metric), test: 'quantile-z-test' };
   if (metric.source === 'survey') {
     if (metric.key === 'nps') return { ...npsMetric(ctx), test: 'nps-z-test' };
     if (metric.key === 'csat' || metric.key === 'ces') return { ...scoreMetric(ctx, metric, metric.key), test: 'welch-t-test' };
   }
   if (metric.kind === 'mean') return { ...meanMetric(ctx, metric), test: 'welch-t-test' };
   return { ...binomialMetric(ctx, metric), test: 'two-proportion-z-test' };
+}
+
+// --- Maturity: windowed metrics count the customers whose window has ended by the analysis end --------
+
+const DAY_MS = 86_400_000;
+
+/** Whether a metric's window can leave customers out until it has ended (a delay or a duration). */
+export function needsMaturity(metric: MetricDefinition): boolean {
+  return metric.source === 'event' && metric.window !== undefined && (metric.window.delayMs > 0 || metric.window.durationMs !== null);
+}
+
+/**
+ * Whether everyone assigned on a cohort day has had their whole window by `end`: the day's last moment
+ * plus the delay and the duration (or the delay alone, open-ended). Maturity is judged per assignment
+ * day, so a customer enters the analysis once the window of the last customer assigned that day has ended.
+ */
+export function cohortMature(cohort: string, window: { delayMs: number; durationMs: number | null }, end: number): boolean {
+  return Date.parse(`${cohort}T00:00:00Z`) + DAY_MS + window.delayMs + (window.durationMs ?? 0) <= end;
+}
+
+/** The analysis end: the stop of a stopped (or rolled-out) experiment, else now. */
+export function analysisEndOf(experiment: ExperimentRecord, now: Date): number {
+  return experiment.stoppedAt ? Math.min(new Date(experiment.stoppedAt).getTime(), now.getTime()) : now.getTime();
+}
+
+/** The analysed customers' totals of windowed metrics, per variant: their mature cohorts only. */
+export function maturedAggregates(experiment: ExperimentRecord, cohorts: CohortAggregate[], now: Date): AggregateRecord[] {
+  const end = analysisEndOf(experiment, now);
+  const out = new Map<string, AggregateRecord>();
+  const definitions = metricsOf(experiment.metrics);
+  const windowed = Object.values(definitions).filter(needsMaturity);
+  const byVariantMetric = new Map<string, CohortAggregate[]>();
+  for (const c of cohorts) {
+    const key = `${c.variant}|${c.metric}`;
+    byVariantMetric.set(key, [...(byVariantMetric.get(key) ?? []), c]);
+  }
+  for (const metric of windowed) {
+    for (const variant of experiment.variants) {
+      for (const [source, target] of [
+        [metric.key, metric.key],
+        [ASSIGNED, analysedKey(metric.key)],
+      ] as const) {
+        const record: AggregateRecord = { _id: `${experiment._id}|${variant.key}|${target}`, experiment: experiment._id, variant: variant.key, metric: target, units: 0, sum: 0, sumSquares: 0, histogram: {} };
+        for (const c of byVariantMetric.get(`${variant.key}|${source}`) ?? []) {
+          if (!cohortMature(c.cohort, metric.window!, end)) continue;
+          record.units += c.units;
+          record.sum += c.sum;
+          record.sumSquares += c.sumSquares;
+          for (const [k, v] of Object.entries(c.histogram)) record.histogram[k] = (record.histogram[k] ?? 0) + v;
+        }
+        out.set(record._id, record);
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+/** The pseudo-metric holding a windowed metric's analysed (mature) assigned customers. */
+export function analysedKey(metric: string): string {
+  return `${ASSIGNED}@${metric}`;
+}
+
+// --- Sketches kept in an aggregate's histogram (quantile metrics, percentile caps) -----------------------
+
+const GAMMA = (1 + SKETCH_RELATIVE_ACCURACY) / (1 - SKETCH_RELATIVE_ACCURACY);
+
+/** The bucket's representative value, within the sketch's accuracy of every value in it. */
+function bucketValue(key: string): number {
+  if (key === 'z') return 0;
+  const magnitude = (2 * GAMMA ** Number(key.slice(1))) / (GAMMA + 1);
+  return key.startsWith('p') ? magnitude : -magnitude;
+}
+
+/** The sketch held in a histogram (keys p<i>, n<i>, z), plus `zeros` more values of 0. */
+export function sketchFromHistogram(histogram: Record<string, number>, zeros = 0): QuantileSketch {
+  const sketch: QuantileSketch = { n: 0, zero: 0, pos: {}, neg: {}, min: null, max: null };
+  const add = (key: string, count: number) => {
+    if (count <= 0) return;
+    sketch.n += count;
+    if (key === 'z') sketch.zero += count;
+    else (key.startsWith('p') ? sketch.pos : sketch.neg)[key.slice(1)] = count;
+    const value = bucketValue(key);
+    sketch.min = sketch.min === null ? value : Math.min(sketch.min, value);
+    sketch.max = sketch.max === null ? value : Math.max(sketch.max, value);
+  };
+  for (const [key, count] of Object.entries(histogram)) if (/^(z|[pn]-?\d+)$/.test(key)) add(key, Math.round(count));
+  if (zeros > 0) add('z', zeros);
+  return sketch;
+}
+
+// --- Ratio: Σ numerator / Σ denominator over analysed customers, delta-method variance ------------------
+
+function ratioSums(ctx: Context, variant: string, metric: MetricDefinition): RatioSums {
+  const a = ctx.index.metric(variant, metric);
+  return { n: ctx.index.trials(variant, metric), sumX: a?.sum ?? 0, sumX2: a?.sumSquares ?? 0, sumY: a?.histogram[RATIO_SUM_Y] ?? 0, sumY2: a?.histogram[RATIO_SUM_YY] ?? 0, sumXY: a?.histogram[RATIO_SUM_XY] ?? 0 };
+}
+
+function ratioMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[] } {
+  const variants = ctx.experiment.variants.map(({ key }): VariantEstimate => {
+    const sums = ratioSums(ctx, key, metric);
+    const sample = sums.n >= 2 && sums.sumY !== 0 ? attempt(() => ratioStatsFromSums(sums)) : null;
+    const z = zCritical(ctx.alpha);
+    return {
+      variant: key,
+      units: sums.n,
+      analysedUnits: sums.n,
+      value: sums.sumY !== 0 ? sums.sumX / sums.sumY : null,
+      ci: sample ? [sample.ratio - z * Math.sqrt(sample.variance), sample.ratio + z * Math.sqrt(sample.variance)] : null,
+      numerator: sums.sumX,
+      denominator: sums.sumY,
+    };
+  });
+  const control = ratioSums(ctx, ctx.control, metric);
+  const drafts = ctx.treatments.map((variant): Draft => {
+    const treatment = ratioSums(ctx, variant, metric);
+    const empty = { comparison: emptyComparison(variant, ctx.control), look: null };
+    if (control.n < 2 || treatment.n < 2 || control.sumY === 0 || treatment.sumY === 0) return empty;
+    const test = attempt(() => ratioTest({ control, treatment, alpha: ctx.alpha }));
+    if (!test || !(test.standardError > 0)) return empty;
+    return {
+      comparison: { ...emptyComparison(variant, ctx.control), absoluteLift: test.difference, relativeLift: test.relativeLift, ci: test.ci, relativeCi: test.relativeCi, pValue: test.pValue },
+      look: { difference: test.difference, variance: test.standardError ** 2, unitVariance: (test.standardError ** 2 * Math.min(control.n, treatment.n)) / 2 },
+    };
+  });
+  return { variants, drafts };
+}
+
+// --- Quantile: the q-quantile of every matching event's value, from the sketch ---------------------------
+
+function quantileMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[] } {
+  const q = metric.quantile ?? 0.5;
+  const sketchOf = (variant: string) => sketchFromHistogram(ctx.index.metric(variant, metric)?.histogram ?? {});
+  const variants = ctx.experiment.variants.map(({ key }): VariantEstimate => {
+    const sketch = sketchOf(key);
+    const estimate = sketch.n > 0 ? attempt(() => quantileEstimate(sketch, q, ctx.alpha)) : null;
+    return { variant: key, units: sketch.n, analysedUnits: ctx.index.trials(key, metric), value: estimate?.estimate ?? null, ci: estimate?.ci ?? null, observations: sketch.n };
+  });
+  const control = sketchOf(ctx.control);
+  const drafts = ctx.treatments.map((variant): Draft => {
+    const treatment = sketchOf(variant);
+    const empty = { comparison: emptyComparison(variant, ctx.control), look: null };
+    if (control.n < 2 || treatment.n < 2) return empty;
+    const test = attempt(() => quantileTest({ control, treatment, quantile: q, alpha: ctx.alpha }));
+    if (!test || !(test.standardError > 0)) return empty;
+    return {
+      comparison: { ...emptyComparison(variant, ctx.control), absoluteLift: test.difference, relativeLift: test.relativeLift, ci: test.ci, relativeCi: test.relativeCi, pValue: test.pValue },
+      look: { difference: test.difference, variance: test.standardError ** 2, unitVariance: ((test.control.variance * control.n + test.treatment.variance * treatment.n) / 2) },
+    };
+  });
+  return { variants, drafts };
+}
+
+// --- Capping: the percentile cap over the pooled customers, from the sketch of per-customer totals ------
+
+/** The cap of a percentile-capped mean metric, over every variant's analysed customers (no event: 0). */
+function percentileCap(ctx: Context, metric: MetricDefinition): number | null {
+  if (metric.capping?.type !== 'percentile') return null;
+  const pooled: Record<string, number> = {};
+  let zeros = 0;
+  for (const { key } of ctx.experiment.variants) {
+    const a = ctx.index.metric(key, metric);
+    for (const [k, v] of Object.entries(a?.histogram ?? {})) if (!k.includes(':')) pooled[k] = (pooled[k] ?? 0) + v;
+    zeros += Math.max(0, ctx.index.trials(key, metric) - (a?.units ?? 0));
+  }
+  const sketch = sketchFromHistogram(pooled, zeros);
+  return sketch.n > 0 ? attempt(() => capValueFromSketch(metric.capping!, sketch)) : null;
+}
+
+/** Sum and sum of squares of per-customer totals, each at most `cap`, from the sketch's buckets (their exact sums). */
+function cappedSums(histogram: Record<string, number>, cap: number): { sum: number; sumSquares: number } {
+  let sum = 0;
+  let sumSquares = 0;
+  for (const [key, count] of Object.entries(histogram)) {
+    if (key.includes(':') || !(count > 0)) continue;
+    if (bucketValue(key) <= cap) {
+      sum += histogram[bucketSumKey(key)] ?? 0;
+      sumSquares += histogram[bucketSquaresKey(key)] ?? 0;
+    } else {
+      sum += cap * count;
+      sumSquares += cap * cap * count;
+    }
+  }
+  return { sum, sumSquares };
 }
 
 /** The metrics an experiment reports, each once, in role order: primary, secondary, guardrails. */
@@ -434,22 +649,23 @@ export function formatPercent(rate: number): string {
  * Computes every metric of an experiment from its aggregates. `sequential` is the state stored on the
  * experiment (running minima and τ²); the returned updates hold what changed, for the caller to store.
  */
-export function analyse(experiment: ExperimentRecord, aggregates: AggregateRecord[], now: Date): AnalysisOutput {
+export function analyse(experiment: ExperimentRecord, aggregates: AggregateRecord[], now: Date, cohorts: CohortAggregate[] = []): AnalysisOutput {
   const { analysis } = experiment;
   const ctx: Context = {
     experiment,
-    index: new AggregateIndex(aggregates),
+    // Windowed metrics: their totals over the mature cohorts replace the whole-experiment ones.
+    index: new AggregateIndex([...aggregates, ...maturedAggregates(experiment, cohorts, now)]),
     control: experiment.controlVariant,
     treatments: experiment.variants.map((v) => v.key).filter((key) => key !== experiment.controlVariant),
     alpha: analysis.alpha,
     bayesian: analysis.method === 'bayesian',
   };
-  const definitions = metricsOf(experiment.metrics.custom);
+  const definitions = metricsOf(experiment.metrics);
   const analysed = reportedMetrics(experiment).flatMap(({ key, role }) => {
     const definition = definitions[key];
     if (!definition) return [];
-    const { variants, drafts, test } = analyseMetric(ctx, definition);
-    return [{ definition, role, variants, drafts, test }];
+    const { variants, drafts, test, cap } = analyseMetric(ctx, definition);
+    return [{ definition, role, variants, drafts, test, cap }];
   });
 
   // Sequential: each look's always-valid p-value joins the stored running minimum; τ² stays fixed per metric.
@@ -503,6 +719,10 @@ export function analyse(experiment: ExperimentRecord, aggregates: AggregateRecor
     kind: m.definition.kind,
     direction: m.definition.direction,
     test: m.test,
+    ...(m.definition.match === 'none' ? { match: 'none' as const } : {}),
+    ...(m.definition.window ? { window: m.definition.window } : {}),
+    ...(m.definition.quantile !== undefined ? { quantile: m.definition.quantile } : {}),
+    ...(m.definition.capping ? { capping: { ...m.definition.capping, ...(m.cap !== undefined ? { cap: m.cap } : {}) } } : {}),
     variants: m.variants,
     comparisons: m.drafts.map((d) => d.comparison),
   }));

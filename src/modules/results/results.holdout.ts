@@ -41,7 +41,7 @@ export function analyseHoldout(experiment: ExperimentRecord, aggregates: Aggrega
     alpha: experiment.analysis.alpha,
     bayesian: experiment.analysis.method === 'bayesian',
   };
-  const definitions = metricsOf(experiment.metrics.custom);
+  const definitions = metricsOf(experiment.metrics);
   const metrics: MetricResult[] = reportedMetrics(experiment)
     .filter(({ role }) => role !== 'secondary')
     .flatMap(({ key, role }) => {

@@ -17,7 +17,7 @@ export const rollbackBody = z.strictObject({}).optional();
 // Answers (the API reference, src/lib/openapi.ts): the contract of results.types.ts.
 
 export const interval = z.tuple([z.number(), z.number()]).meta({ description: '[low, high]' });
-export const METRIC_KINDS = ['binomial', 'mean', 'nps', 'ordinal'] as const;
+export const METRIC_KINDS = ['binomial', 'mean', 'nps', 'ordinal', 'ratio', 'quantile'] as const;
 export const METRIC_ROLES = ['primary', 'secondary', 'guardrail'] as const;
 export const DIRECTIONS = ['increase', 'decrease'] as const;
 export const METHODS = ['frequentist', 'sequential', 'bayesian'] as const;
@@ -31,6 +31,10 @@ const variantEstimate = z.object({
   distribution: z.record(z.string(), z.number()).optional().meta({ description: 'survey metrics: answers per score' }),
   topBox: z.object({ successes: z.number(), trials: z.number(), rate: z.number().nullable(), ci: interval.nullable() }).optional().meta({ description: 'CSAT: top-2-box share among responders' }),
   standardDeviation: z.number().nullable().optional(),
+  analysedUnits: z.number().int().optional().meta({ description: 'event metrics: customers analysed; for a windowed metric only those whose window has ended by the analysis end (judged per assignment day)' }),
+  numerator: z.number().optional().meta({ description: 'ratio metrics: Σ numerator over the analysed customers' }),
+  denominator: z.number().optional().meta({ description: 'ratio metrics: Σ denominator over the analysed customers' }),
+  observations: z.number().int().optional().meta({ description: 'quantile metrics: the matching events observed' }),
 });
 
 const comparison = z.object({
@@ -65,6 +69,10 @@ const metricResult = z.object({
   kind: z.enum(METRIC_KINDS),
   direction: z.enum(DIRECTIONS),
   test: z.string(),
+  match: z.literal('none').optional().meta({ description: 'proportion metrics read as the share of customers without a matching event (churn)' }),
+  window: z.object({ delayMs: z.number(), durationMs: z.number().nullable() }).optional().meta({ description: 'windowed metrics, relative to each assignment' }),
+  quantile: z.number().optional(),
+  capping: z.object({ type: z.enum(['absolute', 'percentile']), value: z.number(), cap: z.number().optional() }).optional().meta({ description: 'capped means: the cap applied (a percentile cap is read off the pooled customers)' }),
   variants: z.array(variantEstimate),
   comparisons: z.array(comparison),
 });
@@ -74,7 +82,8 @@ export const holdoutResult = z
     variant: z.string().meta({ description: 'the no-send arm: "holdout"' }),
     assigned: z.number().int().meta({ description: 'customers held out (sent nothing)' }),
     verdict: z.enum(['sending_helps', 'sending_hurts', 'inconclusive']).meta({
-      description: 'sending_helps: a sent variant is significantly better than sending nothing on the primary metric and worse on no guardrail; sending_hurts: none is, and one is significantly worse on the primary or a guardrail',
+      description:
+        'sending_helps: a sent variant is significantly better than sending nothing on the primary metric and worse on no guardrail; sending_hurts: none is, and one is significantly worse on the primary or a guardrail; metrics of the message itself (opens, clicks, unsubscribes, complaints) are shown but never decide it',
     }),
     helping: z.array(z.string()).meta({ description: 'variants for which sending helps' }),
     hurting: z.array(z.string()).meta({ description: 'variants for which sending hurts' }),

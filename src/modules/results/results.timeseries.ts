@@ -76,7 +76,7 @@ function formatDay(day: number): string {
 export function timeseriesMetric(experiment: ExperimentRecord, key: string): { role: Role } {
   const reported = reportedMetrics(experiment);
   const found = reported.find((m) => m.key === key);
-  if (!found || !metricsOf(experiment.metrics.custom)[key]) {
+  if (!found || !metricsOf(experiment.metrics)[key]) {
     throw new BadRequestError(`metric: "${key}" is not a metric of experiment "${experiment._id}" (it has ${reported.map((m) => m.key).join(', ')})`, [
       { path: 'metric', message: 'is not a metric of this experiment' },
     ]);
@@ -126,7 +126,7 @@ export function computeTimeseries(experiment: ExperimentRecord, cohorts: CohortI
   }
   const days = [...byDay.keys()].sort((a, b) => a - b);
 
-  const definition = metricsOf(experiment.metrics.custom)[metricKey];
+  const definition = metricsOf(experiment.metrics)[metricKey];
   const header = { experiment: experiment._id, metric: metricKey, role, kind: definition.kind, direction: definition.direction };
   const empty = analyse(single, [], now).results.metrics[0];
   const base = { ...header, test: empty.test, method: experiment.analysis.method, alpha: experiment.analysis.alpha, controlVariant: experiment.controlVariant };

@@ -18,6 +18,13 @@ export interface VariantEstimate {
   topBox?: { successes: number; trials: number; rate: number | null; ci: Interval | null };
   /** Mean, ordinal and NPS metrics: standard deviation of the per-customer values (NPS: answers recoded ±100). */
   standardDeviation?: number | null;
+  /** Event metrics: the customers analysed (for a windowed metric, those whose window has ended by the analysis end). */
+  analysedUnits?: number;
+  /** Ratio metrics: Σ numerator and Σ denominator over the analysed customers. */
+  numerator?: number;
+  denominator?: number;
+  /** Quantile metrics: the events observed. */
+  observations?: number;
 }
 
 export interface Comparison {
@@ -46,6 +53,14 @@ export interface MetricResult {
   kind: MetricKind;
   direction: Direction;
   test: string;
+  /** Proportion metrics read as the share without a matching event (churn). */
+  match?: 'none';
+  /** Windowed metrics: [assignedAt + delay, + duration) in ms; only customers whose window has ended are analysed. */
+  window?: { delayMs: number; durationMs: number | null };
+  /** Quantile metrics: which quantile. */
+  quantile?: number;
+  /** Capped mean metrics: the cap applied (for a percentile cap, read off the pooled customers). */
+  capping?: { type: 'absolute' | 'percentile'; value: number; cap?: number };
   variants: VariantEstimate[];
   comparisons: Comparison[];
 }

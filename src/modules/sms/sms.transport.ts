@@ -191,8 +191,8 @@ class SmppTransport implements SmsTransport {
 
   private deliver(session: smpp.Session, pdu: smpp.PDU): void {
     const inbound: InboundSms = {
-      from: String(pdu.source_addr ?? ''),
-      to: String(pdu.destination_addr ?? ''),
+      from: typeof pdu.source_addr === 'string' ? pdu.source_addr : '',
+      to: typeof pdu.destination_addr === 'string' ? pdu.destination_addr : '',
       text: messageText(pdu.short_message) || messageText(pdu.message_payload),
       esmClass: Number(pdu.esm_class ?? 0),
       ...(typeof pdu.receipted_message_id === 'string' ? { receiptedMessageId: pdu.receipted_message_id } : {}),
@@ -245,7 +245,7 @@ class SmppTransport implements SmsTransport {
       const session = await this.connect();
       const pdu = await this.submitOnce(session, { ...fields });
       const outcome = submitOutcome(pdu.command_status);
-      if (outcome === 'sent') return { encoding, segments, smscId: String(pdu.message_id ?? ''), throttled: attempt - 1 };
+      if (outcome === 'sent') return { encoding, segments, smscId: typeof pdu.message_id === 'string' ? pdu.message_id : '', throttled: attempt - 1 };
       const status = `0x${pdu.command_status.toString(16).padStart(8, '0')}`;
       if (outcome === 'refused') throw new SmsSendError('failed', `submit_sm refused (command_status ${status})`, pdu.command_status);
       if (attempt >= tries) throw new SmsSendError('transient', `SMSC still throttling after ${attempt} tries (command_status ${status})`, pdu.command_status);

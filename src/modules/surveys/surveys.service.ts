@@ -7,11 +7,12 @@ import { experimentsService, SURVEY_METRICS, type ExperimentRecord, type SurveyM
 import { encodeCursor, type ResponsesCursor, type ResponsesFilter, type ResponsesListQuery, type SurveyResponse } from './surveys.schemas';
 import { computeThemes, type VariantThemes } from './themes';
 
-/** Answers read from the database at once. */
-const BATCH = 200;
-/** Answers a page may read (the embedded database scans on these filters): past it, the page ends early with a cursor. */
-const PAGE_SCAN_BUDGET = 5000;
-/** The newest commented answers the themes and the report read, at most. */
+/** Answers read from the database at once (each read is a scan on the embedded database: few, large reads). */
+const BATCH = 250;
+const COMMENTS_BATCH = 2500;
+/** Answers a page may read: past it, the page ends early with a cursor (at most 8 reads per page). */
+const PAGE_SCAN_BUDGET = 2000;
+/** The newest commented answers the themes and the report read per metric, at most. */
 const COMMENTS_READ = 20_000;
 
 export const THEMES_METHOD = "weighted log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008, \"Fightin' Words\"), each variant against all the others";
@@ -36,13 +37,13 @@ function hasText(comment: string | undefined): comment is string {
  * Reads answers newest first after `after` until `limit` match, `budget` answers were read, or none are
  * left. An answer is the experiment's when the customer was assigned to it at or before answering.
  */
-async function scan(experiment: ExperimentRecord, filter: ResponsesFilter, after: ResponsesCursor | undefined, limit: number, budget: number): Promise<Scanned> {
+async function scan(experiment: ExperimentRecord, filter: ResponsesFilter, after: ResponsesCursor | undefined, limit: number, budget: number, batchSize = BATCH): Promise<Scanned> {
   const key = experiment._id;
   const items: SurveyResponse[] = [];
   let position = after;
   let read = 0;
   for (;;) {
-    const batch: ResponseRecord[] = await eventsRepository.responsesBatch(key, filter, position, BATCH);
+    const batch: ResponseRecord[] = await eventsRepository.responsesBatch(key, filter, position, batchSize);
     const assignments = await assignmentsRepository.findMany([...new Set(batch.map((r) => assignmentId(key, r.customerId)))]);
     for (const record of batch) {
       read++;
@@ -63,7 +64,7 @@ async function scan(experiment: ExperimentRecord, filter: ResponsesFilter, after
       });
       if (items.length >= limit) return { items, next: position };
     }
-    if (batch.length < BATCH) return { items };
+    if (batch.length < batchSize) return { items };
     if (read >= budget) return { items, next: position };
   }
 }
@@ -80,7 +81,7 @@ async function readComments(experiment: ExperimentRecord, options: { metric?: Su
   const metrics = options.metric ? [options.metric] : surveyMetricsOf(experiment);
   const result: SurveyComments[] = [];
   for (const metric of metrics) {
-    const { items } = await scan(experiment, { metric, hasComment: true }, undefined, COMMENTS_READ, COMMENTS_READ);
+    const { items } = await scan(experiment, { metric, hasComment: true }, undefined, COMMENTS_READ, COMMENTS_READ, COMMENTS_BATCH);
     const latestOfCustomer = new Map<string, SurveyResponse>();
     for (const item of items) if (!latestOfCustomer.has(item.customerId)) latestOfCustomer.set(item.customerId, item);
     const byVariant = new Map<string, string[]>(experiment.variants.map((v) => [v.key, []]));
@@ -112,7 +113,7 @@ export const surveysService = {
     return (async function* () {
       let after: ResponsesCursor | undefined;
       for (;;) {
-        const { items, next } = await scan(experiment, filter, after, BATCH, BATCH);
+        const { items, next } = await scan(experiment, filter, after, COMMENTS_BATCH, COMMENTS_BATCH, COMMENTS_BATCH);
         yield* items;
         if (!next) return;
         after = next;

@@ -152,3 +152,85 @@ describe('counting rule (countRecords)', () => {
     assert.deepEqual([...touched].sort(), [unitId('exp', 'csat', 'c1'), unitId('exp', 'email_open', 'c1')].sort());
   });
 });
+
+describe('counting rule: metric definitions (filter, window, value, ratio, quantile, capping)', () => {
+  const at = (hours: number) => new Date(day1.getTime() + hours * 3_600_000);
+  const withProps = (id: string, customerId: string, name: string, hours: number, properties: Record<string, unknown>, value?: number): CountedRecord => ({
+    kind: 'events',
+    record: { _id: id, customerId, name, timestamp: at(hours), properties, ...(value !== undefined ? { value } : {}) },
+  });
+  const rules = (byEvent: [string, ExperimentRules['metricsByEvent'] extends Map<string, infer R> ? R : never][]): CountingLookups => ({
+    ...lookups([assignment('c1', 'control', day1), assignment('c2', 'control', day1)]),
+    experiments: [{ key: 'exp', metricsByEvent: new Map(byEvent) }],
+  });
+  const totals = (changes: ReturnType<typeof countRecords>, metric: string) => cohort(changes, 'control', metric, '2026-11-01');
+
+  it('when an event fails the filter or falls outside the window, then it does not count; inside both, it does', () => {
+    const l = rules([['login', [{ key: 'day1_login', kind: 'binomial', filter: { 'properties.channel': { $in: ['app', 'web'] } }, window: { delayMs: 24 * 3_600_000, durationMs: 24 * 3_600_000 } }]]]);
+    const changes = countRecords(l, [
+      withProps('e1', 'c1', 'login', 30, { channel: 'sms' }), // filtered out
+      withProps('e2', 'c1', 'login', 10, { channel: 'app' }), // before the window
+      withProps('e3', 'c2', 'login', 48, { channel: 'web' }), // at the window's end: outside
+    ]);
+    assert.equal(totals(changes, 'day1_login'), undefined);
+    const inside = countRecords(l, [withProps('e4', 'c1', 'login', 47, { channel: 'web' })]);
+    assert.equal(totals(inside, 'day1_login')!.units, 1);
+  });
+
+  it('when a ratio metric gets numerator and denominator events, then it keeps the sums, squares and cross product of per-customer totals', () => {
+    const l = rules([
+      ['ticket.resolved', [{ key: 'reopen_rate', kind: 'ratio', side: 'denominator', value: 'count' }]],
+      ['ticket.reopened', [{ key: 'reopen_rate', kind: 'ratio', side: 'numerator', value: 'count' }]],
+    ]);
+    // c1: 3 resolved, 1 reopened; c2: 2 resolved, 2 reopened. Split over two calls (live counting).
+    const first = countRecords(l, [withProps('r1', 'c1', 'ticket.resolved', 1, {}), withProps('r2', 'c1', 'ticket.resolved', 2, {}), withProps('o1', 'c1', 'ticket.reopened', 3, {}), withProps('r3', 'c2', 'ticket.resolved', 1, {})]);
+    const stored = [...first.units.values()];
+    const second = countRecords({ ...l, unit: (id) => stored.find((u) => u._id === id) ?? null }, [withProps('r4', 'c1', 'ticket.resolved', 4, {}), withProps('r5', 'c2', 'ticket.resolved', 5, {}), withProps('o2', 'c2', 'ticket.reopened', 6, {}), withProps('o3', 'c2', 'ticket.reopened', 7, {})]);
+    const a = totals(first, 'reopen_rate')!;
+    const b = totals(second, 'reopen_rate')!;
+    const sum = (key: string) => (a.histogram[key] ?? 0) + (b.histogram[key] ?? 0);
+    assert.equal(a.units + b.units, 2);
+    assert.equal(a.sum + b.sum, 1 + 2, 'Σx');
+    assert.equal(a.sumSquares + b.sumSquares, 1 + 4, 'Σx²');
+    assert.equal(sum('y'), 3 + 2, 'Σy');
+    assert.equal(sum('yy'), 9 + 4, 'Σy²');
+    assert.equal(sum('xy'), 3 + 4, 'Σxy');
+  });
+
+  it('when a quantile metric gets values, then each is an observation in the sketch, and a missing or non-numeric value is skipped', () => {
+    const l = rules([['ticket.resolved', [{ key: 'resolution_hours', kind: 'quantile', value: 'properties.hours' }]]]);
+    const changes = countRecords(l, [withProps('r1', 'c1', 'ticket.resolved', 1, { hours: 2 }), withProps('r2', 'c1', 'ticket.resolved', 2, { hours: 2 }), withProps('r3', 'c2', 'ticket.resolved', 3, { hours: 'n/a' }), withProps('r4', 'c2', 'ticket.resolved', 3, { hours: 40 })]);
+    const t = totals(changes, 'resolution_hours')!;
+    assert.equal(t.units, 3, 'observations, not customers');
+    assert.equal(t.sum, 44);
+    assert.equal(Object.values(t.histogram).reduce((x, y) => x + y, 0), 3);
+    assert.equal(Object.keys(t.histogram).length, 2, 'two distinct buckets');
+    assert.equal(changes.units.size, 0, 'no per-customer state');
+  });
+
+  it('when a mean metric has an absolute cap, then per-customer totals above it count as the cap, also as they grow across calls', () => {
+    const l = rules([['purchase', [{ key: 'ltv', kind: 'mean', cap: 100 }]]]);
+    const first = countRecords(l, [event('p1', 'c1', 'purchase', day2, 80), event('p2', 'c2', 'purchase', day2, 30)]);
+    const stored = [...first.units.values()];
+    const second = countRecords({ ...l, unit: (id) => stored.find((u) => u._id === id) ?? null }, [event('p3', 'c1', 'purchase', day2, 50)]);
+    const a = totals(first, 'ltv')!;
+    const b = totals(second, 'ltv')!;
+    assert.equal(a.sum + b.sum, 100 + 30, 'c1 capped at 100');
+    assert.equal(a.sumSquares + b.sumSquares, 100 * 100 + 30 * 30);
+    assert.equal(second.units.get(unitId('exp', 'ltv', 'c1'))!.value, 130, 'the unit keeps the uncapped total');
+  });
+
+  it('when a mean metric sketches its totals (percentile cap), then a growing total moves between buckets and each bucket keeps its sum', () => {
+    const l = rules([['purchase', [{ key: 'ltv', kind: 'mean', sketchTotals: true }]]]);
+    const first = countRecords(l, [event('p1', 'c1', 'purchase', day2, 10)]);
+    const stored = [...first.units.values()];
+    const second = countRecords({ ...l, unit: (id) => stored.find((u) => u._id === id) ?? null }, [event('p2', 'c1', 'purchase', day2, 990)]);
+    const merged: Record<string, number> = {};
+    for (const h of [totals(first, 'ltv')!.histogram, totals(second, 'ltv')!.histogram]) for (const [k, v] of Object.entries(h)) merged[k] = (merged[k] ?? 0) + v;
+    const live = Object.entries(merged).filter(([, v]) => Math.abs(v) > 1e-9);
+    const counts = live.filter(([k]) => !k.includes(':'));
+    assert.equal(counts.length, 1, 'one bucket holds the customer');
+    assert.equal(counts[0][1], 1);
+    assert.equal(merged[`s:${counts[0][0]}`], 1000);
+  });
+});

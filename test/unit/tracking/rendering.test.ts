@@ -112,6 +112,14 @@ describe('message rendering', () => {
     assert.equal(message.links.survey[0].metric, 'ces');
   });
 
+  it('when the customer was invited to the survey within the frequency cap, then the message goes without its survey block', () => {
+    const message = renderCampaignMessage({ campaign: { key: 'welcome-campaign', from: 'cx@acme.example' }, messageId: 'msg-2', experiment: experiment({ secondary: ['csat'] }), variant: 'control', survey: false, recipient: { customerId: 'cust-1', email: 'ada@example.com' } });
+    assert.deepEqual(message.links.survey, []);
+    assert.doesNotMatch(message.html, /data-verdict="survey"|\/s\//);
+    assert.doesNotMatch(message.text, /\/s\//);
+    assert.match(message.html, /\/u\//);
+  });
+
   it('when the experiment has no survey metric, then there is no survey block', () => {
     const message = render(experiment());
     assert.deepEqual(message.links.survey, []);
