@@ -66,6 +66,7 @@ describe('metric kinds over HTTP (a support experiment imported with 60 days of 
   const events: RawEvent[] = [];
   let results: { metrics: { metric: string; kind: string; variants: { variant: string; units: number; analysedUnits?: number; value: number | null; numerator?: number; denominator?: number; observations?: number }[]; comparisons: { variant: string; pValue: number | null }[]; capping?: { cap?: number } }[] };
 
+  const answers: { customer: Customer; score: number }[] = [];
   const metric = (name: string) => results.metrics.find((m) => m.metric === name)!;
   const estimate = (name: string, variant: string) => metric(name).variants.find((v) => v.variant === variant)!;
   const inVariant = (variant: string) => customers.filter((c) => c.variant === variant);
@@ -87,13 +88,14 @@ describe('metric kinds over HTTP (a support experiment imported with 60 days of 
       { key: `${key.replace(/-/g, '_')}_reopen`, name: 'Reopened per resolved ticket', kind: 'ratio', direction: 'decrease', numerator: { event: 'ticket.reopened', value: 'count' }, denominator: { event: 'ticket.resolved', value: 'count' } },
       { key: `${key.replace(/-/g, '_')}_hours`, name: 'Median hours to resolution', kind: 'quantile', direction: 'decrease', event: 'ticket.resolved', value: 'properties.hours', quantile: 0.5 },
       { key: `${key.replace(/-/g, '_')}_urgent`, name: 'Urgent tickets per customer', kind: 'mean', direction: 'decrease', event: 'ticket.created', value: 'count', filter: { 'properties.priority': { $in: ['high', 'urgent'] } } },
+      { key: `${key.replace(/-/g, '_')}_effort`, name: 'Effort, 1 (easy) to 5', kind: 'survey', direction: 'decrease', scale: { min: 1, max: 5 }, topBox: [1, 2] },
     ];
     for (const definition of library) {
       const created = await client.post('/v1/metrics').send(definition);
       assert.equal(created.status, 201, JSON.stringify(created.body));
     }
-    const [churn, d7, ltv, ltv90, reopen, hours, urgent] = library.map((m) => m.key);
-    const body = emailExperiment({ key, variants: [{ key: 'control', weight: 0.5, content: { subject: 'A', html: '<p>A</p>' } }, { key: 'treatment', weight: 0.5, content: { subject: 'B', html: '<p>B</p>' } }], metrics: { primary: reopen, secondary: [churn, d7, ltv, ltv90, hours, urgent], guardrails: [] } });
+    const [churn, d7, ltv, ltv90, reopen, hours, urgent, effort] = library.map((m) => m.key);
+    const body = emailExperiment({ key, variants: [{ key: 'control', weight: 0.5, content: { subject: 'A', html: '<p>A</p>' } }, { key: 'treatment', weight: 0.5, content: { subject: 'B', html: '<p>B</p>' } }], metrics: { primary: reopen, secondary: [churn, d7, ltv, ltv90, hours, urgent, effort], guardrails: [] } });
     const created = await client.post('/v1/experiments').send(body);
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal((await client.post(`/v1/experiments/${key}/start`).send({ startedAt: new Date(startedAt).toISOString() })).status, 200);
@@ -134,6 +136,13 @@ describe('metric kinds over HTTP (a support experiment imported with 60 days of 
     }
     // The event before its customer's assignment is not part of the raw data the metrics see.
     events.pop();
+    // Answers on the library's own 1-5 effort scale (the treatment is easier), through POST /v1/responses.
+    for (const c of customers.slice(0, 200)) {
+      const score = 1 + Math.floor(rand() * (c.variant === 'treatment' ? 3 : 5));
+      const answered = await client.post('/v1/responses').send({ customerId: c.customerId, metric: effort, score, timestamp: new Date(c.assignedAt + DAY).toISOString() });
+      assert.equal(answered.status, 201, JSON.stringify(answered.body));
+      answers.push({ customer: c, score });
+    }
     const response = await client.get(`/v1/experiments/${key}/results`);
     assert.equal(response.status, 200, JSON.stringify(response.body));
     results = response.body;
@@ -213,6 +222,23 @@ describe('metric kinds over HTTP (a support experiment imported with 60 days of 
       const group = inVariant(variant);
       const urgent = group.reduce((sum, c) => sum + eventsOf(c, 'ticket.created').filter((e) => e.properties!.priority === 'urgent').length, 0);
       assert.ok(Math.abs(estimate(name, variant).value! - urgent / group.length) < 1e-12);
+    }
+  });
+
+  it('when a survey metric of the library has its own scale, then answers outside it or to an unknown metric are refused naming the field, and the mean and top box match', async () => {
+    const effort = `${key.replace(/-/g, '_')}_effort`;
+    const outside = await client.post('/v1/responses').send({ customerId: customers[0].customerId, metric: effort, score: 6 });
+    assert.equal(outside.status, 400);
+    assert.match(outside.body.error.message, /^score: /);
+    const unknown = await client.post('/v1/responses').send({ customerId: customers[0].customerId, metric: 'no_such_survey', score: 3 });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body.error.message, /^metric: /);
+    for (const variant of ['control', 'treatment']) {
+      const scores = answers.filter((a) => a.customer.variant === variant).map((a) => a.score);
+      const got = estimate(effort, variant) as { value: number | null; responders?: number; topBox?: { rate: number | null } };
+      assert.equal(got.responders, scores.length);
+      assert.ok(Math.abs(got.value! - scores.reduce((a, b) => a + b, 0) / scores.length) < 1e-12);
+      assert.ok(Math.abs(got.topBox!.rate! - scores.filter((x) => x <= 2).length / scores.length) < 1e-12);
     }
   });
 

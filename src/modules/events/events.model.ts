@@ -14,7 +14,8 @@ export interface EventRecord {
 export interface ResponseRecord {
   _id: string; // responseId
   customerId: string;
-  metric: 'csat' | 'nps' | 'ces';
+  /** csat, nps, ces, or a survey metric of the library. */
+  metric: string;
   score: number;
   comment?: string;
   experiment?: string;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isoDate, storableObject } from '../../lib/schemas';
 import { customerId } from '../assignments';
-import { EXPERIMENT_STATUSES, experimentKey, SURVEY_METRICS, SURVEY_SCALES } from '../experiments';
+import { EXPERIMENT_STATUSES, experimentKey, SURVEY_SCALES } from '../experiments';
 
 export const MAX_EVENTS = 5000;
 
@@ -26,15 +26,19 @@ export const responseBody = z
   .strictObject({
     responseId: z.string().min(1).max(200).optional(),
     customerId,
-    metric: z.enum(SURVEY_METRICS),
+    metric: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a survey metric key')
+      .meta({ description: 'csat (1-5), nps (0-10), ces (1-7), or a survey metric of the library (its own scale)' }),
     score: z.number().int(),
     comment: z.string().max(5000).optional(),
     experiment: experimentKey.optional(),
     timestamp: timestamp.optional(),
   })
   .superRefine((body, ctx) => {
-    const scale = SURVEY_SCALES[body.metric];
-    if (body.score < scale.min || body.score > scale.max) {
+    // A library survey metric's scale is checked by the service (it is looked up).
+    const scale = (SURVEY_SCALES as Record<string, { min: number; max: number } | undefined>)[body.metric];
+    if (scale && (body.score < scale.min || body.score > scale.max)) {
       ctx.addIssue({ code: 'custom', path: ['score'], message: `${body.metric} scores are whole numbers from ${scale.min} to ${scale.max}` });
     }
   });

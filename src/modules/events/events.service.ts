@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { ServiceUnavailableError } from '../../lib/errors';
 import { aggregatesRepository, ASSIGNED } from '../aggregates';
 import { assignmentId, assignmentsRepository } from '../assignments';
 import { countingRepository, readFreshness, wakeAggregator } from '../counting';
-import { experimentsService } from '../experiments';
+import { experimentsService, SURVEY_METRICS } from '../experiments';
 import type { EventRecord, ResponseRecord } from './events.model';
 import { notifyObservers } from './event-observers';
 import { eventsRepository } from './events.repository';
@@ -54,6 +55,12 @@ export const eventsService = {
       receivedAt: new Date(),
     };
     if (input.experiment !== undefined) await experimentsService.getCached(input.experiment);
+    if (!(SURVEY_METRICS as readonly string[]).includes(input.metric)) {
+      // A survey metric of the library: its own scale.
+      const scale = await experimentsService.surveyScaleOf(input.metric);
+      if (!scale) throw new z.ZodError([{ code: 'custom', path: ['metric'], input: input.metric, message: `"${input.metric}" is not a survey metric (csat, nps, ces, or a survey metric of the library)` }]);
+      if (input.score < scale.min || input.score > scale.max) throw new z.ZodError([{ code: 'custom', path: ['score'], input: input.score, message: `${input.metric} scores are whole numbers from ${scale.min} to ${scale.max}` }]);
+    }
     const experiments = (await experimentsService.listWithAssignments()).filter((e) => input.experiment === undefined || e._id === input.experiment);
     const assignments = await assignmentsRepository.findMany(experiments.map((e) => assignmentId(e._id, record.customerId)));
     const assignedBefore = [...assignments.values()].filter((a) => a.assignedAt.getTime() <= record.timestamp.getTime());

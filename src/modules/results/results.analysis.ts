@@ -23,7 +23,6 @@ import {
   ratioTest,
   SKETCH_RELATIVE_ACCURACY,
   tau2ForHorizon,
-  topBoxCounts,
   twoProportionTest,
   welchTTest,
   type MeanSample,
@@ -258,9 +257,30 @@ interface SurveyArm {
   histogram: Record<string, number>;
 }
 
-function surveyArm(ctx: Context, variant: string, metric: SurveyMetric): SurveyArm {
-  const scale = SURVEY_SCALES[metric];
-  const aggregate = ctx.index.get(variant, metric);
+/** A survey metric's scale: the built-in's, or the library definition's. */
+function scaleOf(metric: MetricDefinition): { min: number; max: number } {
+  return metric.scale ?? SURVEY_SCALES[metric.key as SurveyMetric];
+}
+
+/** The scores that count as satisfied: CSAT's 4 and 5, or a library survey metric's topBox (none: no top box). */
+function topScoresOf(metric: MetricDefinition): number[] | null {
+  if (metric.key === 'csat') return [CSAT_TOP_BOX, CSAT_TOP_BOX + 1];
+  return metric.topBox ?? null;
+}
+
+function topBoxOf(histogram: Record<string, number>, scores: number[]): { successes: number; trials: number } {
+  let successes = 0;
+  let trials = 0;
+  for (const [score, count] of Object.entries(histogram)) {
+    trials += count;
+    if (scores.includes(Number(score))) successes += count;
+  }
+  return { successes, trials };
+}
+
+function surveyArm(ctx: Context, variant: string, metric: MetricDefinition): SurveyArm {
+  const scale = scaleOf(metric);
+  const aggregate = ctx.index.get(variant, metric.key);
   // Replaced answers leave zero (never negative) entries behind; drop them before validating.
   const histogram = Object.fromEntries(Object.entries(aggregate?.histogram ?? {}).filter(([, count]) => count !== 0));
   const counts = attempt(() => histogramToArray(histogram, scale.min, scale.max));
@@ -272,10 +292,14 @@ function distributionOf(counts: number[] | null, min: number): Record<string, nu
   return Object.fromEntries(counts.map((count, i) => [String(min + i), count]));
 }
 
-/** CSAT (mean + top-2-box) and CES (ordinal): Welch on the mean among responders, Mann–Whitney beside it. */
-function scoreMetric(ctx: Context, metric: MetricDefinition, key: 'csat' | 'ces'): { variants: VariantEstimate[]; drafts: Draft[] } {
-  const scale = SURVEY_SCALES[key];
-  const arms = new Map(ctx.experiment.variants.map(({ key: variant }) => [variant, surveyArm(ctx, variant, key)]));
+/**
+ * CSAT (mean + top-2-box), CES (ordinal) and the library's survey metrics on their own scales: Welch on
+ * the mean among responders, Mann–Whitney beside it, and the top box where there is one.
+ */
+function scoreMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[] } {
+  const scale = scaleOf(metric);
+  const topScores = topScoresOf(metric);
+  const arms = new Map(ctx.experiment.variants.map(({ key: variant }) => [variant, surveyArm(ctx, variant, metric)]));
   const meanOf = (arm: SurveyArm) => (arm.counts && arm.responders >= 2 ? attempt(() => meanStatsFromHistogram(arm.histogram)) : null);
   const variants = ctx.experiment.variants.map(({ key: variant }): VariantEstimate => {
     const arm = arms.get(variant)!;
@@ -291,8 +315,8 @@ function scoreMetric(ctx: Context, metric: MetricDefinition, key: 'csat' | 'ces'
     };
     const distribution = distributionOf(arm.counts, scale.min);
     if (distribution) estimate.distribution = distribution;
-    if (key === 'csat') {
-      const top = arm.counts ? topBoxCounts(arm.histogram, CSAT_TOP_BOX) : { successes: 0, trials: 0 };
+    if (topScores) {
+      const top = arm.counts ? topBoxOf(arm.histogram, topScores) : { successes: 0, trials: 0 };
       estimate.topBox = { ...top, rate: top.trials > 0 ? top.successes / top.trials : null, ci: wilsonInterval(top.successes, top.trials, ctx.alpha) };
     }
     return estimate;
@@ -305,10 +329,8 @@ function scoreMetric(ctx: Context, metric: MetricDefinition, key: 'csat' | 'ces'
     if (control.counts && treatment.counts && control.responders >= 2 && treatment.responders >= 2) {
       const mw = attempt(() => mannWhitneyTest({ control: control.counts!, treatment: treatment.counts! }));
       if (mw) robustness.mannWhitney = { pValue: mw.pValue, statistic: mw.zScore };
-      if (key === 'csat') {
-        const top = attempt(() =>
-          twoProportionTest({ control: topBoxCounts(control.histogram, CSAT_TOP_BOX), treatment: topBoxCounts(treatment.histogram, CSAT_TOP_BOX), alpha: ctx.alpha }),
-        );
+      if (topScores) {
+        const top = attempt(() => twoProportionTest({ control: topBoxOf(control.histogram, topScores), treatment: topBoxOf(treatment.histogram, topScores), alpha: ctx.alpha }));
         if (top) robustness.topBox = { pValue: top.pValue, statistic: top.zScore };
       }
     }
@@ -326,8 +348,8 @@ function npsUnitVariance(counts: { promoters: number; passives: number; detracto
   return { nps: 100 * (p - d), variance: Math.max(0, 10000 * (p + d - (p - d) * (p - d))), n };
 }
 
-function npsMetric(ctx: Context): { variants: VariantEstimate[]; drafts: Draft[] } {
-  const arms = new Map(ctx.experiment.variants.map(({ key }) => [key, surveyArm(ctx, key, 'nps')]));
+function npsMetric(ctx: Context, metric: MetricDefinition): { variants: VariantEstimate[]; drafts: Draft[] } {
+  const arms = new Map(ctx.experiment.variants.map(({ key }) => [key, surveyArm(ctx, key, metric)]));
   const countsOf = (arm: SurveyArm) => (arm.counts && arm.responders > 0 ? attempt(() => npsCountsFromHistogram(arm.histogram)) : null);
   const z = zCritical(ctx.alpha);
   const variants = ctx.experiment.variants.map(({ key }): VariantEstimate => {
@@ -382,8 +404,8 @@ export function analyseMetric(ctx: Context, metric: MetricDefinition): { variant
   if (metric.kind === 'ratio') return { ...ratioMetric(ctx, metric), test: 'delta-method-z-test' };
   if (metric.kind === 'quantile') return { ...quantileMetric(ctx, metric), test: 'quantile-z-test' };
   if (metric.source === 'survey') {
-    if (metric.key === 'nps') return { ...npsMetric(ctx), test: 'nps-z-test' };
-    if (metric.key === 'csat' || metric.key === 'ces') return { ...scoreMetric(ctx, metric, metric.key), test: 'welch-t-test' };
+    if (metric.kind === 'nps') return { ...npsMetric(ctx, metric), test: 'nps-z-test' };
+    return { ...scoreMetric(ctx, metric), test: 'welch-t-test' };
   }
   if (metric.kind === 'mean') return { ...meanMetric(ctx, metric), test: 'welch-t-test' };
   return { ...binomialMetric(ctx, metric), test: 'two-proportion-z-test' };

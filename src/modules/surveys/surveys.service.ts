@@ -57,7 +57,7 @@ async function scan(experiment: ExperimentRecord, filter: ResponsesFilter, after
         responseId: record._id,
         customerId: record.customerId,
         variant: assignment.variant,
-        metric: record.metric,
+        metric: record.metric as SurveyMetric,
         score: record.score,
         ...(hasText(record.comment) ? { comment: record.comment } : {}),
         at: record.timestamp,
