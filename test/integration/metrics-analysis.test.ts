@@ -242,6 +242,29 @@ describe('metric kinds over HTTP (a support experiment imported with 60 days of 
     }
   });
 
+  it('when read as CSV and in the HTML report, then each kind shows its figures in the reader\'s terms', async () => {
+    const reopen = `${key.replace(/-/g, '_')}_reopen`;
+    const csv = await client.get(`/v1/experiments/${key}/results.csv`);
+    assert.equal(csv.status, 200);
+    const [header, ...lines] = csv.text.trim().split('\r\n');
+    const columns = header.split(',');
+    const row = lines.map((line) => line.split(',')).find((cells) => cells[columns.indexOf('metric')] === reopen && cells[columns.indexOf('variant')] === 'control')!;
+    assert.equal(row[columns.indexOf('label')], 'Reopened per resolved ticket');
+    assert.equal(Number(row[columns.indexOf('numerator')]), estimate(reopen, 'control').numerator);
+    assert.equal(Number(row[columns.indexOf('denominator')]), estimate(reopen, 'control').denominator);
+    const churnRow = lines.map((line) => line.split(',')).find((cells) => cells[columns.indexOf('metric')] === `${key.replace(/-/g, '_')}_churn`)!;
+    assert.equal(Number(churnRow[columns.indexOf('analysed_units')]), estimate(`${key.replace(/-/g, '_')}_churn`, churnRow[columns.indexOf('variant')]).analysedUnits);
+
+    const share = await client.post(`/v1/experiments/${key}/share`).send({});
+    assert.equal(share.status, 201, JSON.stringify(share.body));
+    const link = new URL(share.body.url as string);
+    const page = await client.get(`${link.pathname}${link.search}`);
+    assert.equal(page.status, 200);
+    for (const text of ['Reopened per resolved ticket', 'Median hours to resolution', '30-day churn', 'customers whose window has ended', 'share without the event', 'totals capped at 100', 'median of', ' per ']) {
+      assert.ok(page.text.includes(text), `the report shows "${text}"`);
+    }
+  });
+
   it('when a library metric is used by the running experiment, then its definition cannot change but its name can', async () => {
     const name = `${key.replace(/-/g, '_')}_hours`;
     const refused = await client.patch(`/v1/metrics/${name}`).send({ quantile: 0.9 });

@@ -176,13 +176,13 @@ export const experimentsService = {
     return records;
   },
 
-  /** The same list read from the database now (the aggregator must not miss an experiment just started). */
   /** The scale of a survey metric of the library (null: no such metric, or not a survey). */
   async surveyScaleOf(key: string): Promise<{ min: number; max: number } | null> {
     const definition = await lookupLibraryMetric(key);
     return definition?.kind === 'survey' ? definition.scale : null;
   },
 
+  /** The same list read from the database now (the aggregator must not miss an experiment just started). */
   async listCountedFresh(): Promise<ExperimentRecord[]> {
     return experimentsRepository.listByStatus(['running', 'paused', 'stopped', 'rolled_out']);
   },

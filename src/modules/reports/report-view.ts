@@ -12,20 +12,32 @@ export interface HistoryItem {
   details?: Record<string, unknown>;
 }
 
-export function metricLabel(metric: MetricResult | { metric: string; kind: string }): string {
-  return labelOf(metric.metric, metric.kind);
+export function metricLabel(metric: MetricResult | { metric: string; kind: string; label?: string }): string {
+  return 'label' in metric && metric.label ? metric.label : labelOf(metric.metric, metric.kind);
 }
 
 function trim(text: string): string {
   return text.includes('.') ? text.replace(/\.?0+$/, '') : text;
 }
 
-/** Rates as percentages, NPS in points, means with two decimals. */
+/** Rates as percentages, NPS in points, ratios per one of the denominator (three decimals), means and quantiles with two. */
 export function formatValue(kind: string, value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
   if (kind === 'binomial') return `${(value * 100).toFixed(Math.abs(value) < 0.01 ? 2 : 1)}%`;
   if (kind === 'nps') return value.toFixed(1);
+  if (kind === 'ratio') return value.toFixed(3);
   return value.toFixed(2);
+}
+
+/** What a variant's figure is made of, in the reader's terms (windows, ratios, quantiles, caps). */
+function basisOf(metric: MetricResult, v: MetricResult['variants'][number]): string | undefined {
+  const parts: string[] = [];
+  if (metric.kind === 'ratio' && v.numerator !== undefined && v.denominator !== undefined) parts.push(`${trim(v.numerator.toFixed(2))} per ${trim(v.denominator.toFixed(2))}`);
+  if (metric.kind === 'quantile' && v.observations !== undefined) parts.push(`${metric.quantile === 0.5 ? 'median' : `P${trim(((metric.quantile ?? 0.5) * 100).toFixed(1))}`} of ${count(v.observations)} events`);
+  if (metric.window && v.analysedUnits !== undefined) parts.push(`${count(v.analysedUnits)} customers whose window has ended`);
+  if (metric.match === 'none') parts.push('share without the event');
+  if (metric.capping?.cap !== undefined) parts.push(`totals capped at ${trim(metric.capping.cap.toFixed(2))}`);
+  return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
 export function formatInterval(kind: string, ci: [number, number] | null | undefined): string {
@@ -343,7 +355,7 @@ export function buildReportView(
           units: count(v.units),
           value: formatValue(metric.kind, v.value),
           ci: formatInterval(metric.kind, v.ci),
-          ...(v.topBox ? { extra: `top-2-box ${formatValue('binomial', v.topBox.rate)} of ${count(v.topBox.trials)}` } : {}),
+          ...(v.topBox ? { extra: `${metric.metric === 'csat' ? 'top-2-box' : 'top box'} ${formatValue('binomial', v.topBox.rate)} of ${count(v.topBox.trials)}` } : basisOf(metric, v) ? { extra: basisOf(metric, v) } : {}),
           lift: comparison ? (relative ? formatPercent(comparison.relativeLift) : formatValue(metric.kind === 'binomial' ? 'binomial' : 'mean', comparison.absoluteLift)) : '—',
           liftCi: comparison ? (relative && comparison.relativeCi ? `${formatPercent(comparison.relativeCi[0], false)} to ${formatPercent(comparison.relativeCi[1], false)}` : formatInterval(metric.kind === 'nps' ? 'nps' : metric.kind === 'binomial' ? 'binomial' : 'mean', comparison.ci)) : '—',
           pValue: comparison ? formatP(comparison.pValue) : '—',

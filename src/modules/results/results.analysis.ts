@@ -435,12 +435,14 @@ export function analysisEndOf(experiment: ExperimentRecord, now: Date): number {
 }
 
 /** The analysed customers' totals of windowed metrics, per variant: their mature cohorts only. */
-export function maturedAggregates(experiment: ExperimentRecord, cohorts: CohortAggregate[], now: Date): AggregateRecord[] {
+export type CohortFigures = Pick<CohortAggregate, 'variant' | 'metric' | 'cohort' | 'units' | 'sum' | 'sumSquares'> & { histogram?: Record<string, number> };
+
+export function maturedAggregates(experiment: ExperimentRecord, cohorts: readonly CohortFigures[], now: Date): AggregateRecord[] {
   const end = analysisEndOf(experiment, now);
   const out = new Map<string, AggregateRecord>();
   const definitions = metricsOf(experiment.metrics);
   const windowed = Object.values(definitions).filter(needsMaturity);
-  const byVariantMetric = new Map<string, CohortAggregate[]>();
+  const byVariantMetric = new Map<string, CohortFigures[]>();
   for (const c of cohorts) {
     const key = `${c.variant}|${c.metric}`;
     byVariantMetric.set(key, [...(byVariantMetric.get(key) ?? []), c]);
@@ -457,7 +459,7 @@ export function maturedAggregates(experiment: ExperimentRecord, cohorts: CohortA
           record.units += c.units;
           record.sum += c.sum;
           record.sumSquares += c.sumSquares;
-          for (const [k, v] of Object.entries(c.histogram)) record.histogram[k] = (record.histogram[k] ?? 0) + v;
+          for (const [k, v] of Object.entries(c.histogram ?? {})) record.histogram[k] = (record.histogram[k] ?? 0) + v;
         }
         out.set(record._id, record);
       }
@@ -671,7 +673,7 @@ export function formatPercent(rate: number): string {
  * Computes every metric of an experiment from its aggregates. `sequential` is the state stored on the
  * experiment (running minima and τ²); the returned updates hold what changed, for the caller to store.
  */
-export function analyse(experiment: ExperimentRecord, aggregates: AggregateRecord[], now: Date, cohorts: CohortAggregate[] = []): AnalysisOutput {
+export function analyse(experiment: ExperimentRecord, aggregates: AggregateRecord[], now: Date, cohorts: readonly CohortFigures[] = []): AnalysisOutput {
   const { analysis } = experiment;
   const ctx: Context = {
     experiment,
@@ -741,6 +743,7 @@ export function analyse(experiment: ExperimentRecord, aggregates: AggregateRecor
     kind: m.definition.kind,
     direction: m.definition.direction,
     test: m.test,
+    label: m.definition.label,
     ...(m.definition.match === 'none' ? { match: 'none' as const } : {}),
     ...(m.definition.window ? { window: m.definition.window } : {}),
     ...(m.definition.quantile !== undefined ? { quantile: m.definition.quantile } : {}),

@@ -46,6 +46,15 @@ export const CSV_COLUMNS = [
   'srm_mismatch',
   'verdict',
   'decision_variant',
+  // Library metrics: the metric's name, the customers analysed (windowed metrics), a ratio's sums, a
+  // quantile's events and which quantile, a capped mean's cap.
+  'label',
+  'analysed_units',
+  'numerator',
+  'denominator',
+  'observations',
+  'quantile',
+  'cap',
 ] as const;
 
 type Cell = string | number | boolean | null | undefined;
@@ -114,6 +123,13 @@ export function resultsToCsv(results: ExperimentResults): string {
         srm_mismatch: results.health.srm.mismatch,
         verdict: results.decision.verdict,
         decision_variant: results.decision.variant,
+        label: metric.label,
+        analysed_units: estimate.analysedUnits,
+        numerator: estimate.numerator,
+        denominator: estimate.denominator,
+        observations: estimate.observations,
+        quantile: metric.quantile,
+        cap: metric.capping?.cap,
       };
       lines.push(CSV_COLUMNS.map((column) => csvField(row[column])).join(','));
     }

@@ -69,6 +69,7 @@ const metricResult = z.object({
   kind: z.enum(METRIC_KINDS),
   direction: z.enum(DIRECTIONS),
   test: z.string(),
+  label: z.string().optional().meta({ description: "how people read the metric's name (a library metric's name)" }),
   match: z.literal('none').optional().meta({ description: 'proportion metrics read as the share of customers without a matching event (churn)' }),
   window: z.object({ delayMs: z.number(), durationMs: z.number().nullable() }).optional().meta({ description: 'windowed metrics, relative to each assignment' }),
   quantile: z.number().optional(),
@@ -110,17 +111,7 @@ export const experimentResults = z
       unitsByVariant: z.record(z.string(), z.number()),
       warnings: z.array(z.string()),
     }),
-    metrics: z.array(
-      z.object({
-        metric: z.string(),
-        role: z.enum(METRIC_ROLES),
-        kind: z.enum(METRIC_KINDS),
-        direction: z.enum(DIRECTIONS),
-        test: z.string(),
-        variants: z.array(variantEstimate),
-        comparisons: z.array(comparison),
-      }),
-    ),
+    metrics: z.array(metricResult),
     holdout: holdoutResult.optional().meta({ description: 'with customers in a campaign holdout: does sending help at all (each sent variant against sending nothing); never part of the decision between variants' }),
     decision,
   })

@@ -108,7 +108,7 @@ export function computeTimeseries(experiment: ExperimentRecord, cohorts: CohortI
   const { role } = timeseriesMetric(experiment, metricKey);
   const single: ExperimentRecord = {
     ...experiment,
-    metrics: { primary: metricKey, secondary: [], guardrails: [], custom: experiment.metrics.custom },
+    metrics: { primary: metricKey, secondary: [], guardrails: [], custom: experiment.metrics.custom, ...(experiment.metrics.library ? { library: experiment.metrics.library } : {}) },
     analysis: experiment.analysis.method === 'bayesian' ? { ...experiment.analysis, method: 'frequentist' } : experiment.analysis,
   };
   const tau2 = tau2Key(metricKey);
@@ -152,9 +152,14 @@ export function computeTimeseries(experiment: ExperimentRecord, cohorts: CohortI
 
   const points: TimeseriesPoint[] = [];
   let previous: Omit<TimeseriesPoint, 'date'> | undefined;
+  // A windowed metric's point counts the customers of its cohorts whose window has ended by now.
+  const seen: CohortInput[] = [];
   for (let day = first; day <= last; day++) {
     const arrived = byDay.get(day);
-    for (const cohort of arrived ?? []) add(cohort);
+    for (const cohort of arrived ?? []) {
+      add(cohort);
+      seen.push(cohort);
+    }
     if (day < shownFrom) continue;
     // A day without new customers has the same customers, so the same numbers, as the day before.
     if (!arrived && previous) {
@@ -163,7 +168,7 @@ export function computeTimeseries(experiment: ExperimentRecord, cohorts: CohortI
     }
     // Copies: the running totals keep changing after this point is analysed.
     const snapshot = [...totals.values()].map((t) => ({ ...t, histogram: { ...t.histogram } }));
-    const { results, sequentialUpdates } = analyse({ ...single, sequential }, snapshot, now);
+    const { results, sequentialUpdates } = analyse({ ...single, sequential }, snapshot, now, seen);
     if (sequentialUpdates[tau2] !== undefined) sequential = { [tau2]: sequentialUpdates[tau2] };
     const metric = results.metrics[0];
     previous = { variants: metric.variants.map(pickVariant), comparisons: metric.comparisons.map(pickComparison) };

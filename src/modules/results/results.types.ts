@@ -53,6 +53,8 @@ export interface MetricResult {
   kind: MetricKind;
   direction: Direction;
   test: string;
+  /** How people read its name: the library definition's name, or the built-in's label. */
+  label?: string;
   /** Proportion metrics read as the share without a matching event (churn). */
   match?: 'none';
   /** Windowed metrics: [assignedAt + delay, + duration) in ms; only customers whose window has ended are analysed. */
