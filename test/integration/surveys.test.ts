@@ -19,7 +19,9 @@ describe('survey answers and comments', () => {
   let key: string;
   /** The customers of each variant, assigned by hash. */
   const customers: Record<string, string[]> = { control: [], friendly: [] };
-  const base = Date.now() + 60_000;
+  // Set when the answers are made (in before), not when mocha loads this file: in a full run the file
+  // runs minutes after it is loaded, and answers timed before their customers' assignments are not the experiment's.
+  let base = 0;
   let seconds = 0;
   /** An answer a second after the previous one. */
   const at = () => new Date(base + 1000 * seconds++).toISOString();
@@ -31,6 +33,7 @@ describe('survey answers and comments', () => {
   }
 
   before(async () => {
+    base = Date.now() + 60_000;
     client = await api();
     const created = await client.post('/v1/api-keys').send({ name: 'comments viewer', role: 'viewer' });
     viewer = await api(created.body.key);
