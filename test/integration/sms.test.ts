@@ -236,6 +236,29 @@ describe('SMS campaigns', () => {
   });
 
   describe('without SMPP_URL', () => {
+    it('when a second SMS campaign of the experiment reaches the same customers within the survey period, then its links count the click but offer no survey', async () => {
+      const experiment = await runningExperiment(client, smsExperiment());
+      const recipients = audience(uniqueKey('cap'), 2);
+      const outboxDir = testSettings().sms.outboxDir!;
+      const worker = new SendWorker({ pollMs: 50, smsTransportOptions: { outboxDir } });
+      workers.push(worker);
+      runners.push(startDuties(worker.duty));
+      const pages: string[] = [];
+      for (let round = 0; round < 2; round++) {
+        const { key } = await smsCampaign(client, experiment, recipients, { testFraction: 1 });
+        assert.ok([200, 202].includes((await client.post(`/v1/campaigns/${key}/send-test`)).status));
+        await waitUntil(async () => (await client.get(`/v1/campaigns/${key}/outbox`)).body.total === 2);
+        const outbox = await client.get(`/v1/campaigns/${key}/outbox`);
+        const file = JSON.parse(fs.readFileSync(path.join(outboxDir, key, outbox.body.messages[0].file), 'utf8')) as { text: string };
+        const link = /\/m\/[A-Za-z0-9_-]{23}/.exec(file.text)![0];
+        const page = await client.get(link).set('User-Agent', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)');
+        assert.equal(page.status, 200);
+        pages.push(page.text);
+      }
+      assert.ok(pages[0].includes('data-verdict="survey"'), 'the first message offers the survey');
+      assert.ok(!pages[1].includes('data-verdict="survey"'), 'the second, within the period, does not');
+    });
+
     it('when no SMSC is configured, then messages go to the outbox, listed by phone', async () => {
       const experiment = await runningExperiment(client, smsExperiment());
       const recipients = audience(uniqueKey('out'), 2);

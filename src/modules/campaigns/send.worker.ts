@@ -254,8 +254,8 @@ export class SendWorker {
   }
 
   /** One message of an SMS campaign: recorded as an email's outcome is (sent, failed, or retried later). */
-  private async sendSms(entry: QueueEntryRecord, campaign: CampaignRecord, experiment: ExperimentRecord, message: MessageRecord, track: (write: Promise<void>) => void): Promise<Outcome> {
-    const outcome = await sendCampaignSms(this.sms, campaign, experiment, message);
+  private async sendSms(entry: QueueEntryRecord, campaign: CampaignRecord, experiment: ExperimentRecord, message: MessageRecord, track: (write: Promise<void>) => void, surveyed: boolean): Promise<Outcome> {
+    const outcome = await sendCampaignSms(this.sms, campaign, experiment, message, surveyed);
     if (outcome.kind === 'sent') {
       track(this.record(message, { status: 'sent', attempts: entry.attempt, ...outcome.fields }));
       return 'done';
@@ -316,7 +316,7 @@ export class SendWorker {
       track(this.record(message, { status: 'suppressed', attempts: entry.attempt - 1 }));
       return 'done';
     }
-    if (campaign.channel === 'sms') return this.sendSms(entry, campaign, experiment, message, track);
+    if (campaign.channel === 'sms') return this.sendSms(entry, campaign, experiment, message, track, surveyed);
     let rendered;
     try {
       rendered = renderCampaignMessage({

@@ -15,7 +15,8 @@ export function smsOutboxFile(message: MessageRecord): string {
   return `${message.phase}-${createHash('sha256').update(message.customerId).digest('hex').slice(0, 20)}.sms.json`;
 }
 
-export async function sendCampaignSms(transport: SmsTransport, campaign: CampaignRecord, experiment: ExperimentRecord, message: MessageRecord): Promise<SmsOutcome> {
+/** `surveyed`: whether the message's link may offer the survey (its frequency cap, as for email). */
+export async function sendCampaignSms(transport: SmsTransport, campaign: CampaignRecord, experiment: ExperimentRecord, message: MessageRecord, surveyed = true): Promise<SmsOutcome> {
   if (!message.phone) return { kind: 'failed', error: 'the recipient has no phone number' };
   const facts = {
     messageId: message._id,
@@ -32,7 +33,7 @@ export async function sendCampaignSms(transport: SmsTransport, campaign: Campaig
   };
   let text: string;
   try {
-    text = await smsService.compose({ ...facts, experiment });
+    text = await smsService.compose({ ...facts, experiment, survey: surveyed });
   } catch (error) {
     return { kind: 'failed', error: `render: ${(error as Error).message}`.slice(0, 300) };
   }

@@ -14,6 +14,8 @@ export interface SmsLinkRecord {
   experiment: string;
   variant: string;
   locale?: string;
+  /** false: the survey's frequency cap (SURVEY_FREQUENCY_PERIOD) left this message without the survey. */
+  survey?: false;
   createdAt: Date;
 }
 

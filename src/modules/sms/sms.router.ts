@@ -43,7 +43,8 @@ route.raw(
     const experiment = await experimentsService.getCached(link.experiment).catch(() => null);
     const metric = experiment ? surveyMetricOf(experiment) : undefined;
     let survey = null;
-    if (metric) {
+    // A message the survey's frequency cap left without the survey counts the click and thanks.
+    if (metric && link.survey !== false) {
       const token = signToken({ messageId: link.messageId, customerId: link.customerId, experiment: link.experiment, variant: link.variant, purpose: 'survey', target: metric });
       const links = [];
       for (let score = SURVEY_SCALES[metric].min; score <= SURVEY_SCALES[metric].max; score++) links.push({ score, url: trackingUrls.survey(token, score) });

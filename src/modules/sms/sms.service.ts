@@ -61,6 +61,8 @@ export interface SmsMessageFacts {
   experiment: ExperimentRecord;
   variant: string;
   recipient: SmsRecipientFields & { phone: string };
+  /** false: the link offers no survey (the customer was invited within the survey period). */
+  survey?: boolean;
 }
 
 /** A short link of the same length as every real one, for estimates. */
@@ -83,6 +85,7 @@ export const smsService = {
       experiment: facts.experiment._id,
       variant: facts.variant,
       ...(facts.recipient.locale !== undefined ? { locale: facts.recipient.locale } : {}),
+      ...(facts.survey === false ? { survey: false as const } : {}),
       createdAt: new Date(),
     });
     return renderSmsText(source, facts.recipient, trackingUrls.short(signShortToken(ref)), optOutLine(facts.recipient.locale, keywords));
