@@ -120,6 +120,13 @@ describe('campaigns: holdout, from-name and send time', function () {
       assert.ok(results.holdout.metrics.some((m: { metric: string; role: string }) => m.metric === 'unsubscribe' && m.role === 'guardrail'));
       assert.ok(['sending_helps', 'sending_hurts', 'inconclusive'].includes(results.holdout.verdict));
       assert.ok(results.holdout.reasons.length > 0);
+      // The HTML report answers the same question, in its own section.
+      const share = await client.post(`/v1/experiments/${experiment}/share`).send({});
+      const link = new URL(share.body.url as string);
+      const page = await client.get(`${link.pathname}${link.search}`);
+      assert.equal(page.status, 200);
+      assert.ok(page.text.includes('Does sending help at all?'));
+      assert.ok(page.text.includes(`${upload.holdout} customers were held out`));
       // Counted by now (the results waited for it): the campaign shows the holdout's customers too.
       assert.equal((await client.get(`/v1/campaigns/${key}`)).body.counts.holdout.assigned, upload.holdout);
       // The comparison between variants leaves the holdout out: estimates, sample ratio check, decision.

@@ -261,6 +261,8 @@ export interface ReportView {
   counted: string;
   verdict: { sentence: string; tone: string; label: string; reasons: string[] };
   health: { srmOk: boolean; srmText: string; units: { variant: string; units: string }[]; warnings: string[] };
+  /** A campaign holdout: each sent variant against sending nothing. */
+  holdout?: { sentence: string; assigned: string; reasons: string[]; rows: { metric: string; variant: string; value: string; holdoutValue: string; lift: string; pValue: string }[] };
   metrics: {
     metric: string;
     label: string;
@@ -313,6 +315,27 @@ export function isoDate(value: Date | string): string {
   return Number.isNaN(date.getTime()) ? String(value) : date.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
 }
 
+const HOLDOUT_SENTENCES: Record<string, string> = {
+  sending_helps: 'Sending helps: customers who got the message did better than those held out.',
+  sending_hurts: 'Sending hurts: customers who got the message did worse than those held out.',
+  inconclusive: 'Not yet known whether sending helps at all.',
+};
+
+function holdoutView(holdout: NonNullable<ExperimentResults['holdout']>): NonNullable<ReportView['holdout']> {
+  const rows = holdout.metrics.flatMap((metric) => {
+    const base = metric.variants.find((v) => v.variant === holdout.variant);
+    return metric.comparisons.map((c) => ({
+      metric: metricLabel(metric),
+      variant: c.variant,
+      value: formatValue(metric.kind, metric.variants.find((v) => v.variant === c.variant)?.value),
+      holdoutValue: formatValue(metric.kind, base?.value),
+      lift: c.relativeLift !== null ? formatPercent(c.relativeLift) : formatValue(metric.kind === 'binomial' ? 'binomial' : 'mean', c.absoluteLift),
+      pValue: formatP(c.pValue),
+    }));
+  });
+  return { sentence: HOLDOUT_SENTENCES[holdout.verdict] ?? holdout.verdict, assigned: count(holdout.assigned), reasons: holdout.reasons, rows };
+}
+
 export function buildReportView(
   results: ExperimentResults,
   history: HistoryItem[],
@@ -343,6 +366,7 @@ export function buildReportView(
       units: Object.entries(results.health.unitsByVariant).map(([variant, units]) => ({ variant, units: count(units) })),
       warnings: results.health.warnings,
     },
+    ...(results.holdout ? { holdout: holdoutView(results.holdout) } : {}),
     metrics: results.metrics.map((metric) => {
       const rows = metric.variants.map((v) => {
         const comparison = metric.comparisons.find((c) => c.variant === v.variant);

@@ -89,6 +89,18 @@ const REPORT = `<!doctype html>
   {{/if}}
 </section>
 
+{{#if holdout}}
+<section id="holdout" aria-label="Does sending help at all">
+  <h2>Does sending help at all?</h2>
+  <p>{{holdout.sentence}} {{holdout.assigned}} customers were held out and sent nothing.</p>
+  <table>
+    <thead><tr><th>Metric</th><th>Sent variant</th><th class="num">Sent</th><th class="num">Held out</th><th class="num">Lift</th><th class="num">p</th></tr></thead>
+    <tbody>{{#each holdout.rows}}<tr><td>{{metric}}</td><td>{{variant}}</td><td class="num">{{value}}</td><td class="num">{{holdoutValue}}</td><td class="num">{{lift}}</td><td class="num">{{pValue}}</td></tr>{{/each}}</tbody>
+  </table>
+  {{#if holdout.reasons.length}}<ul>{{#each holdout.reasons}}<li>{{this}}</li>{{/each}}</ul>{{/if}}
+</section>
+{{/if}}
+
 <h2>Metrics</h2>
 {{#each metrics}}
 <article class="metric" id="metric-{{metric}}" aria-label="{{label}}">
