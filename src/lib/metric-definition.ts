@@ -15,8 +15,9 @@ const eventName = z.string().min(1).max(100);
 const direction = z.enum(['increase', 'decrease']).meta({ description: 'which way is better: "increase" (retention, CSAT) or "decrease" (churn, CES, time to resolution)' });
 
 // The operators of experiment targeting (GrowthBook conditions), on the event's properties.
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-const operatorCondition = z
+export const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+/** One condition with targeting's operators (experiments' targeting and metric filters). */
+export const operatorCondition = z
   .strictObject({
     $eq: scalar.optional(),
     $ne: scalar.optional(),

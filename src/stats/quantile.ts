@@ -11,7 +11,8 @@
 // normal approximation to the distribution-free order-statistic interval, ranks n·q ± z·√(n·q·(1 − q))
 // (Conover, Practical Nonparametric Statistics, 3rd ed., §3.2), whose width gives the variance of the
 // estimate, ((upper − lower)/(2z))²; two independent quantiles are compared with a z-test.
-import { normalQuantile, normalTwoSidedPValue } from './distributions';
+import { normalQuantile } from './distributions';
+import { independentDifference } from './independent-difference';
 import { validateAlpha } from './proportions';
 import type { Interval, QuantileEstimate, QuantileSketch, QuantileTestInput, QuantileTestResult } from './types';
 import { fail, requireCount, requireFinite, requireObject, requireOpenUnit } from './validate';
@@ -191,21 +192,6 @@ export function quantileTest(input: QuantileTestInput): QuantileTestResult {
   const control = quantileEstimate(args.control as QuantileSketch, q, alpha, 'control');
   const treatment = quantileEstimate(args.treatment as QuantileSketch, q, alpha, 'treatment');
 
-  const difference = treatment.estimate - control.estimate;
-  const standardError = Math.sqrt(control.variance + treatment.variance);
-  const zScore = standardError > 0 ? difference / standardError : difference === 0 ? 0 : difference > 0 ? Infinity : -Infinity;
-  const pValue = Number.isFinite(zScore) ? normalTwoSidedPValue(zScore) : 0;
-  const zCrit = normalQuantile(1 - alpha / 2);
-  const ci: Interval = [difference - zCrit * standardError, difference + zCrit * standardError];
-
-  let relativeLift: number | null = null;
-  let relativeCi: Interval | null = null;
-  if (control.estimate !== 0) {
-    const qC = control.estimate;
-    const qT = treatment.estimate;
-    relativeLift = qT / qC - 1;
-    const relSe = Math.sqrt(treatment.variance / (qC * qC) + (qT * qT * control.variance) / (qC * qC * qC * qC));
-    relativeCi = [relativeLift - zCrit * relSe, relativeLift + zCrit * relSe];
-  }
-  return { control, treatment, difference, relativeLift, standardError, zScore, pValue, ci, relativeCi, significant: pValue < alpha };
+  const test = independentDifference(control, treatment, alpha);
+  return { control, treatment, ...test, significant: test.pValue < alpha };
 }

@@ -1,6 +1,6 @@
-import { normalQuantile, normalTwoSidedPValue } from './distributions';
+import { independentDifference } from './independent-difference';
 import { validateAlpha } from './proportions';
-import type { Interval, RatioSample, RatioSums, RatioTestInput, RatioTestResult } from './types';
+import type { RatioSample, RatioSums, RatioTestInput, RatioTestResult } from './types';
 import { fail, requireFinite, requireNonNegative, requireObject } from './validate';
 
 /** Validates per-customer sums: integer n ≥ 2, finite sums, non-negative sums of squares. */
@@ -48,33 +48,6 @@ export function ratioTest(input: RatioTestInput): RatioTestResult {
   const treatment = ratioStatsFromSums(args.treatment as RatioSums, 'treatment');
   const alpha = validateAlpha(args.alpha);
 
-  const difference = treatment.ratio - control.ratio;
-  const standardError = Math.sqrt(control.variance + treatment.variance);
-  const zScore = standardError > 0 ? difference / standardError : difference === 0 ? 0 : difference > 0 ? Infinity : -Infinity;
-  const pValue = Number.isFinite(zScore) ? normalTwoSidedPValue(zScore) : 0;
-  const zCrit = normalQuantile(1 - alpha / 2);
-  const ci: Interval = [difference - zCrit * standardError, difference + zCrit * standardError];
-
-  let relativeLift: number | null = null;
-  let relativeCi: Interval | null = null;
-  if (control.ratio !== 0) {
-    const rC = control.ratio;
-    const rT = treatment.ratio;
-    relativeLift = rT / rC - 1;
-    const relSe = Math.sqrt(treatment.variance / (rC * rC) + (rT * rT * control.variance) / (rC * rC * rC * rC));
-    relativeCi = [relativeLift - zCrit * relSe, relativeLift + zCrit * relSe];
-  }
-
-  return {
-    controlRatio: control.ratio,
-    treatmentRatio: treatment.ratio,
-    difference,
-    relativeLift,
-    standardError,
-    zScore,
-    pValue,
-    ci,
-    relativeCi,
-    significant: pValue < alpha,
-  };
+  const test = independentDifference({ estimate: control.ratio, variance: control.variance }, { estimate: treatment.ratio, variance: treatment.variance }, alpha);
+  return { controlRatio: control.ratio, treatmentRatio: treatment.ratio, ...test, significant: test.pValue < alpha };
 }

@@ -3,7 +3,7 @@ import { documentedAs, httpUrl, isoDate } from '../../lib/schemas';
 import { isoDurationToMs } from '../../lib/duration';
 import { emailTemplateProblems } from '../../lib/email-templates';
 import { BUILT_IN_METRIC_KEYS } from './metric-catalogue';
-import { metricDefinition } from '../../lib/metric-definition';
+import { metricDefinition, operatorCondition, scalar } from '../../lib/metric-definition';
 
 export const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{1,63}$/;
 export const EXPERIMENT_STATUSES = ['draft', 'running', 'paused', 'stopped', 'rolled_out', 'archived'] as const;
@@ -58,20 +58,6 @@ function checkTemplates(variant: { content: Record<string, unknown> }, ctx: z.Re
   for (const problem of emailTemplateProblems(variant.content)) ctx.addIssue({ code: 'custom', path: ['content', problem.field], message: problem.message });
 }
 
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-const operatorCondition = z
-  .strictObject({
-    $eq: scalar.optional(),
-    $ne: scalar.optional(),
-    $in: z.array(scalar).optional(),
-    $nin: z.array(scalar).optional(),
-    $gt: z.union([z.string(), z.number()]).optional(),
-    $gte: z.union([z.string(), z.number()]).optional(),
-    $lt: z.union([z.string(), z.number()]).optional(),
-    $lte: z.union([z.string(), z.number()]).optional(),
-    $exists: z.boolean().optional(),
-  })
-  .refine((condition) => Object.keys(condition).length > 0, 'must name at least one operator');
 export const targeting = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'must be an attribute name'), z.union([scalar, operatorCondition]));
 
 /** The short form of a custom metric: the share of customers with an event, or the mean of its values. */
