@@ -2,19 +2,7 @@
 // quantile from its order-statistic interval): the difference, its interval, the two-sided p-value, and
 // the relative lift T/C − 1 with the delta-method interval Var ≈ Var_T/C² + T²·Var_C/C⁴.
 import { normalQuantile, normalTwoSidedPValue } from './distributions';
-import type { Interval } from './types';
-
-export interface IndependentDifference {
-  difference: number;
-  /** treatment / control − 1, or `null` when the control estimate is 0. */
-  relativeLift: number | null;
-  standardError: number;
-  /** difference / standardError; ±Infinity when the standard error is 0 and the estimates differ, 0 when equal. */
-  zScore: number;
-  pValue: number;
-  ci: Interval;
-  relativeCi: Interval | null;
-}
+import type { IndependentDifference, Interval } from './types';
 
 export function independentDifference(control: { estimate: number; variance: number }, treatment: { estimate: number; variance: number }, alpha: number): IndependentDifference {
   const difference = treatment.estimate - control.estimate;

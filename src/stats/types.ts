@@ -208,20 +208,26 @@ export interface RatioTestInput {
   alpha?: number;
 }
 
-export interface RatioTestResult {
-  controlRatio: number;
-  treatmentRatio: number;
-  /** treatmentRatio − controlRatio. */
+/**
+ * The z-test of two independent estimates, each with its variance (src/stats/independent-difference.ts):
+ * the difference treatment − control, its interval and two-sided p-value, and the relative lift
+ * treatment / control − 1 with its delta-method interval (`null` when the control estimate is 0).
+ */
+export interface IndependentDifference {
   difference: number;
-  /** treatmentRatio / controlRatio − 1, or `null` when the control ratio is 0. */
   relativeLift: number | null;
   standardError: number;
-  /** difference / standardError; ±Infinity when the standard error is 0 and the ratios differ, 0 when equal. */
+  /** difference / standardError; ±Infinity when the standard error is 0 and the estimates differ, 0 when equal. */
   zScore: number;
   pValue: number;
   ci: Interval;
-  /** Delta-method interval of the relative lift, or `null` when the control ratio is 0. */
   relativeCi: Interval | null;
+}
+
+/** Ratios: the difference of treatmentRatio and controlRatio. */
+export interface RatioTestResult extends IndependentDifference {
+  controlRatio: number;
+  treatmentRatio: number;
   significant: boolean;
 }
 
@@ -261,19 +267,10 @@ export interface QuantileTestInput {
   alpha?: number;
 }
 
-export interface QuantileTestResult {
+/** Quantiles: the difference of the treatment's and the control's q-quantile. */
+export interface QuantileTestResult extends IndependentDifference {
   control: QuantileEstimate;
   treatment: QuantileEstimate;
-  /** treatment − control quantile. */
-  difference: number;
-  /** treatment / control − 1, or `null` when the control quantile is 0. */
-  relativeLift: number | null;
-  standardError: number;
-  zScore: number;
-  pValue: number;
-  ci: Interval;
-  /** Delta-method interval of the relative lift, or `null` when the control quantile is 0. */
-  relativeCi: Interval | null;
   significant: boolean;
 }
 
