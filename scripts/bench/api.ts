@@ -4,7 +4,8 @@
 //  - POST /v1/events (BATCH events a call): events/s, beside the bare route and raw driver insertMany
 //    of the same documents into the same database; the aggregator's lag (seal → counted) meanwhile;
 //  - GET /v1/experiments/:key/results at 1M assigned customers, 5 metrics, 3 variants, 90 daily
-//    cohorts (cohort aggregates seeded), and for an experiment that really ingested 100,000
+//    cohorts (cohort aggregates seeded); with 10 library metrics of every kind, 2 dimensions of 10
+//    values and CUPED (whole, by one dimension, and the CSV with every slice); and for an experiment that really ingested 100,000
 //    assignments and 300,000 events over HTTP (no seeding).
 // Starts its own embedded database in a temporary DATA_DIR and listens on loopback only; every phase is
 // bounded in time.   npm run bench   or   npx tsx scripts/bench/api.ts [seconds=10] [connections=10]
@@ -24,11 +25,11 @@ const SEEDED_ASSIGNED = 1_000_000;
 const SEEDED_DAYS = 90;
 const REAL_ASSIGNMENTS = Number(process.env.BENCH_REAL_ASSIGNMENTS ?? 100_000);
 const REAL_EVENTS = Number(process.env.BENCH_REAL_EVENTS ?? 300_000);
-/** BENCH_ONLY=single,batch,events,results,real runs only those phases (events need single's customers). */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'single,batch,events,results,real').split(',').map((s) => s.trim()));
+/** BENCH_ONLY=single,batch,events,results,metrics,real runs only those phases (events need single's customers). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'single,batch,events,results,metrics,real').split(',').map((s) => s.trim()));
 /** BENCH_AGGREGATOR=off measures the write path alone: nothing is counted (no drains, no results phases). */
 const aggregating = process.env.BENCH_AGGREGATOR !== 'off';
-if (!aggregating && (ONLY.has('results') || ONLY.has('real'))) {
+if (!aggregating && (ONLY.has('results') || ONLY.has('metrics') || ONLY.has('real'))) {
   process.stderr.write('BENCH_AGGREGATOR=off: results are read only once counted; choose BENCH_ONLY among single,batch,events\n');
   process.exit(2);
 }
@@ -314,6 +315,112 @@ async function main(): Promise<void> {
   const seededSeries = await run({ url: `${verdict.url}/v1/experiments/${seededKey}/results/timeseries`, connections: 1, duration: Math.ceil(SECONDS / 2), body: () => '', method: 'GET' });
   rows.push({ name: `GET results/timeseries (primary metric), same experiment (requests/s)`, rate: fmt(okPerSecond(seededSeries)), p50: `${seededSeries.latency.p50} ms`, p99: `${seededSeries.latency.p99} ms`, baseline: '-' });
 
+  }
+  // (a2) 10 library metrics of every kind, 2 dimensions of 10 values each, CUPED on, 1M assigned: seeded.
+  if (ONLY.has('metrics')) {
+    const key = `bench-metrics-${process.pid}`;
+    const k = (name: string) => `bm${process.pid}_${name}`;
+    const library = [
+      { key: k('churn'), name: '30-day churn', kind: 'proportion', direction: 'decrease', event: 'login', match: 'none', window: { delay: 'P30D', duration: 'P30D' } },
+      { key: k('d7'), name: 'Day-7 retention', kind: 'proportion', direction: 'increase', event: 'login', window: { delay: 'P7D', duration: 'P1D' } },
+      { key: k('ltv'), name: 'Revenue, capped at 100', kind: 'mean', direction: 'increase', event: 'purchase', value: 'value', capping: { type: 'absolute', value: 100 } },
+      { key: k('ltv90'), name: 'Revenue, capped at P90', kind: 'mean', direction: 'increase', event: 'purchase', value: 'value', capping: { type: 'percentile', value: 0.9 } },
+      { key: k('reopen'), name: 'Reopened per resolved', kind: 'ratio', direction: 'decrease', numerator: { event: 'ticket.reopened', value: 'count' }, denominator: { event: 'ticket.resolved', value: 'count' } },
+      { key: k('hours'), name: 'Median hours to resolution', kind: 'quantile', direction: 'decrease', event: 'ticket.resolved', value: 'properties.hours', quantile: 0.5 },
+      { key: k('urgent'), name: 'Urgent tickets per customer', kind: 'mean', direction: 'decrease', event: 'ticket.created', value: 'count', filter: { 'properties.priority': 'urgent' } },
+      { key: k('effort'), name: 'Effort 1-5', kind: 'survey', direction: 'decrease', scale: { min: 1, max: 5 } },
+    ];
+    for (const definition of library) await call('POST', '/v1/metrics', definition);
+    const names = [...library.map((m) => m.key), 'csat', 'nps'];
+    const dimensions = ['plan', 'region'];
+    await call('POST', '/v1/experiments', {
+      key,
+      name: 'Results: 10 metrics, 2 dimensions, CUPED',
+      assetType: 'email',
+      variants: threeVariants,
+      metrics: { primary: k('reopen'), secondary: names.filter((n) => n !== k('reopen')), guardrails: [] },
+      analysis: { cuped: { lookback: 'P14D' } },
+      dimensions,
+    });
+    await call('POST', `/v1/experiments/${key}/start`);
+    // The start's rebuild (CUPED) must be done before the seeded aggregates replace what it counted.
+    await drain();
+    while ((await countingRepository.pendingRebuilds()).length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    const { sketchKey, bucketSumKey, bucketSquaresKey, sliceKey, CUPED_SUM_X, CUPED_SUM_XX, CUPED_SUM_XY, RATIO_SUM_Y, RATIO_SUM_YY, RATIO_SUM_XY } = await import('../../src/modules/counting');
+    const { sketchBucketOf } = await import('../../src/stats/quantile');
+    const values = Array.from({ length: 10 }, (_, i) => `v${i}`);
+    const day0 = Date.now() - SEEDED_DAYS * 86_400_000;
+    interface Totals { units: number; sum: number; sumSquares: number; histogram: Record<string, number> }
+    const sketch = (n: number, scale: number, withSums: boolean) => {
+      const histogram: Record<string, number> = {};
+      for (let i = 0; i < 40; i++) {
+        const value = scale * 1.12 ** i;
+        const count = Math.round((n * Math.exp(-((i - 12) ** 2) / 60)) / 12);
+        if (count === 0) continue;
+        const bucket = sketchKey(sketchBucketOf(value));
+        histogram[bucket] = (histogram[bucket] ?? 0) + count;
+        if (withSums) {
+          histogram[bucketSumKey(bucket)] = (histogram[bucketSumKey(bucket)] ?? 0) + count * value;
+          histogram[bucketSquaresKey(bucket)] = (histogram[bucketSquaresKey(bucket)] ?? 0) + count * value * value;
+        }
+      }
+      return histogram;
+    };
+    const cuped = (n: number, mx: number, my: number) => ({ [CUPED_SUM_X]: n * mx, [CUPED_SUM_XX]: n * (mx * mx + mx), [CUPED_SUM_XY]: n * (mx * my + 0.5 * mx) });
+    const figures = (metric: string, n: number, lift: number): Totals => {
+      if (metric === '$assigned') return { units: n, sum: 0, sumSquares: 0, histogram: {} };
+      const binomial = (p: number) => ({ units: Math.round(n * p), sum: Math.round(n * p), sumSquares: Math.round(n * p), histogram: cuped(n, 0.4, p) });
+      const survey = (min: number, max: number) => {
+        const histogram: Record<string, number> = {};
+        let units = 0, sum = 0, sumSquares = 0;
+        for (let score = min; score <= max; score++) {
+          const count = Math.round((n * 0.02 * (1 + (score - min) / (max - min + 1))) * (1 + lift));
+          histogram[score] = count;
+          units += count;
+          sum += score * count;
+          sumSquares += score * score * count;
+        }
+        return { units, sum, sumSquares, histogram };
+      };
+      if (metric === k('churn')) return binomial(0.25 - lift);
+      if (metric === k('d7')) return binomial(0.4 + lift);
+      if (metric === k('ltv')) return { units: Math.round(n * 0.3), sum: n * (30 + 10 * lift), sumSquares: n * 2500, histogram: cuped(n, 25, 30) };
+      if (metric === k('ltv90')) return { units: Math.round(n * 0.3), sum: n * 35, sumSquares: n * 4000, histogram: sketch(Math.round(n * 0.3), 5, true) };
+      if (metric === k('reopen')) return { units: Math.round(n * 0.5), sum: n * (0.3 - lift), sumSquares: n * 0.5, histogram: { [RATIO_SUM_Y]: n * 1.2, [RATIO_SUM_YY]: n * 2.5, [RATIO_SUM_XY]: n * 0.5 } };
+      if (metric === k('hours')) return { units: Math.round(n * 1.5), sum: n * 30, sumSquares: n * 900, histogram: sketch(Math.round(n * 1.5), 1 + lift, false) };
+      if (metric === k('urgent')) return { units: Math.round(n * 0.2), sum: n * 0.3, sumSquares: n * 0.5, histogram: cuped(n, 0.25, 0.3) };
+      if (metric === k('effort')) return survey(1, 5);
+      if (metric === 'csat') return survey(1, 5);
+      return survey(0, 10);
+    };
+    const perCell = SEEDED_ASSIGNED / 3 / SEEDED_DAYS;
+    const changes = [undefined, ...dimensions.flatMap((d) => values.map((v) => sliceKey(d, v)))].flatMap((slice) =>
+      threeVariants.flatMap((variant, vi) =>
+        ['$assigned', ...names].map((metric) => ({
+          _id: `${key}|${variant.key}|${metric}${slice === undefined ? '' : `|@${slice}`}`,
+          experiment: key,
+          variant: variant.key,
+          metric,
+          ...(slice === undefined ? {} : { slice }),
+          cohorts: Object.fromEntries(Array.from({ length: SEEDED_DAYS }, (_, d) => [new Date(day0 + d * 86_400_000).toISOString().slice(0, 10), figures(metric, Math.round(slice === undefined ? perCell : perCell / 10), vi * 0.01)])),
+        })),
+      ),
+    );
+    await aggregatesRepository.replaceExperiment(key, 0, [], changes);
+    await countingRepository.saveSliceValues({ [key]: Object.fromEntries(dimensions.map((d) => [d, values])) });
+    const whole = await call('GET', `/v1/experiments/${key}/results`) as { metrics: { metric: string; cuped?: unknown }[]; health: { unitsByVariant: Record<string, number> } };
+    const assigned = Object.values(whole.health.unitsByVariant).reduce((a, b) => a + b, 0);
+    if (whole.metrics.length !== 10 || whole.metrics.filter((m) => m.cuped).length !== 4 || Math.abs(assigned - SEEDED_ASSIGNED) > 1000) throw new Error(`metrics bench: unexpected results ${JSON.stringify(whole).slice(0, 400)}`);
+    const label = `${fmt(SEEDED_ASSIGNED)} assigned, 10 metrics of every kind, 3 variants, 2 dimensions × 10 values, CUPED, ${SEEDED_DAYS} cohorts, seeded`;
+    await resultsRow(`GET results, ${label} (requests/s)`, key);
+    for (const [name, path] of [
+      ['GET results?dimension=plan, same experiment (10 slices)', `/v1/experiments/${key}/results?dimension=plan`],
+      ['GET results.csv, same experiment (whole + 20 slices)', `/v1/experiments/${key}/results.csv`],
+    ] as const) {
+      const r = await run({ url: `${verdict.url}${path}`, connections: 1, duration: Math.ceil(SECONDS / 2), body: () => '', method: 'GET' });
+      if (r['2xx'] === 0) throw new Error(`${path}: no 2xx answer`);
+      rows.push({ name: `${name} (requests/s)`, rate: fmt(okPerSecond(r)), p50: `${r.latency.p50} ms`, p99: `${r.latency.p99} ms`, baseline: '-' });
+    }
   }
   // (b) An experiment that really ingested REAL_ASSIGNMENTS assignments and REAL_EVENTS events over HTTP.
   if (ONLY.has('real')) {

@@ -5,18 +5,11 @@ import assert from 'node:assert/strict';
 import normal = require('@stdlib/stats-base-dists-normal');
 import { api, type Api } from '../helpers/app';
 import { emailExperiment, uniqueKey } from '../helpers/factories';
+import { parkMiller as random } from '../helpers/random';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
-/** Park–Miller: the same data on every run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 48271) % 2147483647;
-    return state / 2147483647;
-  };
-}
 
 interface RawEvent {
   customerId: string;

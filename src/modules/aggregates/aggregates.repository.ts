@@ -22,15 +22,17 @@ interface StoredUnit { _id: string; s: string }
 const units = () => countingCollectionOf<StoredUnit>(UnitModel);
 
 function toStoredUnit(unit: UnitRecord): StoredUnit {
-  const fields: (string | number | null)[] = [unit.variant, unit.cohort, unit.value, unit.at.getTime()];
-  if (unit.responseId !== undefined || unit.value2 !== undefined) fields.push(unit.responseId ?? null);
+  const fields: (string | number | null | [number, number][])[] = [unit.variant, unit.cohort, unit.value, unit.at.getTime()];
+  if (unit.responseId !== undefined || unit.value2 !== undefined || unit.pre !== undefined) fields.push(unit.responseId ?? null);
   // A ratio metric's denominator total.
-  if (unit.value2 !== undefined) fields.push(unit.value2);
+  if (unit.value2 !== undefined || unit.pre !== undefined) fields.push(unit.value2 ?? null);
+  // A pending CUPED covariate's pre-period events.
+  if (unit.pre !== undefined) fields.push(unit.pre);
   return { _id: unit._id, s: JSON.stringify(fields) };
 }
 
 function fromStoredUnit(stored: StoredUnit): UnitRecord {
-  const [variant, cohort, value, at, responseId, value2] = JSON.parse(stored.s) as [string, string, number, number, (string | null)?, number?];
+  const [variant, cohort, value, at, responseId, value2, pre] = JSON.parse(stored.s) as [string, string, number, number, (string | null)?, (number | null)?, [number, number][]?];
   const [experiment = '', metric = '', ...customer] = stored._id.split('|');
   return {
     _id: stored._id,
@@ -42,7 +44,8 @@ function fromStoredUnit(stored: StoredUnit): UnitRecord {
     value,
     at: new Date(at),
     ...(typeof responseId === 'string' ? { responseId } : {}),
-    ...(value2 !== undefined ? { value2 } : {}),
+    ...(typeof value2 === 'number' ? { value2 } : {}),
+    ...(pre ? { pre } : {}),
   };
 }
 
@@ -92,13 +95,23 @@ export interface AggregateScope {
  * the library metrics it names and its custom ones): read with `_id $in`, an index lookup on every backend, where a filter on
  * `experiment` would scan the whole collection on the embedded database.
  */
-function aggregateIds(scope: AggregateScope): string[] {
+function aggregateIds(scope: AggregateScope, slice?: string): string[] {
   const metrics = [...new Set([ASSIGNED, ...BUILT_IN_METRIC_KEYS, ...(scope.metrics.library ?? []).map((m) => m.key), ...(scope.metrics.custom ?? []).map((m) => m.key)])];
-  return scope.variants.flatMap((v) => metrics.map((m) => aggregateId(scope._id, v.key, m)));
+  return scope.variants.flatMap((v) => metrics.map((m) => aggregateId(scope._id, v.key, m, slice)));
 }
 
-async function documentsOf(scope: AggregateScope): Promise<CohortAggregateDocument[]> {
-  return [...(await findByIds(aggregates(), aggregateIds(scope))).values()];
+async function documentsOf(scope: AggregateScope, slices: (string | undefined)[] = [undefined]): Promise<CohortAggregateDocument[]> {
+  return [...(await findByIds(aggregates(), slices.flatMap((slice) => aggregateIds(scope, slice)))).values()];
+}
+
+function cohortsOf(docs: CohortAggregateDocument[]): CohortAggregate[] {
+  const out: CohortAggregate[] = [];
+  for (const doc of docs) {
+    for (const [cohort, t] of Object.entries(doc.cohorts ?? {})) {
+      out.push({ experiment: doc.experiment, variant: doc.variant, metric: doc.metric, cohort, units: t.units ?? 0, sum: t.sum ?? 0, sumSquares: t.sumSquares ?? 0, histogram: { ...(t.histogram ?? {}) } });
+    }
+  }
+  return out;
 }
 
 export const aggregatesRepository = {
@@ -111,12 +124,22 @@ export const aggregatesRepository = {
 
   /** Totals per variant × metric × assignment cohort. */
   async cohortsForExperiment(scope: AggregateScope): Promise<CohortAggregate[]> {
-    const docs = await documentsOf(scope);
-    const out: CohortAggregate[] = [];
-    for (const doc of docs) {
-      for (const [cohort, t] of Object.entries(doc.cohorts ?? {})) {
-        out.push({ experiment: doc.experiment, variant: doc.variant, metric: doc.metric, cohort, units: t.units ?? 0, sum: t.sum ?? 0, sumSquares: t.sumSquares ?? 0, histogram: { ...(t.histogram ?? {}) } });
-      }
+    return cohortsOf(await documentsOf(scope));
+  },
+
+  /**
+   * The slices of one dimension (segments): per value, the totals per variant × metric, and with
+   * `cohorts` the totals per cohort too (windowed metrics). One `_id $in` read of each collection.
+   */
+  async forSlices(scope: AggregateScope, slices: string[], cohorts: boolean): Promise<Map<string, { totals: AggregateRecord[]; cohorts: CohortAggregate[] }>> {
+    const out = new Map(slices.map((slice) => [slice, { totals: [] as AggregateRecord[], cohorts: [] as CohortAggregate[] }]));
+    const ids = slices.flatMap((slice) => aggregateIds(scope, slice));
+    const [totalDocs, cohortDocs] = await Promise.all([findByIds(totalsOf(), ids), cohorts ? documentsOf(scope, slices) : Promise.resolve([])]);
+    for (const { n: _n, slice, ...record } of [...totalDocs.values()] as (TotalsDocument & { slice?: string })[]) {
+      if (slice !== undefined) out.get(slice)?.totals.push({ ...record, histogram: record.histogram ?? {} });
+    }
+    for (const doc of cohortDocs as (CohortAggregateDocument & { slice?: string })[]) {
+      if (doc.slice !== undefined) out.get(doc.slice)?.cohorts.push(...cohortsOf([doc]));
     }
     return out;
   },
@@ -143,7 +166,7 @@ export const aggregatesRepository = {
    */
   async applyChanges(n: number, changes: AggregateChange[], existing = new Set<string>()): Promise<void> {
     if (changes.length === 0) return;
-    const base = (c: AggregateChange) => ({ _id: c._id, experiment: c.experiment, variant: c.variant, metric: c.metric, n: 0 });
+    const base = (c: AggregateChange) => ({ _id: c._id, experiment: c.experiment, variant: c.variant, metric: c.metric, ...(c.slice !== undefined ? { slice: c.slice } : {}), n: 0 });
     const unknown = changes.filter((c) => !existing.has(c._id));
     if (unknown.length > 0) {
       await insertNew(aggregates(), unknown.map((c) => ({ ...base(c), cohorts: {} })));
@@ -185,7 +208,7 @@ export const aggregatesRepository = {
     await totalsOf().deleteMany({ experiment });
     const stored = newUnits.map(toStoredUnit);
     for (let i = 0; i < stored.length; i += 5000) await insertNew(units(), stored.slice(i, i + 5000));
-    const base = (c: AggregateChange) => ({ _id: c._id, experiment: c.experiment, variant: c.variant, metric: c.metric, n });
+    const base = (c: AggregateChange) => ({ _id: c._id, experiment: c.experiment, variant: c.variant, metric: c.metric, ...(c.slice !== undefined ? { slice: c.slice } : {}), n });
     const docs: CohortAggregateDocument[] = changes.map((c) => ({ ...base(c), cohorts: c.cohorts }));
     const totalDocs: TotalsDocument[] = changes.map((c) => {
       const t: CohortTotals = { units: 0, sum: 0, sumSquares: 0, histogram: {} };

@@ -10,9 +10,11 @@ import { logger } from '../../lib/logger';
 import { aggregatesRepository, packUnits, unpackUnits, type PackedUnit, type UnitRecord } from '../aggregates';
 import { assignmentId, assignmentsRepository, type AssignmentRecord } from '../assignments';
 import {
+  COVARIATE_SUFFIX,
   countingRepository,
   countRecords,
   emptyChanges,
+  SliceValues,
   onAppended,
   onReadWaiting,
   unitsTouched,
@@ -26,6 +28,7 @@ import {
   type StoredBatch,
 } from '../counting';
 import { eventsRepository } from '../events';
+import { isoDurationToMs } from '../../lib/duration';
 import { experimentsService, metricsByEvent, type ExperimentRecord } from '../experiments';
 
 export interface AggregatorOptions {
@@ -46,6 +49,8 @@ interface Plan {
   taken: { _id: string; found: string[]; at: Date }[];
   /** Seal times of the batches, for the lag figures. */
   sealedAt: Date[];
+  /** Segments: the kept values of the experiments whose lists grew in this plan (stored whole). */
+  slices?: Record<string, Record<string, string[]>>;
   at: Date;
 }
 
@@ -63,7 +68,15 @@ interface Raw { _id: string; b?: string }
 const COUNT_SLICE = 2_000;
 
 function rulesOf(experiment: ExperimentRecord): ExperimentRules {
-  return { key: experiment._id, metricsByEvent: metricsByEvent(experiment.metrics), ...(experiment.stoppedAt ? { endsAt: new Date(experiment.stoppedAt) } : {}) };
+  const lookbackMs = experiment.analysis.cuped ? isoDurationToMs(experiment.analysis.cuped.lookback) : null;
+  const startedAt = experiment.startedAt ? new Date(experiment.startedAt).getTime() : Date.now();
+  return {
+    key: experiment._id,
+    metricsByEvent: metricsByEvent(experiment.metrics),
+    ...(experiment.stoppedAt ? { endsAt: new Date(experiment.stoppedAt) } : {}),
+    ...(experiment.dimensions && experiment.dimensions.length > 0 ? { dimensions: experiment.dimensions } : {}),
+    ...(lookbackMs ? { cuped: { lookbackMs, since: startedAt - lookbackMs } } : {}),
+  };
 }
 
 async function readRaw(kind: IngestBatchRecord['kind'], ids: string[]): Promise<Map<string, Raw>> {
@@ -101,6 +114,8 @@ export class Aggregator {
   // Aggregate documents known to exist (made or seen by this aggregator under this lease): their plan
   // writes need no insert first. Cleared with the lease and by every rebuild, which replaces documents.
   private readonly existing = new Set<string>();
+  // Segments: the values each dimension keeps, per experiment (loaded from the database once per lease).
+  private slices = new SliceValues();
   // A read is waiting for the counts: the next plan starts at once instead of after the plan gap.
   private readWaiting = false;
   // The last cycle left sealed batches for the next one (it reached maxRecords).
@@ -141,6 +156,7 @@ export class Aggregator {
     this.fresh.clear();
     this.local.clear();
     this.existing.clear();
+    this.slices = new SliceValues();
     // A margin for clocks and for the previous holder's last moments.
     this.leaseStartedAt = Date.now() + 2_000;
     await this.recover();
@@ -155,6 +171,7 @@ export class Aggregator {
         this.units.clear();
         this.fresh.clear();
         this.existing.clear();
+        this.slices = new SliceValues();
         await this.recover().catch(() => undefined);
         await ctx.sleep(500);
         continue;
@@ -221,6 +238,7 @@ export class Aggregator {
       this.units.clear();
       this.fresh.clear();
       this.existing.clear();
+      this.slices = new SliceValues();
       await this.recover();
       return true;
     }
@@ -313,7 +331,9 @@ export class Aggregator {
     if (this.fresh.size > 5_000_000) this.fresh.clear();
     const known = (unit: string) => {
       if (this.units.has(unit)) return true;
-      const [experiment, , ...customer] = unit.split('|');
+      const [experiment, metric = '', ...customer] = unit.split('|');
+      // A covariate unit holds events from before the assignment: it may predate this lease.
+      if (metric.endsWith(COVARIATE_SUFFIX)) return false;
       const key = assignmentId(experiment, customer.join('|'));
       return this.fresh.has(key) || freshlyAssigned.has(key);
     };
@@ -327,7 +347,11 @@ export class Aggregator {
     // Counted in slices, letting the event loop serve requests between them: counting tens of thousands
     // of records at once would hold every request of this process meanwhile. The same changes carry
     // over from slice to slice, so the result is that of one call.
-    const lookups = { experiments, assignment: lookupAssignment, unit: (id: string) => this.units.get(id) || null };
+    const sliced = experiments.filter((e) => e.dimensions && !this.slices.has(e.key)).map((e) => e.key);
+    for (const [experiment, values] of await countingRepository.readSliceValues(sliced)) this.slices.load(experiment, values);
+    for (const experiment of sliced) if (!this.slices.has(experiment)) this.slices.load(experiment, {});
+    this.slices.changed.clear();
+    const lookups = { experiments, assignment: lookupAssignment, unit: (id: string) => this.units.get(id) || null, slices: this.slices };
     const changes = emptyChanges();
     for (let i = 0; i < records.length; i += COUNT_SLICE) {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
@@ -346,6 +370,7 @@ export class Aggregator {
       aggregates: [...changes.aggregates.values()],
       taken: [...taken].map(([id, found]) => ({ _id: id, found: [...found], at })),
       sealedAt: ready.map((r) => r.seal.at),
+      ...(this.slices.changed.size > 0 ? { slices: Object.fromEntries([...this.slices.changed].map((e) => [e, this.slices.snapshot(e)])) } : {}),
       at,
     };
   }
@@ -354,7 +379,11 @@ export class Aggregator {
   private async apply(plan: Plan): Promise<void> {
     // Units and aggregates are written side by side (each write is idempotent on its own); the batches go
     // only once both are done.
-    await Promise.all([aggregatesRepository.saveUnits(plan.created, plan.changed), aggregatesRepository.applyChanges(plan.n, plan.aggregates, this.existing)]);
+    await Promise.all([
+      aggregatesRepository.saveUnits(plan.created, plan.changed),
+      aggregatesRepository.applyChanges(plan.n, plan.aggregates, this.existing),
+      plan.slices ? countingRepository.saveSliceValues(plan.slices) : Promise.resolve(),
+    ]);
     if (plan.taken.length > 0) await countingRepository.recordTaken(plan.taken);
     await countingRepository.removeBatches(plan.batches);
     // No progress write: the next plan's compare-and-set replaces this one only once it is applied, and
@@ -393,12 +422,15 @@ export class Aggregator {
         ...events.filter(settled).map((e) => counted('events', e)),
         ...responses.filter(settled).map((r) => counted('responses', r)),
       ];
-      const changes = countRecords({ experiments: [rulesOf(experiment)], assignment: (e, c) => byId.get(assignmentId(e, c)), unit: () => null }, records, emptyChanges());
+      const slices = new SliceValues();
+      const changes = countRecords({ experiments: [rulesOf(experiment)], assignment: (e, c) => byId.get(assignmentId(e, c)), unit: () => null, slices }, records, emptyChanges());
       this.existing.clear();
       // Every plan so far is applied (rebuilds run between plans): say so before replacing anything, so
       // that a restart does not apply the last plan again over what the rebuild writes.
       await countingRepository.saveProgress(this.applied, new Date());
       await aggregatesRepository.replaceExperiment(key, this.applied, [...changes.units.values()], [...changes.aggregates.values()]);
+      await countingRepository.saveSliceValues({ [key]: slices.snapshot(key) });
+      this.slices = new SliceValues();
       this.units.clear();
       this.fresh.clear();
       const assigned = records.filter((r) => r.kind === 'assignments').length;

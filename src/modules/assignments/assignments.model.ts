@@ -8,6 +8,8 @@ export interface AssignmentRecord {
   /** holdout: put in a campaign's no-send arm (variant "holdout"); imported: made elsewhere, imported with its time. */
   reason: 'hash' | 'forced' | 'holdout' | 'imported';
   assignedAt: Date;
+  /** The values of the experiment's dimensions (segments) among the attributes given at assignment. */
+  dims?: Record<string, string>;
 }
 
 const assignmentSchema = new Schema<AssignmentRecord>(
@@ -18,6 +20,7 @@ const assignmentSchema = new Schema<AssignmentRecord>(
     variant: { type: String, required: true },
     reason: { type: String, required: true },
     assignedAt: { type: Date, required: true },
+    dims: Schema.Types.Mixed,
   },
   { versionKey: false, collection: 'assignments' },
 );

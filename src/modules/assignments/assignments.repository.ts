@@ -88,6 +88,6 @@ export const assignmentsRepository = {
 
   /** Streams every assignment of an experiment (for recompute). */
   cursorForExperiment(experiment: string) {
-    return assignments().find({ experiment }, { projection: { experiment: 1, customerId: 1, variant: 1, assignedAt: 1, b: 1 } });
+    return assignments().find({ experiment }, { projection: { experiment: 1, customerId: 1, variant: 1, assignedAt: 1, dims: 1, b: 1 } });
   },
 };

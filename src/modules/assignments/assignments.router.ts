@@ -16,6 +16,7 @@ import {
   importAssignmentsResult,
   pageRedirectParams,
   pageRedirectQuery,
+  redirectAttributes,
 } from './assignments.schemas';
 import { assignmentsService } from './assignments.service';
 
@@ -91,7 +92,7 @@ documented(pageRedirectRouter, { tag: 'Assignments' }).get(
     errors: { 404: '`not_found`: no such page experiment.' },
   },
   async ({ params, query }, _req, res) => {
-    const url = await assignmentsService.pageUrl(params.experiment, query.cid);
+    const url = await assignmentsService.pageUrl(params.experiment, query.cid, redirectAttributes(query));
     if (!url) throw new NotFoundError(`page experiment "${params.experiment}"`);
     res.set('Cache-Control', 'no-store').redirect(302, url);
   },

@@ -42,7 +42,26 @@ export const experimentAssignmentsQuery = z.strictObject({
 
 export const customerParams = z.object({ customerId });
 export const pageRedirectParams = z.object({ experiment: experimentKey });
-export const pageRedirectQuery = z.object({ cid: customerId });
+/**
+ * `cid`, and attributes as `attr.<name>=<value>` (targeting and segments, like `attributes` of POST
+ * /v1/assignments; values are text). Other parameters are ignored.
+ */
+export const pageRedirectQuery = z
+  .looseObject({ cid: customerId })
+  .superRefine((query, ctx) => {
+    for (const [name, value] of Object.entries(query)) {
+      if (!name.startsWith('attr.')) continue;
+      if (!/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(name.slice(5))) ctx.addIssue({ code: 'custom', path: [name], message: 'must be attr.<attribute name>' });
+      else if (typeof value !== 'string' || value.length > 200) ctx.addIssue({ code: 'custom', path: [name], message: 'must be given once, at most 200 characters' });
+    }
+  });
+
+/** The attributes of a page redirect's query (`attr.<name>=<value>`, checked by pageRedirectQuery). */
+export function redirectAttributes(query: Record<string, unknown>): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(query)) if (name.startsWith('attr.') && typeof value === 'string') attributes[name.slice(5)] = value;
+  return attributes;
+}
 
 // Answers (the API reference, src/lib/openapi.ts).
 

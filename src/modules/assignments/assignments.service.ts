@@ -28,6 +28,23 @@ function result(experiment: ExperimentRecord, customerId: string, variant: strin
   return { experiment: experiment._id, customerId, variant, inExperiment: variant !== null, reason, content, ...(assignedAt ? { assignedAt } : {}) };
 }
 
+/** A dimension's value as kept: scalars as text (at most 100 characters); anything else is no value. */
+const DIMENSION_VALUE_LENGTH = 100;
+
+/**
+ * The values of the experiment's dimensions among a customer's attributes (pure), stored with the
+ * assignment: the aggregator slices the results by them (docs/metrics.md, segments).
+ */
+export function dimensionValues(experiment: Pick<ExperimentRecord, 'dimensions'>, attributes: Record<string, unknown> | undefined): { dims?: Record<string, string> } {
+  if (!experiment.dimensions || experiment.dimensions.length === 0 || !attributes) return {};
+  const dims: Record<string, string> = {};
+  for (const name of experiment.dimensions) {
+    const value = attributes[name];
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') dims[name] = String(value).slice(0, DIMENSION_VALUE_LENGTH);
+  }
+  return Object.keys(dims).length > 0 ? { dims } : {};
+}
+
 /**
  * What a new customer gets, from targeting and the GrowthBook hash alone (pure: no I/O).
  * Returns the variant key, or the reason the customer is not in the experiment.
@@ -80,7 +97,7 @@ export const assignmentsService = {
       variant = bucket.variant;
       reason = 'hash';
     }
-    const record: AssignmentRecord = { _id: assignmentId(experimentKey, customer.customerId), experiment: experimentKey, customerId: customer.customerId, variant, reason, assignedAt: new Date() };
+    const record: AssignmentRecord = { _id: assignmentId(experimentKey, customer.customerId), experiment: experimentKey, customerId: customer.customerId, variant, reason, assignedAt: new Date(), ...dimensionValues(experiment, customer.attributes) };
     if (!(await assignmentsRepository.insert(record))) {
       // Assigned before (or by a concurrent request): the stored assignment is the one that sticks.
       const winner = await assignmentsRepository.find(experimentKey, customer.customerId);
@@ -114,7 +131,7 @@ export const assignmentsService = {
         lookups.add(id);
         return { id, otherwise: bucket.reason };
       }
-      if (!fresh.has(id)) fresh.set(id, { _id: id, experiment: experimentKey, customerId: customer.customerId, variant: bucket.variant, reason: 'hash', assignedAt });
+      if (!fresh.has(id)) fresh.set(id, { _id: id, experiment: experimentKey, customerId: customer.customerId, variant: bucket.variant, reason: 'hash', assignedAt, ...dimensionValues(experiment, customer.attributes) });
       return { id };
     });
     // New customers are written without a read; those that existed already are read back (the rare path).
@@ -148,7 +165,7 @@ export const assignmentsService = {
     const ids = customers.map((customer) => {
       const id = assignmentId(experimentKey, customer.customerId);
       if (!assignmentsRepository.findCached(experimentKey, customer.customerId) && 'variant' in bucketCustomer(experiment, customer) && !fresh.has(id)) {
-        fresh.set(id, { _id: id, experiment: experimentKey, customerId: customer.customerId, variant: HOLDOUT_VARIANT, reason: 'holdout', assignedAt });
+        fresh.set(id, { _id: id, experiment: experimentKey, customerId: customer.customerId, variant: HOLDOUT_VARIANT, reason: 'holdout', assignedAt, ...dimensionValues(experiment, customer.attributes) });
       }
       return id;
     });
@@ -171,7 +188,7 @@ export const assignmentsService = {
    */
   async importAssignments(
     experimentKey: string,
-    rows: { customerId: string; variant: string; assignedAt: Date }[],
+    rows: { customerId: string; variant: string; assignedAt: Date; attributes?: Record<string, unknown> }[],
     now: Date = new Date(),
   ): Promise<{ imported: number; duplicates: string[] }> {
     const experiment = await experimentsService.getRecord(experimentKey);
@@ -190,7 +207,7 @@ export const assignmentsService = {
     for (const row of rows) {
       const id = assignmentId(experimentKey, row.customerId);
       if (fresh.has(id)) repeated.push(row.customerId);
-      else fresh.set(id, { _id: id, experiment: experimentKey, customerId: row.customerId, variant: row.variant, reason: 'imported', assignedAt: row.assignedAt });
+      else fresh.set(id, { _id: id, experiment: experimentKey, customerId: row.customerId, variant: row.variant, reason: 'imported', assignedAt: row.assignedAt, ...dimensionValues(experiment, row.attributes) });
     }
     const existed = await assignmentsRepository.insertMany([...fresh.values()]);
     const duplicates = [...[...fresh.values()].filter((r) => existed.has(r._id)).map((r) => r.customerId), ...repeated];
@@ -208,10 +225,10 @@ export const assignmentsService = {
   },
 
   /** Page experiments: the URL to send this customer to (only URLs stored on the experiment). */
-  async pageUrl(experimentKey: string, customerId: string): Promise<string | null> {
+  async pageUrl(experimentKey: string, customerId: string, attributes: Record<string, string> = {}): Promise<string | null> {
     const experiment = await experimentsService.getCached(experimentKey);
     if (experiment.assetType !== 'page') return null;
-    const assignment = await this.assign(experimentKey, { customerId });
+    const assignment = await this.assign(experimentKey, { customerId, ...(Object.keys(attributes).length > 0 ? { attributes } : {}) });
     const variantKey = assignment.variant ?? experiment.controlVariant;
     const url = experiment.variants.find((v) => v.key === variantKey)?.content.url;
     return typeof url === 'string' ? url : null;

@@ -97,7 +97,7 @@ async function describe(record: CampaignRecord) {
     // Engagement is measured on the experiment's assigned customers: the test group.
     counts.opened = units(variant, 'email_open');
     counts.clicked = units(variant, 'email_click');
-    counts.answered = survey ? units(variant, survey) : SURVEY_METRICS.reduce((max, m) => Math.max(max, units(variant, m)), 0);
+    counts.answered = survey ? units(variant, survey.key) : SURVEY_METRICS.reduce((max, m) => Math.max(max, units(variant, m)), 0);
     counts.unsubscribed = units(variant, 'unsubscribe');
     return { variant, assigned: units(variant, ASSIGNED), testGroup, winnerGroup, ...counts };
   });
@@ -112,7 +112,7 @@ async function describe(record: CampaignRecord) {
         assigned: units(HOLDOUT_VARIANT, ASSIGNED),
         opened: units(HOLDOUT_VARIANT, 'email_open'),
         clicked: units(HOLDOUT_VARIANT, 'email_click'),
-        answered: survey ? units(HOLDOUT_VARIANT, survey) : SURVEY_METRICS.reduce((max, m) => Math.max(max, units(HOLDOUT_VARIANT, m)), 0),
+        answered: survey ? units(HOLDOUT_VARIANT, survey.key) : SURVEY_METRICS.reduce((max, m) => Math.max(max, units(HOLDOUT_VARIANT, m)), 0),
         unsubscribed: units(HOLDOUT_VARIANT, 'unsubscribe'),
       }
     : undefined;

@@ -242,7 +242,7 @@ export class SendWorker {
   private async claimSurveys(experiment: ExperimentRecord, messages: MessageRecord[]): Promise<Set<string>> {
     const metric = surveyMetricOf(experiment);
     if (!metric) return new Set();
-    return surveyInvitations.claim(experiment._id, metric, messages.map((m) => ({ messageId: m._id, customerId: m.customerId })));
+    return surveyInvitations.claim(experiment._id, metric.key, messages.map((m) => ({ messageId: m._id, customerId: m.customerId })));
   }
 
   private keepSmsOpen(): void {

@@ -204,6 +204,26 @@ export const countingRepository = {
     }
   },
 
+  /**
+   * The values each dimension keeps (segments), per experiment, as the aggregator last stored them
+   * (counting_state `slices:<experiment>`, read by _id).
+   */
+  async readSliceValues(experiments: string[]): Promise<Map<string, Record<string, string[]>>> {
+    if (experiments.length === 0) return new Map();
+    const found = await findByIds(state(), experiments.map((e) => `slices:${e}`));
+    return new Map([...found.values()].map((doc) => [doc._id.slice('slices:'.length), (doc.values ?? {}) as Record<string, string[]>]));
+  },
+
+  /** Stores the kept values of these experiments whole: writing the same lists again changes nothing. */
+  async saveSliceValues(values: Record<string, Record<string, string[]>>): Promise<void> {
+    const entries = Object.entries(values);
+    if (entries.length === 0) return;
+    await state().bulkWrite(
+      entries.map(([experiment, kept]) => ({ replaceOne: { filter: { _id: `slices:${experiment}` }, replacement: { values: kept }, upsert: true } })),
+      { ordered: false },
+    );
+  },
+
   /** Asks for a rebuild (replacing an earlier request of the same experiment); resolves to its time. */
   async requestRebuild(experiment: string, requestId: string): Promise<Date> {
     const requestedAt = new Date();

@@ -63,7 +63,79 @@ export interface ExperimentRules {
   metricsByEvent: Map<string, MetricRule[]>;
   /** The end of the analysis (the stop time of a stopped experiment): later events and answers do not count. */
   endsAt?: Date;
+  /** Segments: every change is also counted in the slice of each of these dimensions (the customer's value). */
+  dimensions?: string[];
+  /**
+   * CUPED: each proportion and mean metric's covariate is the customer's same metric over `lookbackMs`
+   * before the assignment. `since`: the earliest event time a pre-period can hold (the start − lookback).
+   */
+  cuped?: { lookbackMs: number; since: number };
 }
+
+// --- Segments ---------------------------------------------------------------------------------------------
+
+/** A dimension keeps its first MAX_SLICE_VALUES distinct values; later ones count as OTHER, no value as NONE. */
+export const MAX_SLICE_VALUES = 20;
+export const SLICE_NONE = '(none)';
+export const SLICE_OTHER = '(other)';
+export function sliceKey(dimension: string, value: string): string {
+  return `${dimension}=${value}`;
+}
+
+/**
+ * The values kept per experiment and dimension, in the order first counted. Once a value is kept it
+ * stays, and once MAX_SLICE_VALUES are kept every new one is OTHER for good: a customer's slice never
+ * changes between the records counted for it. `changed` names the experiments whose lists grew.
+ */
+export class SliceValues {
+  readonly changed = new Set<string>();
+  private readonly kept = new Map<string, Map<string, string[]>>();
+
+  has(experiment: string): boolean {
+    return this.kept.has(experiment);
+  }
+
+  load(experiment: string, values: Record<string, string[]>): void {
+    this.kept.set(experiment, new Map(Object.entries(values).map(([dimension, list]) => [dimension, [...list]])));
+  }
+
+  snapshot(experiment: string): Record<string, string[]> {
+    return Object.fromEntries([...(this.kept.get(experiment) ?? new Map<string, string[]>())].map(([dimension, list]) => [dimension, [...list]]));
+  }
+
+  valueOf(experiment: string, dimension: string, raw: string | undefined): string {
+    if (raw === undefined) return SLICE_NONE;
+    let dimensions = this.kept.get(experiment);
+    if (!dimensions) this.kept.set(experiment, (dimensions = new Map<string, string[]>()));
+    let list = dimensions.get(dimension);
+    if (!list) dimensions.set(dimension, (list = []));
+    if (list.includes(raw)) return raw;
+    if (list.length >= MAX_SLICE_VALUES) return SLICE_OTHER;
+    list.push(raw);
+    this.changed.add(experiment);
+    return raw;
+  }
+}
+
+// --- CUPED ------------------------------------------------------------------------------------------------
+
+/** A proportion or mean metric's covariate sums in its aggregate's histogram: ΣX, ΣX², ΣXY. */
+export const CUPED_SUM_X = 'cx';
+export const CUPED_SUM_XX = 'cxx';
+export const CUPED_SUM_XY = 'cxy';
+/** A pending covariate keeps at most this many events (the oldest go first). */
+export const MAX_PRE_PERIOD_EVENTS = 10_000;
+
+/** Whether CUPED applies to a metric: proportion and mean metrics (not a percentile-capped mean). */
+export function cupedApplies(metric: MetricRule): boolean {
+  return (metric.kind === 'binomial' || metric.kind === 'mean') && !metric.sketchTotals;
+}
+
+/** The unit holding a customer's covariate for a metric (its pre-period events until the assignment is counted). */
+export function covariateUnitId(experiment: string, metric: string, customerId: string): string {
+  return unitId(experiment, `${metric}${COVARIATE_SUFFIX}`, customerId);
+}
+export const COVARIATE_SUFFIX = '~pre';
 
 export interface AssignmentFact {
   _id: string;
@@ -71,6 +143,8 @@ export interface AssignmentFact {
   customerId: string;
   variant: string;
   assignedAt: Date;
+  /** The values of the experiment's dimensions given at assignment. */
+  dims?: Record<string, string>;
 }
 
 export interface EventFact {
@@ -109,6 +183,11 @@ export interface UnitState {
   value2?: number;
   /** Surveys: the current answer (a later one by `at` replaces it). */
   responseId?: string;
+  /**
+   * A covariate unit (CUPED) before its customer's assignment is counted: the pre-period events as
+   * [time (ms), value]; `variant` and `cohort` are empty then. Once counted, `value` is the raw covariate.
+   */
+  pre?: [number, number][];
   at: Date;
 }
 
@@ -119,12 +198,14 @@ export interface CohortDelta {
   histogram: Record<string, number>;
 }
 
-/** Changes to one aggregate (experiment × variant × metric), per cohort. */
+/** Changes to one aggregate (experiment × variant × metric, or one slice of it), per cohort. */
 export interface AggregateChange {
-  _id: string; // `${experiment}|${variant}|${metric}`
+  _id: string; // `${experiment}|${variant}|${metric}`, a slice's with `|@${dimension}=${value}`
   experiment: string;
   variant: string;
   metric: string;
+  /** A segment's slice: `${dimension}=${value}`. */
+  slice?: string;
   cohorts: Record<string, CohortDelta>;
 }
 
@@ -133,6 +214,8 @@ export interface CountingLookups {
   assignment(experiment: string, customerId: string): AssignmentFact | undefined;
   /** The unit as stored (null: none). Only asked for units the caller prefetched. */
   unit(id: string): UnitState | null;
+  /** The slice values kept so far (experiments with dimensions); values first counted here are added. */
+  slices?: SliceValues;
 }
 
 export interface CountingChanges {
@@ -142,8 +225,8 @@ export interface CountingChanges {
   aggregates: Map<string, AggregateChange>;
 }
 
-export function aggregateId(experiment: string, variant: string, metric: string): string {
-  return `${experiment}|${variant}|${metric}`;
+export function aggregateId(experiment: string, variant: string, metric: string, slice?: string): string {
+  return slice === undefined ? `${experiment}|${variant}|${metric}` : `${experiment}|${variant}|${metric}|@${slice}`;
 }
 export function unitId(experiment: string, metric: string, customerId: string): string {
   return `${experiment}|${metric}|${customerId}`;
@@ -156,11 +239,11 @@ export function emptyChanges(): CountingChanges {
   return { units: new Map(), created: new Set(), aggregates: new Map() };
 }
 
-function add(changes: CountingChanges, experiment: string, variant: string, metric: string, cohort: string, delta: Partial<CohortDelta>): void {
-  const id = aggregateId(experiment, variant, metric);
+function add(changes: CountingChanges, experiment: string, variant: string, metric: string, cohort: string, delta: Partial<CohortDelta>, slice?: string): void {
+  const id = aggregateId(experiment, variant, metric, slice);
   let change = changes.aggregates.get(id);
   if (!change) {
-    change = { _id: id, experiment, variant, metric, cohorts: {} };
+    change = { _id: id, experiment, variant, metric, ...(slice !== undefined ? { slice } : {}), cohorts: {} };
     changes.aggregates.set(id, change);
   }
   const c = (change.cohorts[cohort] ??= { units: 0, sum: 0, sumSquares: 0, histogram: {} });
@@ -197,23 +280,59 @@ function contribution(metric: MetricRule, event: EventFact): number | null {
   return typeof node === 'number' && Number.isFinite(node) ? node : null;
 }
 
+/** The metrics of an experiment that CUPED adjusts (one rule per metric key). */
+function cupedMetrics(experiment: ExperimentRules): MetricRule[] {
+  if (!experiment.cuped) return [];
+  const byKey = new Map<string, MetricRule>();
+  for (const rules of experiment.metricsByEvent.values()) for (const rule of rules) if (cupedApplies(rule) && !byKey.has(rule.key)) byKey.set(rule.key, rule);
+  return [...byKey.values()];
+}
+
 /** Which unit ids counting these records may read (so the caller can prefetch them). */
 export function unitsTouched(lookups: Pick<CountingLookups, 'experiments' | 'assignment'>, records: CountedRecord[]): Set<string> {
   const ids = new Set<string>();
   for (const item of records) {
-    if (item.kind === 'assignments') continue;
+    if (item.kind === 'assignments') {
+      const a = item.record;
+      const experiment = lookups.experiments.find((e) => e.key === a.experiment);
+      // CUPED: the customer's covariate (pending pre-period events) and current value, per metric.
+      if (experiment) {
+        for (const metric of cupedMetrics(experiment)) {
+          ids.add(covariateUnitId(a.experiment, metric.key, a.customerId));
+          ids.add(unitId(a.experiment, metric.key, a.customerId));
+        }
+      }
+      continue;
+    }
     for (const experiment of lookups.experiments) {
       const r = item.record;
       if (r.experiment !== undefined && r.experiment !== experiment.key) continue;
-      if (!lookups.assignment(experiment.key, r.customerId)) continue;
+      const assigned = lookups.assignment(experiment.key, r.customerId) !== undefined;
       if (item.kind === 'events') {
-        for (const metric of experiment.metricsByEvent.get(item.record.name) ?? []) ids.add(unitId(experiment.key, metric.key, r.customerId));
-      } else {
+        for (const metric of experiment.metricsByEvent.get(item.record.name) ?? []) {
+          const cuped = experiment.cuped !== undefined && cupedApplies(metric);
+          if (assigned || cuped) ids.add(unitId(experiment.key, metric.key, r.customerId));
+          if (cuped) ids.add(covariateUnitId(experiment.key, metric.key, r.customerId));
+        }
+      } else if (assigned) {
         ids.add(unitId(experiment.key, item.record.metric, r.customerId));
       }
     }
   }
   return ids;
+}
+
+/** A covariate as it enters the sums: 0/1 for a proportion, the (absolutely capped) total for a mean. */
+function covariateValue(metric: MetricRule, raw: number): number {
+  if (metric.kind === 'binomial') return raw > 0 ? 1 : 0;
+  return metric.cap === undefined ? raw : Math.min(raw, metric.cap);
+}
+
+/** A customer's metric value as it enters the sums (Y): 0/1 for a proportion, the (capped) total for a mean. */
+function outcomeValue(metric: MetricRule, unit: UnitState | null): number {
+  if (!unit) return 0;
+  if (metric.kind === 'binomial') return unit.value > 0 ? 1 : 0;
+  return metric.cap === undefined ? unit.value : Math.min(unit.value, metric.cap);
 }
 
 /**
@@ -226,10 +345,47 @@ export function countRecords(lookups: CountingLookups, records: CountedRecord[],
     if (!existed && !changes.units.has(unit._id)) changes.created.add(unit._id);
     changes.units.set(unit._id, unit);
   };
+  const slices = lookups.slices ?? new SliceValues();
+  // A change of the customer's aggregate: the whole experiment's, and each of the customer's slices.
+  const record = (experiment: ExperimentRules | undefined, assignment: AssignmentFact, metric: string, delta: Partial<CohortDelta>) => {
+    const cohort = cohortOf(assignment.assignedAt);
+    add(changes, assignment.experiment, assignment.variant, metric, cohort, delta);
+    for (const dimension of experiment?.dimensions ?? []) {
+      add(changes, assignment.experiment, assignment.variant, metric, cohort, delta, sliceKey(dimension, slices.valueOf(assignment.experiment, dimension, assignment.dims?.[dimension])));
+    }
+  };
+  // CUPED: the covariate X of a customer whose assignment is counted (0 until then), and Y's change.
+  const covariateOf = (experiment: ExperimentRules, metric: MetricRule, customerId: string): number => {
+    const unit = current(covariateUnitId(experiment.key, metric.key, customerId));
+    return unit && unit.variant !== '' ? covariateValue(metric, unit.value) : 0;
+  };
+  const outcomeMoved = (experiment: ExperimentRules, assignment: AssignmentFact, metric: MetricRule, dy: number, delta: Partial<CohortDelta>) => {
+    if (!experiment.cuped || !cupedApplies(metric) || dy === 0) return delta;
+    const x = covariateOf(experiment, metric, assignment.customerId);
+    return x === 0 ? delta : { ...delta, histogram: { ...delta.histogram, [CUPED_SUM_XY]: x * dy } };
+  };
   for (const item of records) {
     if (item.kind === 'assignments') {
       const a = item.record;
-      add(changes, a.experiment, a.variant, ASSIGNED, cohortOf(a.assignedAt), { units: 1 });
+      const experiment = lookups.experiments.find((e) => e.key === a.experiment);
+      record(experiment, a, ASSIGNED, { units: 1 });
+      if (!experiment) continue;
+      // CUPED: the pre-period events seen so far make the covariate, from now on kept as a number.
+      for (const metric of cupedMetrics(experiment)) {
+        const id = covariateUnitId(a.experiment, metric.key, a.customerId);
+        const pending = current(id);
+        if (pending && pending.variant !== '') continue;
+        const from = a.assignedAt.getTime() - experiment.cuped!.lookbackMs;
+        const to = a.assignedAt.getTime();
+        let raw = 0;
+        for (const [at, value] of pending?.pre ?? []) if (at >= from && at < to) raw += value;
+        const { pre: _pre, ...rest } = pending ?? { _id: id, experiment: a.experiment, metric: `${metric.key}${COVARIATE_SUFFIX}`, customerId: a.customerId, at: a.assignedAt, value: 0 };
+        put({ ...rest, variant: a.variant, cohort: cohortOf(a.assignedAt), value: raw }, pending !== null);
+        const x = covariateValue(metric, raw);
+        if (x === 0) continue;
+        const y = outcomeValue(metric, current(unitId(a.experiment, metric.key, a.customerId)));
+        record(experiment, a, metric.key, { histogram: { [CUPED_SUM_X]: x, [CUPED_SUM_XX]: x * x, [CUPED_SUM_XY]: x * y } });
+      }
       continue;
     }
     for (const experiment of lookups.experiments) {
@@ -237,8 +393,11 @@ export function countRecords(lookups: CountingLookups, records: CountedRecord[],
       if (r.experiment !== undefined && r.experiment !== experiment.key) continue;
       if (experiment.endsAt && r.timestamp.getTime() > experiment.endsAt.getTime()) continue;
       const assignment = lookups.assignment(experiment.key, r.customerId);
-      if (!assignment || assignment.assignedAt.getTime() > r.timestamp.getTime()) continue;
-      const cohort = cohortOf(assignment.assignedAt);
+      if (!assignment || assignment.assignedAt.getTime() > r.timestamp.getTime()) {
+        // Before the customer's assignment (or without one yet): only a CUPED covariate can use it.
+        if (item.kind === 'events' && experiment.cuped) countPrePeriod(experiment, item.record, assignment);
+        continue;
+      }
       if (item.kind === 'events') {
         const event = item.record;
         for (const metric of experiment.metricsByEvent.get(event.name) ?? []) {
@@ -247,12 +406,12 @@ export function countRecords(lookups: CountingLookups, records: CountedRecord[],
           if (value === null) continue;
           if (metric.kind === 'quantile') {
             // Every value is an observation of its own: no per-customer state.
-            add(changes, experiment.key, assignment.variant, metric.key, cohort, { units: 1, sum: value, sumSquares: value * value, histogram: { [sketchKey(sketchBucketOf(value))]: 1 } });
+            record(experiment, assignment, metric.key, { units: 1, sum: value, sumSquares: value * value, histogram: { [sketchKey(sketchBucketOf(value))]: 1 } });
             continue;
           }
           const id = unitId(experiment.key, metric.key, event.customerId);
           const unit = current(id);
-          const fresh: UnitState = { _id: id, experiment: experiment.key, variant: assignment.variant, metric: metric.key, customerId: event.customerId, cohort, value: 0, at: event.timestamp };
+          const fresh: UnitState = { _id: id, experiment: experiment.key, variant: assignment.variant, metric: metric.key, customerId: event.customerId, cohort: cohortOf(assignment.assignedAt), value: 0, at: event.timestamp };
           const before = unit ?? fresh;
           const earlier = before.at.getTime() > event.timestamp.getTime() ? event.timestamp : before.at;
           if (metric.kind === 'ratio') {
@@ -265,7 +424,7 @@ export function countRecords(lookups: CountingLookups, records: CountedRecord[],
               continue;
             }
             put({ ...before, value: x1, value2: y1, at: earlier }, unit !== null);
-            add(changes, experiment.key, before.variant, metric.key, before.cohort, {
+            record(experiment, assignment, metric.key, {
               units: unit ? 0 : 1,
               sum: x1 - x0,
               sumSquares: x1 * x1 - x0 * x0,
@@ -295,13 +454,13 @@ export function countRecords(lookups: CountingLookups, records: CountedRecord[],
               if (unit) move(t0, -1);
               move(t1, 1);
             }
-            add(changes, experiment.key, before.variant, metric.key, before.cohort, { units: unit ? 0 : 1, sum: c1 - c0, sumSquares: c1 * c1 - c0 * c0, histogram });
+            record(experiment, assignment, metric.key, outcomeMoved(experiment, assignment, metric, c1 - c0, { units: unit ? 0 : 1, sum: c1 - c0, sumSquares: c1 * c1 - c0 * c0, histogram }));
             continue;
           }
           // Binomial: the customer counts once.
           if (!unit) {
             put({ ...fresh, value: 1 }, false);
-            add(changes, experiment.key, assignment.variant, metric.key, cohort, { units: 1, sum: 1, sumSquares: 1 });
+            record(experiment, assignment, metric.key, outcomeMoved(experiment, assignment, metric, 1, { units: 1, sum: 1, sumSquares: 1 }));
           } else if (earlier !== unit.at) put({ ...unit, at: earlier }, true);
         }
       } else {
@@ -310,15 +469,15 @@ export function countRecords(lookups: CountingLookups, records: CountedRecord[],
         const score = answer.score;
         const unit = current(id);
         if (!unit) {
-          put({ _id: id, experiment: experiment.key, variant: assignment.variant, metric: answer.metric, customerId: answer.customerId, cohort, value: score, responseId: answer._id, at: answer.timestamp }, false);
-          add(changes, experiment.key, assignment.variant, answer.metric, cohort, { units: 1, sum: score, sumSquares: score * score, histogram: { [score]: 1 } });
+          put({ _id: id, experiment: experiment.key, variant: assignment.variant, metric: answer.metric, customerId: answer.customerId, cohort: cohortOf(assignment.assignedAt), value: score, responseId: answer._id, at: answer.timestamp }, false);
+          record(experiment, assignment, answer.metric, { units: 1, sum: score, sumSquares: score * score, histogram: { [score]: 1 } });
           continue;
         }
         // A later answer replaces the current one; an older one arriving late, or the same one again, does not.
         if (unit.responseId === answer._id || unit.at.getTime() > answer.timestamp.getTime()) continue;
         const old = unit.value;
         put({ ...unit, value: score, responseId: answer._id, at: answer.timestamp }, true);
-        add(changes, unit.experiment, unit.variant, answer.metric, unit.cohort, {
+        record(experiment, assignment, answer.metric, {
           sum: score - old,
           sumSquares: score * score - old * old,
           histogram: old === score ? {} : { [old]: -1, [score]: 1 },
@@ -327,4 +486,36 @@ export function countRecords(lookups: CountingLookups, records: CountedRecord[],
     }
   }
   return changes;
+
+  /**
+   * An event before the customer's assignment (or before any): for each CUPED metric it feeds, kept as a
+   * pending pre-period event until the assignment is counted, or added to the covariate of an assignment
+   * counted already (an event that arrives late) when it falls in the lookback.
+   */
+  function countPrePeriod(experiment: ExperimentRules, event: EventFact, assignment: AssignmentFact | undefined): void {
+    const at = event.timestamp.getTime();
+    const lookback = experiment.cuped!;
+    if (at < (assignment ? assignment.assignedAt.getTime() - lookback.lookbackMs : lookback.since)) return;
+    for (const metric of experiment.metricsByEvent.get(event.name) ?? []) {
+      if (!cupedApplies(metric)) continue;
+      if (metric.filter && !evalCondition({ properties: event.properties ?? {} }, metric.filter as Parameters<typeof evalCondition>[1])) continue;
+      const value = contribution(metric, event);
+      if (value === null || value === 0) continue;
+      const id = covariateUnitId(experiment.key, metric.key, event.customerId);
+      const unit = current(id);
+      if (unit && unit.variant !== '' && assignment) {
+        const x0 = covariateValue(metric, unit.value);
+        const x1 = covariateValue(metric, unit.value + value);
+        put({ ...unit, value: unit.value + value }, true);
+        if (x1 === x0) continue;
+        const y = outcomeValue(metric, current(unitId(experiment.key, metric.key, event.customerId)));
+        record(experiment, assignment, metric.key, { histogram: { [CUPED_SUM_X]: x1 - x0, [CUPED_SUM_XX]: x1 * x1 - x0 * x0, [CUPED_SUM_XY]: (x1 - x0) * y } });
+        continue;
+      }
+      const pre = [...(unit?.pre ?? []), [at, value] as [number, number]];
+      if (pre.length > MAX_PRE_PERIOD_EVENTS) pre.splice(0, pre.length - MAX_PRE_PERIOD_EVENTS);
+      const base: UnitState = unit ?? { _id: id, experiment: experiment.key, variant: '', metric: `${metric.key}${COVARIATE_SUFFIX}`, customerId: event.customerId, cohort: '', value: 0, at: event.timestamp };
+      put({ ...base, pre, at: base.at.getTime() > at ? event.timestamp : base.at }, unit !== null);
+    }
+  }
 }

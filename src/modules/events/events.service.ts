@@ -4,7 +4,7 @@ import { ServiceUnavailableError } from '../../lib/errors';
 import { aggregatesRepository, ASSIGNED } from '../aggregates';
 import { assignmentId, assignmentsRepository } from '../assignments';
 import { countingRepository, readFreshness, wakeAggregator } from '../counting';
-import { experimentsService, SURVEY_METRICS } from '../experiments';
+import { experimentsService, findSurveyMetric, isBuiltInSurveyMetric, type ExperimentRecord } from '../experiments';
 import type { EventRecord, ResponseRecord } from './events.model';
 import { notifyObservers } from './event-observers';
 import { eventsRepository } from './events.repository';
@@ -12,6 +12,19 @@ import type { EventInput, ResponseInput } from './events.schemas';
 
 /** How long POST .../recompute waits for the aggregator to finish the rebuild. */
 const REBUILD_WAIT_MS = 120_000;
+
+/**
+ * The scales a survey metric that is not built in is answered on: the named experiment's own (a library
+ * metric it names, or a custom one), else the library's; without an experiment and outside the library,
+ * those of the counted experiments with a custom survey metric of that key (the score must fit each).
+ */
+async function surveyScalesOf(key: string, experiment: ExperimentRecord | undefined): Promise<{ min: number; max: number }[]> {
+  const own = experiment && findSurveyMetric(experiment, key);
+  if (own) return [own.scale];
+  const library = await experimentsService.surveyScaleOf(key);
+  if (library || experiment) return library ? [library] : [];
+  return (await experimentsService.listWithAssignments()).flatMap((e) => findSurveyMetric(e, key)?.scale ?? []);
+}
 
 export const eventsService = {
   /** Stores events (answering once they are durable); the aggregator counts them. */
@@ -54,12 +67,13 @@ export const eventsService = {
       timestamp: input.timestamp ?? new Date(),
       receivedAt: new Date(),
     };
-    if (input.experiment !== undefined) await experimentsService.getCached(input.experiment);
-    if (!(SURVEY_METRICS as readonly string[]).includes(input.metric)) {
-      // A survey metric of the library: its own scale.
-      const scale = await experimentsService.surveyScaleOf(input.metric);
-      if (!scale) throw new z.ZodError([{ code: 'custom', path: ['metric'], input: input.metric, message: `"${input.metric}" is not a survey metric (csat, nps, ces, or a survey metric of the library)` }]);
-      if (input.score < scale.min || input.score > scale.max) throw new z.ZodError([{ code: 'custom', path: ['score'], input: input.score, message: `${input.metric} scores are whole numbers from ${scale.min} to ${scale.max}` }]);
+    const named = input.experiment !== undefined ? await experimentsService.getCached(input.experiment) : undefined;
+    if (!isBuiltInSurveyMetric(input.metric)) {
+      // A survey metric of the library or a custom one of an experiment: its own scale.
+      const scales = await surveyScalesOf(input.metric, named);
+      if (scales.length === 0) throw new z.ZodError([{ code: 'custom', path: ['metric'], input: input.metric, message: `"${input.metric}" is not a survey metric (csat, nps, ces, a survey metric of the library, or a custom survey metric of the experiment)` }]);
+      const outside = scales.find((scale) => input.score < scale.min || input.score > scale.max);
+      if (outside) throw new z.ZodError([{ code: 'custom', path: ['score'], input: input.score, message: `${input.metric} scores are whole numbers from ${outside.min} to ${outside.max}` }]);
     }
     const experiments = (await experimentsService.listWithAssignments()).filter((e) => input.experiment === undefined || e._id === input.experiment);
     const assignments = await assignmentsRepository.findMany(experiments.map((e) => assignmentId(e._id, record.customerId)));

@@ -36,7 +36,11 @@ export interface ExperimentRecord {
     method: 'frequentist' | 'sequential' | 'bayesian';
     correction: 'holm' | 'benjamini-hochberg' | 'none';
     minSamplePerVariant: number;
+    /** CUPED: the covariate is each metric over this ISO-8601 duration before the customer's assignment. */
+    cuped?: { lookback: string };
   };
+  /** Attribute names that slice the results (segments), fixed once started. */
+  dimensions?: string[];
   /** The survey's settings: the follow-up question after the score (true: the built-in one). */
   survey?: { followUp?: true | { en?: string; fa?: string; ar?: string } };
   status: ExperimentStatus;
@@ -65,6 +69,7 @@ const experimentSchema = new Schema<ExperimentRecord>(
     targeting: String, // JSON text: see experiments.repository
     metrics: { type: Schema.Types.Mixed, required: true },
     analysis: { type: Schema.Types.Mixed, required: true },
+    dimensions: { type: [String], default: undefined },
     survey: Schema.Types.Mixed,
     status: { type: String, required: true, index: true },
     rollout: Schema.Types.Mixed,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { documentedAs, httpUrl, isoDate } from '../../lib/schemas';
 import { isoDurationToMs } from '../../lib/duration';
+import { windowDurationMs } from '../../stats/windows';
 import { emailTemplateProblems } from '../../lib/email-templates';
 import { BUILT_IN_METRIC_KEYS } from './metric-catalogue';
 import { metricDefinition, operatorCondition, scalar } from '../../lib/metric-definition';
@@ -84,7 +85,26 @@ export const analysisSpec = z.strictObject({
   method: z.enum(['frequentist', 'sequential', 'bayesian']).default('frequentist'),
   correction: z.enum(['holm', 'benjamini-hochberg', 'none']).default('holm'),
   minSamplePerVariant: z.number().int().min(1).default(100),
+  cuped: z
+    .strictObject({
+      lookback: z
+        .string()
+        .max(40)
+        .refine((value) => (windowDurationMs(value, false) ?? 0) > 0, 'must be a positive ISO-8601 duration such as P14D or PT36H (no years or months)')
+        .meta({ description: 'the pre-period before each customer\'s assignment: the covariate is the same metric over it' }),
+    })
+    .optional()
+    .meta({ description: 'CUPED (Deng et al. 2013) for proportion and mean metrics; fixed once the experiment has started' }),
 });
+
+/**
+ * Segments: up to 5 attribute names whose values (given at assignment) slice the results. A dimension's
+ * first 20 distinct values are kept; later ones count as "(other)", customers without it as "(none)".
+ */
+export const dimensionsSpec = z
+  .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, 'must be an attribute name (letters, digits, _ and -)'))
+  .max(5, 'at most 5 dimensions')
+  .refine((names) => new Set(names).size === names.length, 'dimensions must be distinct');
 
 const followUpText = z.string().trim().min(1).max(500);
 /**
@@ -131,6 +151,7 @@ const experimentFields = {
   targeting: targeting.optional(),
   metrics: metricsSpec,
   analysis: analysisSpec.default(() => analysisSpec.parse({})),
+  dimensions: dimensionsSpec.optional(),
   survey: surveySpec.optional(),
 };
 
@@ -192,6 +213,7 @@ export const patchExperimentBody = z
     targeting: targeting.nullable().optional(),
     metrics: metricsSpec.optional(),
     analysis: analysisSpec.partial().optional(),
+    dimensions: dimensionsSpec.optional(),
     survey: surveySpec.nullable().optional().meta({ description: 'the survey settings (null removes them)' }),
   })
   .refine((body) => Object.keys(body).length > 0, 'body must change at least one field');
@@ -211,7 +233,7 @@ export const experimentKeyParams = z.object({ key: experimentKey });
 /** A variant's content as stored: what the experiment's asset type validated on the way in. */
 export const variantContent = documentedAs<Record<string, unknown>>(z.union([emailContent, pageContent, smsContent]).meta({ description: 'email: {subject, html, text?, preheader?, fromName?, sendAt? or sendDelay?}; page: {url}; sms: {text}' }));
 
-const { alpha, power, minimumDetectableEffect, method, correction, minSamplePerVariant } = analysisSpec.shape;
+const { alpha, power, minimumDetectableEffect, method, correction, minSamplePerVariant, cuped } = analysisSpec.shape;
 const analysisView = z.object({
   alpha: alpha.unwrap(),
   power: power.unwrap(),
@@ -219,6 +241,7 @@ const analysisView = z.object({
   method: method.unwrap(),
   correction: correction.unwrap(),
   minSamplePerVariant: minSamplePerVariant.unwrap(),
+  cuped,
 });
 const metricsView = z.object({
   primary: metricsSpec.shape.primary,
@@ -262,6 +285,7 @@ export const experimentView = z
     targeting: documentedAs<Record<string, unknown>>(targeting).optional(),
     metrics: metricsView,
     analysis: analysisView,
+    dimensions: z.array(z.string()).optional().meta({ description: 'attribute names that slice the results (GET .../results?dimension=)' }),
     survey: surveySpec.optional().meta({ description: 'survey settings: the follow-up question after the score' }),
     status: z.enum(EXPERIMENT_STATUSES),
     rollout: z.object({ variant: z.string(), at: isoDate, by: z.string() }).optional().meta({ description: 'while rolled_out: the variant every later assignment gets' }),

@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError } from '../../lib/errors';
 import type { LibraryMetricDefinition } from '../../lib/metric-definition';
 import { countSmsSegments, type SmsSegmentCount } from '../../lib/sms-segments';
 import { changesService } from '../changes';
+import { countingRepository } from '../counting';
 import type { ExperimentRecord, HistoryEntry } from './experiments.model';
 import { experimentsRepository } from './experiments.repository';
 import {
@@ -120,6 +121,7 @@ export const experimentsService = {
       ...(input.targeting ? { targeting: input.targeting } : {}),
       metrics: await withLibrary(input.metrics),
       analysis: input.analysis,
+      ...(input.dimensions && input.dimensions.length > 0 ? { dimensions: input.dimensions } : {}),
       ...(input.survey ? { survey: input.survey } : {}),
       status: 'draft',
       history: [entry('created', actor)],
@@ -207,6 +209,8 @@ export const experimentsService = {
       // Coverage may grow (a ramp-up): GrowthBook's ranges only widen, so nobody changes variant.
       const coverageGrows = input.coverage !== undefined && input.coverage >= current.coverage;
       const refused = changed.filter((field) => !FIELDS_EDITABLE_AFTER_START.has(field) && !(field === 'coverage' && coverageGrows));
+      // CUPED's covariates are counted from the start (and from the events before it): fixed once started.
+      if (input.analysis && 'cuped' in input.analysis && JSON.stringify(input.analysis.cuped ?? null) !== JSON.stringify(current.analysis.cuped ?? null)) refused.push('analysis.cuped');
       if (refused.length > 0) {
         const coverageNote = refused.includes('coverage') ? ` (coverage may only grow, from ${current.coverage})` : '';
         throw new ConflictError(
@@ -232,6 +236,7 @@ export const experimentsService = {
     if (input.seed !== undefined) set.seed = input.seed;
     if (input.metrics !== undefined) set.metrics = await withLibrary(input.metrics);
     if (input.analysis !== undefined) set.analysis = analysisSpec.parse({ ...current.analysis, ...input.analysis });
+    if (input.dimensions !== undefined) set.dimensions = input.dimensions;
     const unset = [...(input.targeting === null ? ['targeting'] : []), ...(input.survey === null ? ['survey'] : [])];
     if (input.targeting) set.targeting = input.targeting;
     if (input.survey) set.survey = input.survey;
@@ -257,6 +262,9 @@ export const experimentsService = {
     if (action === 'stop') set.stoppedAt = new Date();
     const updated = await experimentsRepository.update(key, [...from], set, entry(action, actor));
     if (!updated) throw new ConflictError(`experiment "${key}" changed state meanwhile; try again`);
+    // CUPED's covariates come from the events before each assignment, stored before the start too: the
+    // aggregator counts the experiment once from the raw records (docs/metrics.md, CUPED).
+    if (action === 'start' && updated.analysis.cuped) await countingRepository.requestRebuild(key, `start-${key}-${Date.now()}`);
     await afterChange(key);
     return toExperiment(updated);
   },

@@ -108,6 +108,77 @@ export const SURVEY_SCALES: Record<SurveyMetric, { min: number; max: number }> =
   ces: { min: 1, max: 7 },
 };
 
+/** Whether a key is one of the built-in survey metrics (csat, nps, ces). */
+export function isBuiltInSurveyMetric(key: string): key is SurveyMetric {
+  return (SURVEY_METRICS as readonly string[]).includes(key);
+}
+
+/** A survey metric as the survey block, its pages, the frequency cap and the answers listing read it. */
+export interface SurveyMetricInfo {
+  key: string;
+  /** Inclusive; one score link per point. */
+  scale: { min: number; max: number };
+  /** Its name: the question label of a library or custom survey metric. */
+  label: string;
+  /** csat, nps or ces: asked with the built-in question and anchors; absent for the others. */
+  builtIn?: SurveyMetric;
+}
+
+/** The metrics of an experiment record as these helpers read them. */
+interface DeclaredMetrics {
+  metrics: ExperimentMetricSources & { primary: string; secondary: string[]; guardrails: string[] };
+}
+
+/** A key's definition in one experiment, as metricsOf has it (custom over library over built in), without building them all. */
+function definitionIn(metrics: DeclaredMetrics['metrics'], key: string): MetricDefinition | undefined {
+  const custom = metrics.custom?.find((m) => m.key === key);
+  if (custom) return isShortForm(custom) ? undefined : definitionFromLibrary(custom);
+  const library = metrics.library?.find((m) => m.key === key);
+  if (library) return definitionFromLibrary(library);
+  return BUILT_IN_METRICS[key];
+}
+
+function surveyInfo(definition: MetricDefinition | undefined): SurveyMetricInfo | undefined {
+  if (definition?.source !== 'survey') return undefined;
+  const builtIn = isBuiltInSurveyMetric(definition.key) ? definition.key : undefined;
+  const scale = definition.scale ?? (builtIn ? SURVEY_SCALES[builtIn] : undefined);
+  if (!scale) return undefined;
+  return { key: definition.key, scale, label: definition.label, ...(builtIn ? { builtIn } : {}) };
+}
+
+/** A built-in survey metric (csat, nps, ces) as SurveyMetricInfo. */
+export function builtInSurveyMetric(key: SurveyMetric): SurveyMetricInfo {
+  return surveyInfo(BUILT_IN_METRICS[key])!;
+}
+
+// Sends render thousands of messages of one cached record: its survey metrics are read once.
+const declaredSurveys = new WeakMap<object, SurveyMetricInfo[]>();
+
+/**
+ * The survey metrics an experiment declares (primary, then secondary, then guardrails, each once): the
+ * built-ins, library survey metrics and its own custom ones alike. The first is the one its messages ask.
+ */
+export function surveyMetricsOf(experiment: DeclaredMetrics): SurveyMetricInfo[] {
+  const cached = declaredSurveys.get(experiment.metrics);
+  if (cached) return cached;
+  const { primary, secondary, guardrails } = experiment.metrics;
+  const found: SurveyMetricInfo[] = [];
+  for (const key of new Set([primary, ...secondary, ...guardrails])) {
+    const info = surveyInfo(definitionIn(experiment.metrics, key));
+    if (info) found.push(info);
+  }
+  declaredSurveys.set(experiment.metrics, found);
+  return found;
+}
+
+/**
+ * A survey metric an answer to this experiment may be for, by key: a built-in, a library survey metric it
+ * names, or one of its custom survey metrics (declared or not); undefined for any other key.
+ */
+export function findSurveyMetric(experiment: DeclaredMetrics, key: string): SurveyMetricInfo | undefined {
+  return surveyInfo(definitionIn(experiment.metrics, key));
+}
+
 function customLabel(key: string, kind: string): string {
   const words = key.replace(/_/g, ' ');
   return kind === 'binomial' ? `${words} rate` : words;

@@ -1,6 +1,6 @@
 // Turns results and history into what the HTML report shows: the verdict sentence, formatted numbers and
 // chart geometry. Pure: no I/O, no HTML (the template escapes every string it is given).
-import type { Comparison, ExperimentResults, MetricResult, Timeseries, VariantEstimate } from '../results';
+import type { Comparison, ExperimentResults, MetricResult, SlicedResults, Timeseries, VariantEstimate } from '../results';
 import { metricLabel as labelOf } from '../experiments';
 import { niceStep, round } from './chart-scale';
 import { buildCohortChart, type CohortChartView } from './cohort-chart';
@@ -291,7 +291,11 @@ export interface ReportView {
     survey?: { variant: string; assigned: string; responders: string; rate: string; distribution: string }[];
     /** Survey metrics: each variant's latest comments and themes. */
     comments?: CommentsView[];
+    /** CUPED-adjusted metrics: what the adjustment did, in words. */
+    cuped?: string;
   }[];
+  /** Segments: per declared dimension, a row per slice × metric × variant (exploratory). */
+  segments?: { dimension: string; warning: string; rows: { slice: string; metric: string; variant: string; units: string; value: string; lift: string; pValue: string; adjustedPValue: string; outcome: string; outcomeClass: string }[] }[];
   history: { at: string; action: string; actor: string; details: string }[];
   /** The primary metric's lift by assignment cohort; absent when no series was given. */
   cohortChart?: CohortChartView;
@@ -342,6 +346,7 @@ export function buildReportView(
   hypothesis?: string,
   cohorts?: Timeseries,
   comments: { metrics: MetricComments[]; listUrl: (metric: string, variant: string) => string } = { metrics: [], listUrl: () => '' },
+  sliced: readonly SlicedResults[] = [],
 ): ReportView {
   const { srm } = results.health;
   return {
@@ -421,8 +426,10 @@ export function buildReportView(
             }
           : {}),
         ...(commentsView ? { comments: commentsView } : {}),
+        ...(metric.cuped ? { cuped: cupedSentence(metric.cuped) } : {}),
       };
     }),
+    ...(sliced.length > 0 ? { segments: sliced.map(segmentView) } : {}),
     history: history.map((h) => ({
       at: isoDate(h.at),
       action: h.action,
@@ -431,6 +438,35 @@ export function buildReportView(
     })),
     ...(cohorts ? { cohortChart: buildCohortChart(cohorts) } : {}),
   };
+}
+
+/** A CUPED-adjusted metric's note: the comparison is on adjusted values, the values shown are not. */
+function cupedSentence(cuped: NonNullable<MetricResult['cuped']>): string {
+  return `CUPED-adjusted with each customer's ${cuped.lookback} before assignment (θ = ${cuped.theta.toPrecision(3)}): the variance is ${formatPercent(cuped.varianceReduction, false)} lower. Lifts and p-values compare adjusted values; the values shown are unadjusted.`;
+}
+
+function segmentView(answer: SlicedResults): NonNullable<ReportView['segments']>[number] {
+  const rows = answer.slices.flatMap((slice) =>
+    slice.metrics.flatMap((metric) =>
+      metric.variants.map((v) => {
+        const comparison = metric.comparisons.find((c) => c.variant === v.variant);
+        const result = outcome(comparison);
+        return {
+          slice: slice.value,
+          metric: metricLabel(metric),
+          variant: v.variant,
+          units: count(v.units),
+          value: formatValue(metric.kind, v.value),
+          lift: comparison ? (comparison.relativeLift !== null ? formatPercent(comparison.relativeLift) : formatValue(metric.kind === 'binomial' ? 'binomial' : 'mean', comparison.absoluteLift)) : '—',
+          pValue: comparison ? formatP(comparison.pValue) : '—',
+          adjustedPValue: comparison ? formatP(comparison.adjustedPValue) : '—',
+          outcome: result.text,
+          outcomeClass: result.cls,
+        };
+      }),
+    ),
+  );
+  return { dimension: answer.dimension, warning: answer.warnings.join(' '), rows };
 }
 
 /** The report's line on freshness (docs/counting.md, read your writes). */

@@ -106,6 +106,7 @@ const REPORT = `<!doctype html>
 <article class="metric" id="metric-{{metric}}" aria-label="{{label}}">
   <h3>{{label}} <span class="badge">{{role}}</span></h3>
   <p class="muted">{{test}} · {{direction}}</p>
+  {{#if cuped}}<p class="cuped"><span class="badge">CUPED</span> {{cuped}}</p>{{/if}}
   <svg class="chart" role="img" viewBox="0 0 {{chart.width}} {{chart.height}}" width="{{chart.width}}" height="{{chart.height}}" xmlns="http://www.w3.org/2000/svg">
     <title>{{chart.title}}</title>
     {{#each chart.ticks}}<line class="grid" x1="{{x}}" x2="{{x}}" y1="{{../chart.plotTop}}" y2="{{../chart.plotBottom}}"/>
@@ -195,6 +196,20 @@ const REPORT = `<!doctype html>
     <line class="zero" x1="{{cohortChart.plotLeft}}" x2="{{cohortChart.plotRight}}" y1="{{cohortChart.zeroY}}" y2="{{cohortChart.zeroY}}"><title>no difference</title></line>
   </svg>
   {{/if}}
+</section>
+{{/if}}
+
+{{#if segments}}
+<section id="segments" aria-label="Segments">
+  <h2>Segments</h2>
+  {{#each segments}}
+  <h3>By {{dimension}}</h3>
+  <p class="muted">{{warning}}</p>
+  <table class="numbers segments">
+    <thead><tr><th scope="col">{{dimension}}</th><th scope="col">Metric</th><th scope="col">Variant</th><th scope="col">Customers</th><th scope="col">Value</th><th scope="col">Lift vs control</th><th scope="col">p-value</th><th scope="col">Adjusted p</th><th scope="col">Result</th></tr></thead>
+    <tbody>{{#each rows}}<tr><td>{{slice}}</td><td>{{metric}}</td><td>{{variant}}</td><td class="num">{{units}}</td><td class="num">{{value}}</td><td class="num">{{lift}}</td><td class="num">{{pValue}}</td><td class="num">{{adjustedPValue}}</td><td class="{{outcomeClass}}">{{outcome}}</td></tr>{{/each}}</tbody>
+  </table>
+  {{/each}}
 </section>
 {{/if}}
 

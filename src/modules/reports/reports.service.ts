@@ -90,11 +90,13 @@ export const reportsService = {
       throw error;
     }
     const results = await resultsService.compute(key);
+    const sliced = [];
+    for (const dimension of record.dimensions ?? []) sliced.push(await resultsService.slices(key, dimension, { stale: true }));
     const cohorts = await primaryByCohort(record);
     const comments = await surveysService.readCommentsForReport(record, { latest: LATEST_COMMENTS, top: REPORT_THEMES });
     const listUrl = (metric: string, variant: string) => commentsPath(key, token!, metric, variant);
     logger.debug({ experiment: key }, 'report rendered');
-    return { status: 200, html: renderReportPage(buildReportView(results, record.history, record.hypothesis, cohorts, { metrics: comments, listUrl })), headers: freshnessHeaders(results) };
+    return { status: 200, html: renderReportPage(buildReportView(results, record.history, record.hypothesis, cohorts, { metrics: comments, listUrl }, sliced)), headers: freshnessHeaders(results) };
   },
 
   /** Every comment (of one survey metric and variant, when named), newest first, a page at a time, behind the same link. */

@@ -7,6 +7,8 @@ import {
   alwaysValidPValue,
   chanceToBeatControl,
   chiSquareIndependence,
+  cupedAdjust,
+  cupedMeanSample,
   DEFAULT_TAU2,
   histogramToArray,
   mannWhitneyTest,
@@ -25,12 +27,13 @@ import {
   tau2ForHorizon,
   twoProportionTest,
   welchTTest,
+  type CupedSums,
   type MeanSample,
   type QuantileSketch,
   type RatioSums,
 } from '../../stats';
 import { ASSIGNED, type AggregateRecord, type CohortAggregate } from '../aggregates';
-import { bucketSquaresKey, bucketSumKey, RATIO_SUM_XY, RATIO_SUM_Y, RATIO_SUM_YY } from '../counting';
+import { bucketSquaresKey, bucketSumKey, CUPED_SUM_X, CUPED_SUM_XX, CUPED_SUM_XY, RATIO_SUM_XY, RATIO_SUM_Y, RATIO_SUM_YY } from '../counting';
 import { metricsOf, SURVEY_SCALES, type ExperimentRecord, type MetricDefinition, type SurveyMetric } from '../experiments';
 import type { Comparison, ExperimentResults, Interval, MetricResult, VariantEstimate } from './results.types';
 
@@ -411,6 +414,53 @@ export function analyseMetric(ctx: Context, metric: MetricDefinition): { variant
   return { ...binomialMetric(ctx, metric), test: 'two-proportion-z-test' };
 }
 
+// --- CUPED (Deng et al. 2013): the comparison on Y − θ(X − X̄), X the same metric before assignment ------
+
+/** Whether CUPED adjusts a metric of this experiment: proportion and mean event metrics, not a percentile cap. */
+export function cupedAppliesTo(experiment: ExperimentRecord, metric: MetricDefinition): boolean {
+  return experiment.analysis.cuped !== undefined && metric.source === 'event' && (metric.kind === 'binomial' || metric.kind === 'mean') && metric.capping?.type !== 'percentile';
+}
+
+/** One arm's sums of Y (as analysed: a churn metric's Y is 1 − "had the event") and of its covariate X. */
+function cupedSums(ctx: Context, variant: string, metric: MetricDefinition): CupedSums {
+  const aggregate = ctx.index.metric(variant, metric);
+  const n = ctx.index.trials(variant, metric);
+  const h = aggregate?.histogram ?? {};
+  const sumX = h[CUPED_SUM_X] ?? 0;
+  const sumX2 = h[CUPED_SUM_XX] ?? 0;
+  const xy = h[CUPED_SUM_XY] ?? 0;
+  if (metric.kind === 'binomial') {
+    const converted = aggregate?.units ?? 0;
+    if (metric.match === 'none') return { n, sumY: n - converted, sumY2: n - converted, sumX, sumX2, sumXY: sumX - xy };
+    return { n, sumY: converted, sumY2: converted, sumX, sumX2, sumXY: xy };
+  }
+  return { n, sumY: aggregate?.sum ?? 0, sumY2: aggregate?.sumSquares ?? 0, sumX, sumX2, sumXY: xy };
+}
+
+/**
+ * Replaces each comparison by the one on CUPED-adjusted values (θ pooled over every variant), keeping the
+ * unadjusted figures beside it; the variants' estimates stay unadjusted, with the adjusted mean added.
+ */
+function applyCuped(ctx: Context, metric: MetricDefinition, variants: VariantEstimate[], drafts: Draft[]): MetricResult['cuped'] | undefined {
+  const lookback = ctx.experiment.analysis.cuped?.lookback ?? '';
+  const sums = ctx.experiment.variants.map((v) => cupedSums(ctx, v.key, metric));
+  if (sums.some((arm) => arm.n < 2)) return undefined;
+  const adjusted = attempt(() => cupedAdjust(sums));
+  if (!adjusted) return undefined;
+  const arms = new Map(ctx.experiment.variants.map((v, i) => [v.key, adjusted.arms[i]]));
+  for (const estimate of variants) estimate.adjustedValue = arms.get(estimate.variant)?.adjustedMean ?? null;
+  const control = arms.get(ctx.control)!;
+  for (const draft of drafts) {
+    const treatment = arms.get(draft.comparison.variant)!;
+    const before = draft.comparison;
+    const unadjusted = { absoluteLift: before.absoluteLift, relativeLift: before.relativeLift, ci: before.ci, pValue: before.pValue };
+    const welch = welchDraft(ctx, before.variant, cupedMeanSample(control), cupedMeanSample(treatment));
+    draft.comparison = { ...welch.comparison, ...(before.chanceToBeatControl !== undefined ? { chanceToBeatControl: before.chanceToBeatControl } : {}), unadjusted };
+    draft.look = welch.look;
+  }
+  return { lookback, theta: adjusted.theta, varianceReduction: adjusted.varianceReduction };
+}
+
 // --- Maturity: windowed metrics count the customers whose window has ended by the analysis end --------
 
 const DAY_MS = 86_400_000;
@@ -642,7 +692,8 @@ function health(ctx: Context, metrics: MetricResult[]): ExperimentResults['healt
   if (short.length > 0) warnings.push(`Too few customers for a decision: ${short.join(', ')} below the minimum of ${min} per variant.`);
 
   for (const metric of metrics) {
-    if (!SURVEY_SCALES[metric.metric as SurveyMetric]) continue;
+    // Survey metrics (built in or on their own scale): their estimates are over responders.
+    if (!metric.variants.some((v) => v.responders !== undefined)) continue;
     const rows = metric.variants.map((v) => ({ units: v.responders ?? 0, assigned: unitsByVariant[v.variant] ?? 0 }));
     if (rows.some((row) => row.assigned === 0)) continue;
     const table = attempt(() => responseRateTable(rows));
@@ -650,7 +701,7 @@ function health(ctx: Context, metrics: MetricResult[]): ExperimentResults['healt
     if (test && test.pValue < RESPONSE_RATE_WARNING_P) {
       const rates = metric.variants.map((v, i) => `${v.variant} ${formatPercent(rows[i].units / rows[i].assigned)}`).join(', ');
       warnings.push(
-        `${metric.metric.toUpperCase()} response rates differ between variants more than chance explains (${rates}; chi-square ${pPhrase('p', test.pValue)}): the scores compare different kinds of customers and may be biased.`,
+        `${SURVEY_SCALES[metric.metric as SurveyMetric] ? metric.metric.toUpperCase() : (metric.label ?? metric.metric)} response rates differ between variants more than chance explains (${rates}; chi-square ${pPhrase('p', test.pValue)}): the scores compare different kinds of customers and may be biased.`,
       );
     }
   }
@@ -667,6 +718,27 @@ export function pPhrase(name: string, p: number): string {
 }
 export function formatPercent(rate: number): string {
   return `${(rate * 100).toFixed(1)}%`;
+}
+
+/**
+ * The correction over primary and secondary metrics × treatments (of every list given: the slices of a
+ * dimension are corrected together); guardrails stay uncorrected (any harm counts). Sets each
+ * comparison's adjusted p-value, significance and whether it is better.
+ */
+export function applyCorrection(metrics: Pick<MetricResult, 'role' | 'direction' | 'comparisons'>[], correction: ExperimentRecord['analysis']['correction'], alpha: number): void {
+  const family = metrics.filter((m) => m.role !== 'guardrail').flatMap((m) => m.comparisons.filter((c) => c.pValue !== null));
+  const adjusted = adjustPValues(family.map((c) => c.pValue!), correction);
+  family.forEach((comparison, i) => {
+    comparison.adjustedPValue = adjusted[i]!;
+  });
+  for (const m of metrics) {
+    for (const comparison of m.comparisons) {
+      if (m.role === 'guardrail' || comparison.pValue === null) comparison.adjustedPValue = comparison.pValue;
+      comparison.significant = comparison.adjustedPValue !== null && comparison.adjustedPValue < alpha;
+      const lift = comparison.absoluteLift;
+      comparison.better = comparison.significant && lift !== null && lift !== 0 ? lift > 0 === (m.direction === 'increase') : null;
+    }
+  }
 }
 
 /**
@@ -689,7 +761,8 @@ export function analyse(experiment: ExperimentRecord, aggregates: AggregateRecor
     const definition = definitions[key];
     if (!definition) return [];
     const { variants, drafts, test, cap } = analyseMetric(ctx, definition);
-    return [{ definition, role, variants, drafts, test, cap }];
+    const cuped = cupedAppliesTo(experiment, definition) ? applyCuped(ctx, definition, variants, drafts) : undefined;
+    return [{ definition, role, variants, drafts, test: cuped ? `cuped-${test === 'two-proportion-z-test' ? 'welch-t-test' : test}` : test, cap, cuped }];
   });
 
   // Sequential: each look's always-valid p-value joins the stored running minimum; τ² stays fixed per metric.
@@ -722,21 +795,6 @@ export function analyse(experiment: ExperimentRecord, aggregates: AggregateRecor
     }
   }
 
-  // Correction over primary and secondary metrics × treatments; guardrails stay uncorrected (any harm counts).
-  const family = analysed.filter((m) => m.role !== 'guardrail').flatMap((m) => m.drafts.map((d) => d.comparison).filter((c) => c.pValue !== null));
-  const adjusted = adjustPValues(family.map((c) => c.pValue!), analysis.correction);
-  family.forEach((comparison, i) => {
-    comparison.adjustedPValue = adjusted[i]!;
-  });
-  for (const m of analysed) {
-    for (const { comparison } of m.drafts) {
-      if (m.role === 'guardrail') comparison.adjustedPValue = comparison.pValue;
-      comparison.significant = comparison.adjustedPValue !== null && comparison.adjustedPValue < analysis.alpha;
-      const lift = comparison.absoluteLift;
-      comparison.better = comparison.significant && lift !== null && lift !== 0 ? lift > 0 === (m.definition.direction === 'increase') : null;
-    }
-  }
-
   const metrics: MetricResult[] = analysed.map((m) => ({
     metric: m.definition.key,
     role: m.role,
@@ -748,9 +806,11 @@ export function analyse(experiment: ExperimentRecord, aggregates: AggregateRecor
     ...(m.definition.window ? { window: m.definition.window } : {}),
     ...(m.definition.quantile !== undefined ? { quantile: m.definition.quantile } : {}),
     ...(m.definition.capping ? { capping: { ...m.definition.capping, ...(m.cap !== undefined ? { cap: m.cap } : {}) } } : {}),
+    ...(m.cuped ? { cuped: m.cuped } : {}),
     variants: m.variants,
     comparisons: m.drafts.map((d) => d.comparison),
   }));
+  applyCorrection(metrics, analysis.correction, analysis.alpha);
 
   return {
     results: {

@@ -1,5 +1,6 @@
-// Results as CSV (RFC 4180): one row per metric × variant, the control's row carrying no comparison.
-import type { Comparison, ExperimentResults, Interval } from './results.types';
+// Results as CSV (RFC 4180): one row per metric × variant, the control's row carrying no comparison; then
+// the same rows for each slice of each declared dimension (segments), marked in `dimension` and `slice`.
+import type { Comparison, ExperimentResults, Interval, MetricResult, SlicedResults } from './results.types';
 
 export const CSV_COLUMNS = [
   'experiment',
@@ -55,6 +56,15 @@ export const CSV_COLUMNS = [
   'observations',
   'quantile',
   'cap',
+  // CUPED: θ, the variance removed, the adjusted mean, and the comparison without the adjustment.
+  'cuped_theta',
+  'cuped_variance_reduction',
+  'adjusted_value',
+  'unadjusted_absolute_lift',
+  'unadjusted_p_value',
+  // Segments: the dimension and its value (empty for the whole experiment).
+  'dimension',
+  'slice',
 ] as const;
 
 type Cell = string | number | boolean | null | undefined;
@@ -69,21 +79,36 @@ export function csvField(value: Cell): string {
 const lower = (interval: Interval | null | undefined) => interval?.[0];
 const upper = (interval: Interval | null | undefined) => interval?.[1];
 
-export function resultsToCsv(results: ExperimentResults): string {
-  const lines = [CSV_COLUMNS.join(',')];
-  for (const metric of results.metrics) {
+/** What the rows of one analysis share: the whole experiment's, or one slice's. */
+interface RowContext {
+  experiment: string;
+  controlVariant: string;
+  method: string;
+  alpha: number;
+  correction: string;
+  unitsByVariant: Record<string, number>;
+  srm: { chiSquare: number; pValue: number; mismatch: boolean };
+  verdict?: string;
+  decisionVariant?: string;
+  dimension?: string;
+  slice?: string;
+}
+
+function rowsOf(context: RowContext, metrics: MetricResult[]): string[] {
+  const lines: string[] = [];
+  for (const metric of metrics) {
     for (const estimate of metric.variants) {
       const comparison: Comparison | undefined = metric.comparisons.find((c) => c.variant === estimate.variant);
       const row: Record<(typeof CSV_COLUMNS)[number], Cell> = {
-        experiment: results.experiment,
+        experiment: context.experiment,
         metric: metric.metric,
         role: metric.role,
         kind: metric.kind,
         direction: metric.direction,
         test: metric.test,
         variant: estimate.variant,
-        is_control: estimate.variant === results.controlVariant,
-        assigned: results.health.unitsByVariant[estimate.variant],
+        is_control: estimate.variant === context.controlVariant,
+        assigned: context.unitsByVariant[estimate.variant],
         units: estimate.units,
         responders: estimate.responders,
         value: estimate.value,
@@ -115,14 +140,14 @@ export function resultsToCsv(results: ExperimentResults): string {
         chance_to_beat_control: comparison?.chanceToBeatControl,
         mann_whitney_p_value: comparison?.robustness?.mannWhitney?.pValue,
         top_box_p_value: comparison?.robustness?.topBox?.pValue,
-        method: results.method,
-        alpha: results.alpha,
-        correction: results.correction,
-        srm_chi_square: results.health.srm.chiSquare,
-        srm_p_value: results.health.srm.pValue,
-        srm_mismatch: results.health.srm.mismatch,
-        verdict: results.decision.verdict,
-        decision_variant: results.decision.variant,
+        method: context.method,
+        alpha: context.alpha,
+        correction: context.correction,
+        srm_chi_square: context.srm.chiSquare,
+        srm_p_value: context.srm.pValue,
+        srm_mismatch: context.srm.mismatch,
+        verdict: context.verdict,
+        decision_variant: context.decisionVariant,
         label: metric.label,
         analysed_units: estimate.analysedUnits,
         numerator: estimate.numerator,
@@ -130,8 +155,28 @@ export function resultsToCsv(results: ExperimentResults): string {
         observations: estimate.observations,
         quantile: metric.quantile,
         cap: metric.capping?.cap,
+        cuped_theta: metric.cuped?.theta,
+        cuped_variance_reduction: metric.cuped?.varianceReduction,
+        adjusted_value: estimate.adjustedValue,
+        unadjusted_absolute_lift: comparison?.unadjusted?.absoluteLift,
+        unadjusted_p_value: comparison?.unadjusted?.pValue,
+        dimension: context.dimension,
+        slice: context.slice,
       };
       lines.push(CSV_COLUMNS.map((column) => csvField(row[column])).join(','));
+    }
+  }
+  return lines;
+}
+
+/** The whole experiment's rows, then each slice's (`sliced`: one answer per declared dimension). */
+export function resultsToCsv(results: ExperimentResults, sliced: readonly SlicedResults[] = []): string {
+  const base = { experiment: results.experiment, controlVariant: results.controlVariant, method: results.method, alpha: results.alpha, correction: results.correction };
+  const lines = [CSV_COLUMNS.join(','), ...rowsOf({ ...base, unitsByVariant: results.health.unitsByVariant, srm: results.health.srm, verdict: results.decision.verdict, ...(results.decision.variant ? { decisionVariant: results.decision.variant } : {}) }, results.metrics)];
+  for (const answer of sliced) {
+    for (const slice of answer.slices) {
+      const unitsByVariant = Object.fromEntries(slice.variants.map((v) => [v.variant, v.assigned]));
+      lines.push(...rowsOf({ ...base, unitsByVariant, srm: slice.srm, dimension: answer.dimension, slice: slice.value }, slice.metrics));
     }
   }
   return `${lines.join('\r\n')}\r\n`;

@@ -1,13 +1,14 @@
 // The one way results are computed: the experiment record and its aggregates, analysed and decided.
 // Reading only: the sequential state the analysis would store comes back to the caller, and only a
 // look (looks.service.ts) stores it.
-import { aggregatesRepository } from '../aggregates';
-import { readFreshness } from '../counting';
+import { BadRequestError } from '../../lib/errors';
+import { aggregatesRepository, ASSIGNED } from '../aggregates';
+import { countingRepository, MAX_SLICE_VALUES, readFreshness, SLICE_NONE, SLICE_OTHER, sliceKey } from '../counting';
 import { experimentsService, HOLDOUT_VARIANT, metricsOf, type ExperimentRecord } from '../experiments';
-import { analyse, needsMaturity } from './results.analysis';
+import { analyse, applyCorrection, needsMaturity } from './results.analysis';
 import { decide } from './results.decision';
 import { analyseHoldout } from './results.holdout';
-import type { ExperimentResults } from './results.types';
+import type { ExperimentResults, SliceResult, SlicedResults } from './results.types';
 
 export interface ResultsReading {
   experiment: ExperimentRecord;
@@ -33,4 +34,56 @@ export async function readResults(key: string, now: Date = new Date(), options: 
   const holdout = analyseHoldout(experiment, aggregates);
   const counting = { asOf: freshness.asOf.toISOString(), pending: freshness.pending, complete: freshness.complete };
   return { experiment, results: { ...results, ...counting, ...(holdout ? { holdout } : {}), decision: decide(results, experiment, now) }, sequentialUpdates };
+}
+
+/** Why slices are read with care: they are many comparisons, and the decision is the whole experiment's. */
+export const SLICES_WARNING =
+  'Slices are exploratory: the decision comes from the whole experiment. The correction covers every slice × metric × treatment, so a slice needs strong evidence to count as significant.';
+
+/**
+ * The results per value of one of the experiment's dimensions (segments): each slice analysed like the
+ * whole experiment (its own sample ratio check), with one correction over slices × metrics × treatments.
+ * Slices without assigned customers are left out. Reads only; the sequential method's stored running
+ * minima belong to the whole experiment and do not apply to slices.
+ */
+export async function readSlices(key: string, dimension: string, now: Date = new Date(), options: { stale?: boolean } = {}): Promise<SlicedResults> {
+  const experiment = await experimentsService.getRecord(key);
+  if (!(experiment.dimensions ?? []).includes(dimension)) {
+    const declared = experiment.dimensions?.length ? `its dimensions are ${experiment.dimensions.join(', ')}` : 'it declares no dimensions';
+    throw new BadRequestError(`dimension: "${dimension}" is not a dimension of experiment "${key}" (${declared})`, [{ path: 'dimension', message: 'not a dimension of the experiment' }]);
+  }
+  const freshness = await readFreshness(options);
+  const kept = (await countingRepository.readSliceValues([key])).get(key)?.[dimension] ?? [];
+  const values = [...kept, SLICE_OTHER, SLICE_NONE];
+  const windowed = Object.values(metricsOf(experiment.metrics)).some(needsMaturity);
+  const read = await aggregatesRepository.forSlices(experiment, values.map((value) => sliceKey(dimension, value)), windowed);
+  // A slice is exploratory: no stored sequential state, no holdout, no decision.
+  const sliceExperiment: ExperimentRecord = { ...experiment, sequential: {} };
+  const slices: SliceResult[] = [];
+  for (const value of values) {
+    const figures = read.get(sliceKey(dimension, value));
+    if (!figures || !figures.totals.some((t) => t.metric === ASSIGNED && t.units > 0)) continue;
+    const { results } = analyse(sliceExperiment, figures.totals, now, figures.cohorts);
+    slices.push({
+      value,
+      variants: experiment.variants.map((v) => ({ variant: v.key, assigned: results.health.unitsByVariant[v.key] ?? 0 })),
+      srm: results.health.srm,
+      metrics: results.metrics,
+    });
+  }
+  applyCorrection(slices.flatMap((slice) => slice.metrics), experiment.analysis.correction, experiment.analysis.alpha);
+  return {
+    experiment: key,
+    dimension,
+    generatedAt: now.toISOString(),
+    asOf: freshness.asOf.toISOString(),
+    pending: freshness.pending,
+    complete: freshness.complete,
+    method: experiment.analysis.method,
+    alpha: experiment.analysis.alpha,
+    correction: experiment.analysis.correction,
+    controlVariant: experiment.controlVariant,
+    warnings: [SLICES_WARNING, ...(kept.length >= MAX_SLICE_VALUES ? [`"${dimension}" has more than ${MAX_SLICE_VALUES} values: the values after the first ${MAX_SLICE_VALUES} counted are together in "${SLICE_OTHER}".`] : [])],
+    slices,
+  };
 }

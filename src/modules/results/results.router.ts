@@ -1,9 +1,10 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import { documented } from '../../lib/openapi';
 import { can } from '../../middleware/auth';
 import { freshnessHeaders, freshnessQuery } from '../counting';
 import { experimentKeyParams, experimentView } from '../experiments';
-import { experimentResults, recomputeResult, rollbackBody, rolloutBody, rolloutResult } from './results.schemas';
+import { experimentResults, recomputeResult, resultsQuery, rollbackBody, rolloutBody, rolloutResult, slicedResults } from './results.schemas';
 import { resultsService } from './results.service';
 import { timeseriesQuery, timeseriesResult } from './timeseries.schemas';
 import { timeseriesService } from './timeseries.service';
@@ -24,13 +25,13 @@ route.get(
   {
     access: can.read,
     summary: 'Statistics, health checks and the verdict',
-    description: `Per metric, the estimates per variant and the comparisons with the control; the sample ratio check; the decision (ship, keep_control, inconclusive, invalid). ${fresh}`,
+    description: `Per metric, the estimates per variant and the comparisons with the control; the sample ratio check; the decision (ship, keep_control, inconclusive, invalid). With \`dimension\`: the same per value of that dimension (segments, exploratory; SlicedResults). ${fresh}`,
     params: experimentKeyParams,
-    query: freshnessQuery,
-    responses: { 200: { description: 'the results', json: experimentResults } },
-    errors: { 404: notFound },
+    query: freshnessQuery.extend(resultsQuery.shape),
+    responses: { 200: { description: 'the results (with `dimension`: per slice)', json: z.union([experimentResults, slicedResults]) } },
+    errors: { 400: '`bad_request`: the dimension is not one the experiment declares.', 404: notFound },
   },
-  ({ params, query }) => resultsService.compute(params.key, { stale: query.stale === 'ok' }),
+  ({ params, query }) => (query.dimension !== undefined ? resultsService.slices(params.key, query.dimension, { stale: query.stale === 'ok' }) : resultsService.compute(params.key, { stale: query.stale === 'ok' })),
 );
 route.get(
   '/experiments/:key/results/timeseries',

@@ -35,6 +35,7 @@ const variantEstimate = z.object({
   numerator: z.number().optional().meta({ description: 'ratio metrics: Σ numerator over the analysed customers' }),
   denominator: z.number().optional().meta({ description: 'ratio metrics: Σ denominator over the analysed customers' }),
   observations: z.number().int().optional().meta({ description: 'quantile metrics: the matching events observed' }),
+  adjustedValue: z.number().nullable().optional().meta({ description: 'CUPED: the mean of Y − θ(X − X̄), which the comparison uses (value stays unadjusted)' }),
 });
 
 const comparison = z.object({
@@ -51,6 +52,10 @@ const comparison = z.object({
   fixedHorizonPValue: z.number().nullable().optional().meta({ description: 'sequential method: the classic p-value beside the always-valid one in pValue' }),
   better: z.boolean().nullable().meta({ description: "true: significantly better in the metric's direction; false: significantly worse; null: no evidence" }),
   robustness: z.record(z.string(), z.object({ pValue: z.number(), statistic: z.number().optional() })).optional(),
+  unadjusted: z
+    .object({ absoluteLift: z.number().nullable(), relativeLift: z.number().nullable(), ci: interval.nullable(), pValue: z.number().nullable() })
+    .optional()
+    .meta({ description: 'CUPED: the comparison without the adjustment (the fields above are adjusted)' }),
 });
 
 export const decision = z
@@ -74,6 +79,10 @@ const metricResult = z.object({
   window: z.object({ delayMs: z.number(), durationMs: z.number().nullable() }).optional().meta({ description: 'windowed metrics, relative to each assignment' }),
   quantile: z.number().optional(),
   capping: z.object({ type: z.enum(['absolute', 'percentile']), value: z.number(), cap: z.number().optional() }).optional().meta({ description: 'capped means: the cap applied (a percentile cap is read off the pooled customers)' }),
+  cuped: z
+    .object({ lookback: z.string(), theta: z.number(), varianceReduction: z.number() })
+    .optional()
+    .meta({ description: 'CUPED-adjusted metrics: θ = cov(Y, X)/var(X) pooled over the variants, and the share of the variance removed' }),
   variants: z.array(variantEstimate),
   comparisons: z.array(comparison),
 });
@@ -116,6 +125,34 @@ export const experimentResults = z
     decision,
   })
   .meta({ id: 'ExperimentResults' });
+
+export const resultsQuery = z.object({
+  dimension: z.string().max(64).optional().meta({ description: 'one of the experiment\'s dimensions: the results per value of it (segments) instead of the whole' }),
+});
+
+export const sliceResult = z.object({
+  value: z.string().meta({ description: 'the dimension\'s value; "(other)" past its first 20 values, "(none)" for customers without it' }),
+  variants: z.array(z.object({ variant: z.string(), assigned: z.number().int() })),
+  srm: z.object({ chiSquare: z.number(), pValue: z.number(), mismatch: z.boolean(), applied: z.boolean() }),
+  metrics: z.array(metricResult),
+});
+
+export const slicedResults = z
+  .object({
+    experiment: z.string(),
+    dimension: z.string(),
+    generatedAt: z.iso.datetime(),
+    asOf: z.iso.datetime().optional(),
+    pending: z.number().int().optional(),
+    complete: z.boolean().optional(),
+    method: z.enum(METHODS),
+    alpha: z.number(),
+    correction: z.enum(['holm', 'benjamini-hochberg', 'none']).meta({ description: 'applied over slices × metrics × treatments' }),
+    controlVariant: z.string(),
+    warnings: z.array(z.string()),
+    slices: z.array(sliceResult),
+  })
+  .meta({ id: 'SlicedResults' });
 
 export const recomputeResult = z.object({
   recomputed: z.object({ assigned: z.number().int(), units: z.number().int(), aggregates: z.number().int() }).meta({ description: 'what the rebuild counted' }),

@@ -3,9 +3,9 @@ import { eventsService } from '../events';
 import { experimentsService, type Experiment, type ExperimentStatus } from '../experiments';
 import { looksService } from './looks.service';
 import { resultsToCsv } from './results.csv';
-import { readResults } from './results.read';
+import { readResults, readSlices } from './results.read';
 import type { RolloutInput } from './results.schemas';
-import type { Decision, ExperimentResults } from './results.types';
+import type { Decision, ExperimentResults, SlicedResults } from './results.types';
 
 const ROLLOUT_FROM: ExperimentStatus[] = ['running', 'paused', 'stopped'];
 
@@ -26,9 +26,18 @@ export const resultsService = {
     return (await readResults(key, new Date(), options)).results;
   },
 
+  /** The results per value of one of the experiment's dimensions (segments). Reads only. */
+  async slices(key: string, dimension: string, options: { stale?: boolean } = {}): Promise<SlicedResults> {
+    return readSlices(key, dimension, new Date(), options);
+  },
+
   async csv(key: string, options: { stale?: boolean } = {}): Promise<{ csv: string; results: ExperimentResults }> {
     const results = await this.compute(key, options);
-    return { csv: resultsToCsv(results), results };
+    // The slices of every declared dimension follow the whole experiment's rows (counted as of the same wait).
+    const experiment = await experimentsService.getRecord(key);
+    const sliced = [];
+    for (const dimension of experiment.dimensions ?? []) sliced.push(await readSlices(key, dimension, new Date(), { stale: true }));
+    return { csv: resultsToCsv(results, sliced), results };
   },
 
   /** Rebuilds the aggregates from raw assignments, events and answers, then computes from the rebuilt ones. */

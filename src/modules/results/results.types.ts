@@ -25,6 +25,8 @@ export interface VariantEstimate {
   denominator?: number;
   /** Quantile metrics: the events observed. */
   observations?: number;
+  /** CUPED: the mean of Y − θ(X − X̄), what the comparison uses. */
+  adjustedValue?: number | null;
 }
 
 export interface Comparison {
@@ -45,6 +47,8 @@ export interface Comparison {
   better: boolean | null;
   /** Robustness checks shown beside the main test (Mann–Whitney for CSAT/CES, top-2-box for CSAT). */
   robustness?: Record<string, { pValue: number; statistic?: number }>;
+  /** CUPED: the comparison without the adjustment (the fields above are adjusted). */
+  unadjusted?: { absoluteLift: number | null; relativeLift: number | null; ci: Interval | null; pValue: number | null };
 }
 
 export interface MetricResult {
@@ -63,6 +67,8 @@ export interface MetricResult {
   quantile?: number;
   /** Capped mean metrics: the cap applied (for a percentile cap, read off the pooled customers). */
   capping?: { type: 'absolute' | 'percentile'; value: number; cap?: number };
+  /** CUPED: θ pooled over the variants, and the share of the variance the adjustment removed. */
+  cuped?: { lookback: string; theta: number; varianceReduction: number };
   variants: VariantEstimate[];
   comparisons: Comparison[];
 }
@@ -114,4 +120,28 @@ export interface ExperimentResults {
   /** Present when customers are in a campaign's holdout: sending against sending nothing. */
   holdout?: HoldoutResult;
   decision: Decision;
+}
+
+/** One value of a dimension (GET .../results?dimension=): its variants, its SRM check and its metrics. */
+export interface SliceResult {
+  value: string;
+  variants: { variant: string; assigned: number }[];
+  srm: ExperimentResults['health']['srm'];
+  metrics: MetricResult[];
+}
+
+export interface SlicedResults {
+  experiment: string;
+  dimension: string;
+  generatedAt: string;
+  asOf?: string;
+  pending?: number;
+  complete?: boolean;
+  method: ExperimentResults['method'];
+  alpha: number;
+  /** Applied over slices × metrics × treatments together. */
+  correction: ExperimentResults['correction'];
+  controlVariant: string;
+  warnings: string[];
+  slices: SliceResult[];
 }

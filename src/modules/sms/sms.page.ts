@@ -1,8 +1,8 @@
 // The page an SMS's short link opens: the experiment's survey question with one link per score (the
 // same signed survey links as in email, so answers go through /s/ and its thank-you page), or a thank-you
 // when the experiment asks nothing. Every value is escaped; no script.
-import type { SurveyMetric } from '../experiments';
-import { escapeHtml, formatNumber, isRtl, words, type Locale } from '../tracking';
+import type { SurveyMetricInfo } from '../experiments';
+import { escapeHtml, formatNumber, isRtl, surveyWords, words, type Locale } from '../tracking';
 
 export const SMS_PAGE_HEADERS: Record<string, string> = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -22,18 +22,19 @@ function page(locale: Locale, title: string, body: string): string {
   );
 }
 
-export function smsSurveyPage(locale: Locale, survey: { metric: SurveyMetric; links: { score: number; url: string }[] } | null): string {
+export function smsSurveyPage(locale: Locale, survey: { metric: SurveyMetricInfo; links: { score: number; url: string }[] } | null): string {
   const w = words(locale);
   if (!survey) return page(locale, w.thanksTitle, `<h1>${escapeHtml(w.thanksTitle)}</h1>`);
   const { metric, links } = survey;
   const scores = links.map((link) => `<li><a class="score" href="${escapeHtml(link.url)}">${escapeHtml(formatNumber(locale, link.score))}</a></li>`).join('');
   const first = links[0];
   const last = links[links.length - 1];
+  const asked = surveyWords(locale, metric);
   return page(
     locale,
-    w.question[metric],
-    `<h1>${escapeHtml(w.question[metric])}</h1><ol data-verdict="survey">${scores}</ol>` +
-      `<p>${escapeHtml(formatNumber(locale, first.score))} = ${escapeHtml(w.low[metric])} · ${escapeHtml(formatNumber(locale, last.score))} = ${escapeHtml(w.high[metric])}</p>`,
+    asked.question,
+    `<h1>${escapeHtml(asked.question)}</h1><ol data-verdict="survey">${scores}</ol>` +
+      `<p>${escapeHtml(formatNumber(locale, first.score))} = ${escapeHtml(asked.low)} · ${escapeHtml(formatNumber(locale, last.score))} = ${escapeHtml(asked.high)}</p>`,
   );
 }
 

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { logger } from '../../lib/logger';
 import { documented } from '../../lib/openapi';
-import { experimentsService, SURVEY_SCALES } from '../experiments';
+import { experimentsService } from '../experiments';
 import { resolveLocale, signToken, surveyMetricOf, trackingUrls } from '../tracking';
 import { linkPreviewAgent } from './sms.protocol';
 import { SMS_PAGE_HEADERS, smsInvalidLinkPage, smsSurveyPage } from './sms.page';
@@ -45,9 +45,9 @@ route.raw(
     let survey = null;
     // A message the survey's frequency cap left without the survey counts the click and thanks.
     if (metric && link.survey !== false) {
-      const token = signToken({ messageId: link.messageId, customerId: link.customerId, experiment: link.experiment, variant: link.variant, purpose: 'survey', target: metric });
+      const token = signToken({ messageId: link.messageId, customerId: link.customerId, experiment: link.experiment, variant: link.variant, purpose: 'survey', target: metric.key });
       const links = [];
-      for (let score = SURVEY_SCALES[metric].min; score <= SURVEY_SCALES[metric].max; score++) links.push({ score, url: trackingUrls.survey(token, score) });
+      for (let score = metric.scale.min; score <= metric.scale.max; score++) links.push({ score, url: trackingUrls.survey(token, score) });
       survey = { metric, links };
     }
     res.status(200).set(SMS_PAGE_HEADERS).send(smsSurveyPage(resolveLocale(link.locale), survey));

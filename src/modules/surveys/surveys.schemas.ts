@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { isoDate } from '../../lib/schemas';
-import { SURVEY_METRICS } from '../experiments';
 
 export const MAX_RESPONSES_PAGE = 200;
 
@@ -40,11 +39,16 @@ const cursor = z
   .meta({ description: 'nextCursor of the previous page' });
 
 const booleanQuery = z.enum(['true', 'false']).transform((value) => value === 'true');
-const scoreQuery = z.coerce.number().int().min(0).max(10);
+const scoreQuery = z.coerce.number().int().min(-100).max(100);
+/** A survey metric key; the service checks that it is one of the experiment's (csat, nps, ces, or its library or custom survey metrics). */
+const metricKey = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a survey metric key')
+  .meta({ description: 'csat, nps, ces, or a library or custom survey metric of the experiment' });
 
 /** The filters of the responses list and its CSV. */
 export const responsesFilterQuery = z.strictObject({
-  metric: z.enum(SURVEY_METRICS).optional(),
+  metric: metricKey.optional(),
   variant: z.string().min(1).max(64).optional(),
   minScore: scoreQuery.optional().meta({ description: 'answers scoring at least this' }),
   maxScore: scoreQuery.optional().meta({ description: 'answers scoring at most this' }),
@@ -77,7 +81,7 @@ export const commentsPageQuery = z.object({
 });
 
 export const themesQuery = z.strictObject({
-  metric: z.enum(SURVEY_METRICS).optional(),
+  metric: metricKey.optional(),
   top: z.coerce.number().int().min(1).max(50).default(10).meta({ description: 'terms per variant' }),
 });
 
@@ -87,7 +91,7 @@ export const surveyResponse = z.object({
   responseId: z.string(),
   customerId: z.string(),
   variant: z.string(),
-  metric: z.enum(SURVEY_METRICS),
+  metric: z.string().meta({ description: 'csat, nps, ces, or a library or custom survey metric of the experiment' }),
   score: z.number().int(),
   comment: z.string().optional(),
   at: isoDate.meta({ description: 'when the answer was given' }),
@@ -116,7 +120,7 @@ export const surveyThemes = z
     method: z.string(),
     metrics: z.array(
       z.object({
-        metric: z.enum(SURVEY_METRICS),
+        metric: z.string(),
         comments: z.number().int().meta({ description: 'comments compared: the latest comment of each customer' }),
         variants: z.array(z.object({ variant: z.string(), comments: z.number().int(), terms: z.array(themeTerm).meta({ description: 'most over-represented first' }) })),
       }),

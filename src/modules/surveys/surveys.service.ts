@@ -1,9 +1,10 @@
 // Reading what customers answered: the answers of an experiment with their variant (the one the customer
 // was assigned to at or before answering, as counting has it), filtered and paged newest first, as CSV,
 // and the themes of their comments (themes.ts). Reads only.
+import { z } from 'zod';
 import { assignmentId, assignmentsRepository } from '../assignments';
 import { eventsRepository, type ResponseRecord } from '../events';
-import { experimentsService, SURVEY_METRICS, type ExperimentRecord, type SurveyMetric } from '../experiments';
+import { experimentsService, findSurveyMetric, surveyMetricsOf, type ExperimentRecord } from '../experiments';
 import { encodeCursor, type ResponsesCursor, type ResponsesFilter, type ResponsesListQuery, type SurveyResponse } from './surveys.schemas';
 import { computeThemes, type VariantThemes } from './themes';
 
@@ -23,10 +24,10 @@ interface Scanned {
   next?: ResponsesCursor;
 }
 
-/** The survey metrics an experiment declares (primary, secondary, guardrails), in that order. */
-export function surveyMetricsOf(experiment: ExperimentRecord): SurveyMetric[] {
-  const declared = [experiment.metrics.primary, ...experiment.metrics.secondary, ...experiment.metrics.guardrails];
-  return [...new Set(declared.filter((key): key is SurveyMetric => (SURVEY_METRICS as readonly string[]).includes(key)))];
+/** A metric filter must name a survey metric of the experiment: a built-in, or one of its library or custom survey metrics (else 400). */
+function checkMetric(experiment: ExperimentRecord, metric: string | undefined): void {
+  if (metric === undefined || findSurveyMetric(experiment, metric)) return;
+  throw new z.ZodError([{ code: 'custom', path: ['metric'], input: metric, message: `"${metric}" is not a survey metric of experiment "${experiment._id}" (csat, nps, ces, or a library or custom survey metric it has)` }]);
 }
 
 function hasText(comment: string | undefined): comment is string {
@@ -42,6 +43,13 @@ async function scan(experiment: ExperimentRecord, filter: ResponsesFilter, after
   const items: SurveyResponse[] = [];
   let position = after;
   let read = 0;
+  // Answers to keys that are not survey metrics of the experiment (another experiment's custom ones) are not its.
+  const surveyKeys = new Map<string, boolean>();
+  const isSurvey = (metric: string) => {
+    let known = surveyKeys.get(metric);
+    if (known === undefined) surveyKeys.set(metric, (known = findSurveyMetric(experiment, metric) !== undefined));
+    return known;
+  };
   for (;;) {
     const batch: ResponseRecord[] = await eventsRepository.responsesBatch(key, filter, position, batchSize);
     const assignments = await assignmentsRepository.findMany([...new Set(batch.map((r) => assignmentId(key, r.customerId)))]);
@@ -52,12 +60,12 @@ async function scan(experiment: ExperimentRecord, filter: ResponsesFilter, after
       if (!assignment || assignment.assignedAt.getTime() > record.timestamp.getTime()) continue;
       if (filter.variant !== undefined && assignment.variant !== filter.variant) continue;
       if (filter.hasComment === true && !hasText(record.comment)) continue;
-      if (!(SURVEY_METRICS as readonly string[]).includes(record.metric)) continue;
+      if (!isSurvey(record.metric)) continue;
       items.push({
         responseId: record._id,
         customerId: record.customerId,
         variant: assignment.variant,
-        metric: record.metric as SurveyMetric,
+        metric: record.metric,
         score: record.score,
         ...(hasText(record.comment) ? { comment: record.comment } : {}),
         at: record.timestamp,
@@ -70,15 +78,15 @@ async function scan(experiment: ExperimentRecord, filter: ResponsesFilter, after
 }
 
 export interface SurveyComments {
-  metric: SurveyMetric;
+  metric: string;
   /** Comments compared (the latest of each customer). */
   comments: number;
   variants: { variant: string; comments: number; latest: SurveyResponse[]; themes: VariantThemes['terms'] }[];
 }
 
 /** Per survey metric: each variant's latest comments (newest first) and its themes. */
-async function readComments(experiment: ExperimentRecord, options: { metric?: SurveyMetric; latest: number; top: number }): Promise<SurveyComments[]> {
-  const metrics = options.metric ? [options.metric] : surveyMetricsOf(experiment);
+async function readComments(experiment: ExperimentRecord, options: { metric?: string; latest: number; top: number }): Promise<SurveyComments[]> {
+  const metrics = options.metric ? [options.metric] : surveyMetricsOf(experiment).map((m) => m.key);
   const result: SurveyComments[] = [];
   for (const metric of metrics) {
     const { items } = await scan(experiment, { metric, hasComment: true }, undefined, COMMENTS_READ, COMMENTS_READ, COMMENTS_BATCH);
@@ -103,6 +111,7 @@ export const surveysService = {
   /** A page of an experiment's answers, newest first. */
   async listResponses(key: string, query: ResponsesListQuery) {
     const experiment = await experimentsService.getRecord(key);
+    checkMetric(experiment, query.metric);
     const { items, next } = await scan(experiment, query, query.cursor, query.limit, PAGE_SCAN_BUDGET);
     return { experiment: key, responses: items, ...(next ? { nextCursor: encodeCursor(next) } : {}) };
   },
@@ -110,6 +119,7 @@ export const surveysService = {
   /** Every matching answer, newest first, a batch at a time (for the CSV); throws not_found before the first. */
   async readAllResponses(key: string, filter: ResponsesFilter): Promise<AsyncGenerator<SurveyResponse>> {
     const experiment = await experimentsService.getRecord(key);
+    checkMetric(experiment, filter.metric);
     return (async function* () {
       let after: ResponsesCursor | undefined;
       for (;;) {
@@ -122,8 +132,9 @@ export const surveysService = {
   },
 
   /** Per survey metric with comments: the terms each variant's comments use more than the others'. */
-  async computeThemes(key: string, options: { metric?: SurveyMetric; top: number }) {
+  async computeThemes(key: string, options: { metric?: string; top: number }) {
     const experiment = await experimentsService.getRecord(key);
+    checkMetric(experiment, options.metric);
     const metrics = await readComments(experiment, { ...options, latest: 0 });
     return {
       experiment: key,

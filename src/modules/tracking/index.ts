@@ -6,4 +6,4 @@ export { trackingRouter } from './tracking.router';
 export { trackingService, clickClassifierDuty } from './tracking.service';
 // The recipient's words and the page escaping, for the SMS landing page (src/modules/sms).
 export { escapeHtml } from './rendering.service';
-export { formatNumber, isRtl, resolveLocale, words, type Locale } from './locales.catalogue';
+export { formatNumber, isRtl, resolveLocale, surveyWords, words, type Locale } from './locales.catalogue';

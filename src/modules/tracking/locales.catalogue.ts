@@ -1,6 +1,6 @@
 // Words the recipient sees (survey block, thank-you, unsubscribe and error pages) per language.
 // Fields in braces are filled by text(); numbers are written with the locale's digits.
-import type { SurveyMetric } from '../experiments';
+import type { SurveyMetric, SurveyMetricInfo } from '../experiments';
 
 export const LOCALES = ['en', 'fa', 'ar'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -10,6 +10,10 @@ interface Words {
   question: Record<SurveyMetric, string>;
   low: Record<SurveyMetric, string>;
   high: Record<SurveyMetric, string>;
+  /** The question of a library or custom survey metric, by its {name}, and its scale's ends. */
+  otherQuestion: string;
+  otherLow: string;
+  otherHigh: string;
   unsubscribeLink: string;
   thanksTitle: string;
   answerRecorded: string;
@@ -36,6 +40,9 @@ const WORDS: Record<Locale, Words> = {
     },
     low: { csat: 'Very unsatisfied', nps: 'Not at all likely', ces: 'Very little effort' },
     high: { csat: 'Very satisfied', nps: 'Extremely likely', ces: 'A lot of effort' },
+    otherQuestion: 'Please choose a score: {name}',
+    otherLow: 'Lowest',
+    otherHigh: 'Highest',
     unsubscribeLink: 'Unsubscribe',
     thanksTitle: 'Thank you!',
     answerRecorded: 'Your answer has been recorded: {score}.',
@@ -59,6 +66,9 @@ const WORDS: Record<Locale, Words> = {
     },
     low: { csat: 'بسیار ناراضی', nps: 'اصلاً محتمل نیست', ces: 'زحمت بسیار کم' },
     high: { csat: 'بسیار راضی', nps: 'بسیار محتمل است', ces: 'زحمت بسیار زیاد' },
+    otherQuestion: 'لطفاً امتیاز دهید: {name}',
+    otherLow: 'کمترین',
+    otherHigh: 'بیشترین',
     unsubscribeLink: 'لغو اشتراک',
     thanksTitle: 'سپاسگزاریم!',
     answerRecorded: 'پاسخ شما ثبت شد: {score}.',
@@ -82,6 +92,9 @@ const WORDS: Record<Locale, Words> = {
     },
     low: { csat: 'غير راضٍ إطلاقًا', nps: 'غير محتمل إطلاقًا', ces: 'جهد قليل جدًا' },
     high: { csat: 'راضٍ جدًا', nps: 'محتمل جدًا', ces: 'جهد كبير جدًا' },
+    otherQuestion: 'يرجى اختيار درجة: {name}',
+    otherLow: 'الأدنى',
+    otherHigh: 'الأعلى',
     unsubscribeLink: 'إلغاء الاشتراك',
     thanksTitle: 'شكرًا لك!',
     answerRecorded: 'تم تسجيل إجابتك: {score}.',
@@ -140,6 +153,13 @@ export function formatNumber(locale: Locale, value: number): string {
   return format.format(value);
 }
 const numberFormats = new Map<Locale, Intl.NumberFormat>();
+
+/** A survey metric's question and the words at the ends of its scale: the built-in ones, or a neutral question by its name. */
+export function surveyWords(locale: Locale, metric: SurveyMetricInfo): { question: string; low: string; high: string } {
+  const w = WORDS[locale];
+  if (metric.builtIn) return { question: w.question[metric.builtIn], low: w.low[metric.builtIn], high: w.high[metric.builtIn] };
+  return { question: fill(w.otherQuestion, { name: metric.label }), low: w.otherLow, high: w.otherHigh };
+}
 
 /** Fills {fields}; values are inserted as given (callers escape for HTML afterwards). */
 export function fill(template: string, values: Record<string, string>): string {

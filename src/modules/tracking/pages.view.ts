@@ -1,9 +1,9 @@
 // The small pages a recipient sees after a survey click or an unsubscribe link. Every value is escaped
 // and the pages run no script (helmet's Content-Security-Policy, src/app.ts, forbids any), so a token or
 // comment cannot inject anything.
-import type { SurveyMetric } from '../experiments';
+import type { SurveyMetricInfo } from '../experiments';
 import { escapeHtml } from './rendering.service';
-import { fill, formatNumber, isRtl, words, type Locale } from './locales.catalogue';
+import { fill, formatNumber, isRtl, surveyWords, words, type Locale } from './locales.catalogue';
 
 export const PAGE_HEADERS: Record<string, string> = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -27,7 +27,7 @@ function page(locale: Locale, title: string, body: string): string {
  * Thank-you page, with the optional comment box posting back to the same token (relative URL): the
  * survey's follow-up question when it has one, else an open invitation to add something.
  */
-export function thankYouPage(locale: Locale, token: string, metric: SurveyMetric, score: number, commented: boolean, answer?: string, followUp?: string): string {
+export function thankYouPage(locale: Locale, token: string, metric: SurveyMetricInfo, score: number, commented: boolean, answer?: string, followUp?: string): string {
   const w = words(locale);
   const recorded = `<p>${escapeHtml(fill(w.answerRecorded, { score: formatNumber(locale, score) }))}</p>`;
   const form = commented
@@ -38,7 +38,7 @@ export function thankYouPage(locale: Locale, token: string, metric: SurveyMetric
       `<label for="comment">${escapeHtml(followUp ?? w.commentPrompt)}</label>` +
       `<textarea id="comment" name="comment" maxlength="5000"></textarea>` +
       `<button type="submit">${escapeHtml(w.send)}</button></form>`;
-  return page(locale, w.thanksTitle, `<h1>${escapeHtml(w.thanksTitle)}</h1><p>${escapeHtml(w.question[metric])}</p>${recorded}${form}`);
+  return page(locale, w.thanksTitle, `<h1>${escapeHtml(w.thanksTitle)}</h1><p>${escapeHtml(surveyWords(locale, metric).question)}</p>${recorded}${form}`);
 }
 
 export function unsubscribeConfirmPage(locale: Locale, token: string): string {

@@ -3,8 +3,8 @@
 // a one-click survey block, an unsubscribe link, the open pixel, a text part and RFC 8058 headers.
 import type Handlebars from 'handlebars';
 import { compile } from 'html-to-text';
-import { SURVEY_METRICS, SURVEY_SCALES, type ExperimentRecord, type SurveyMetric } from '../experiments';
-import { formatNumber, isRtl, resolveLocale, words, type Locale } from './locales.catalogue';
+import { surveyMetricsOf, type ExperimentRecord, type SurveyMetricInfo } from '../experiments';
+import { formatNumber, isRtl, resolveLocale, surveyWords, words, type Locale } from './locales.catalogue';
 import { compileOptions, EMAIL_TEMPLATE_FIELDS, handlebars, type TemplateMode } from '../../lib/email-templates';
 import { signToken, trackingUrls, type TrackingPayload } from './tokens.service';
 
@@ -66,10 +66,12 @@ function template(source: string, mode: TemplateMode = 'html'): Handlebars.Templ
   return compiled;
 }
 
-/** The survey metric a message asks about: the first of csat/nps/ces among primary, secondary, guardrails. */
-export function surveyMetricOf(experiment: ExperimentRecord): SurveyMetric | undefined {
-  const declared = [experiment.metrics.primary, ...experiment.metrics.secondary, ...experiment.metrics.guardrails];
-  return declared.find((key): key is SurveyMetric => (SURVEY_METRICS as readonly string[]).includes(key));
+/**
+ * The survey metric a message asks about: the first survey metric among primary, secondary, guardrails
+ * (csat, nps, ces, or a library or custom survey metric, on its own scale).
+ */
+export function surveyMetricOf(experiment: ExperimentRecord): SurveyMetricInfo | undefined {
+  return surveyMetricsOf(experiment)[0];
 }
 
 /** Escapes text and double- or single-quoted attribute values. */
@@ -114,8 +116,8 @@ function wrapBody(html: string, start: string, end: string): string {
   return result;
 }
 
-function surveyBlock(metric: SurveyMetric, locale: Locale, links: { score: number; url: string }[]): string {
-  const w = words(locale);
+function surveyBlock(metric: SurveyMetricInfo, locale: Locale, links: { score: number; url: string }[]): string {
+  const w = surveyWords(locale, metric);
   const dir = isRtl(locale) ? 'rtl' : 'ltr';
   const cells = links
     .map(
@@ -125,17 +127,17 @@ function surveyBlock(metric: SurveyMetric, locale: Locale, links: { score: numbe
     .join('');
   return (
     `<div dir="${dir}" lang="${locale}" style="margin:24px 0;font-family:Arial,sans-serif" data-verdict="survey">` +
-    `<p style="margin:0 0 8px;font-size:15px">${escapeHtml(w.question[metric])}</p>` +
+    `<p style="margin:0 0 8px;font-size:15px">${escapeHtml(w.question)}</p>` +
     `<table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr>${cells}</tr></table>` +
-    `<p style="margin:4px 0 0;font-size:12px;color:#5f6368">${escapeHtml(formatNumber(locale, links[0].score))} = ${escapeHtml(w.low[metric])} · ${escapeHtml(formatNumber(locale, links[links.length - 1].score))} = ${escapeHtml(w.high[metric])}</p>` +
+    `<p style="margin:4px 0 0;font-size:12px;color:#5f6368">${escapeHtml(formatNumber(locale, links[0].score))} = ${escapeHtml(w.low)} · ${escapeHtml(formatNumber(locale, links[links.length - 1].score))} = ${escapeHtml(w.high)}</p>` +
     `</div>`
   );
 }
 
-function surveyText(metric: SurveyMetric, locale: Locale, links: { score: number; url: string }[]): string {
-  const w = words(locale);
+function surveyText(metric: SurveyMetricInfo, locale: Locale, links: { score: number; url: string }[]): string {
+  const w = surveyWords(locale, metric);
   const lines = links.map((link) => `${formatNumber(locale, link.score)}: ${link.url}`);
-  return [w.question[metric], `(${formatNumber(locale, links[0].score)} = ${w.low[metric]}, ${formatNumber(locale, links[links.length - 1].score)} = ${w.high[metric]})`, ...lines].join('\n');
+  return [w.question, `(${formatNumber(locale, links[0].score)} = ${w.low}, ${formatNumber(locale, links[links.length - 1].score)} = ${w.high})`, ...lines].join('\n');
 }
 
 const HTTP_URL_IN_TEXT = /https?:\/\/[^\s<>"')\]]+/gi;
@@ -186,8 +188,8 @@ export function renderCampaignMessage(input: RenderInput): RenderedMessage {
   const metric = input.survey === false ? undefined : surveyMetricOf(experiment);
   const survey: { metric: string; score: number; url: string }[] = [];
   if (metric) {
-    const token = sign('survey', metric);
-    for (let score = SURVEY_SCALES[metric].min; score <= SURVEY_SCALES[metric].max; score++) survey.push({ metric, score, url: trackingUrls.survey(token, score) });
+    const token = sign('survey', metric.key);
+    for (let score = metric.scale.min; score <= metric.scale.max; score++) survey.push({ metric: metric.key, score, url: trackingUrls.survey(token, score) });
   }
   const unsubscribe = trackingUrls.unsubscribe(sign('unsubscribe'));
   const open = trackingUrls.open(sign('open'));

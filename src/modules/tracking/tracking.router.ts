@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { NotFoundError } from '../../lib/errors';
 import { logger } from '../../lib/logger';
 import { documented } from '../../lib/openapi';
-import { SURVEY_SCALES, type SurveyMetric } from '../experiments';
+import type { SurveyMetricInfo } from '../experiments';
 import { localeFromAcceptLanguage, type Locale } from './locales.catalogue';
 import { blankPage, invalidLinkPage, invalidScorePage, PAGE_HEADERS, thankYouPage, unsubscribeConfirmPage, unsubscribedPage } from './pages.view';
 import { surveyForm, surveyQuery, tokenParams, unsubscribeForm } from './tracking.schemas';
@@ -98,9 +98,9 @@ route.raw(
 const surveyResponses = { 200: page('the thank-you page (with a comment box)'), 400: page('the score is not one of the scale'), 404: invalidLink };
 
 /** The survey a link is for; answers the invalid-link page (404) and returns null when it is for none. */
-function surveyOf(req: Request, res: Response): { token: TrackingPayload; metric: SurveyMetric } | null {
+async function surveyOf(req: Request, res: Response): Promise<{ token: TrackingPayload; metric: SurveyMetricInfo } | null> {
   const token = tokenFrom(req, ['survey']);
-  const metric = token && trackingService.surveyMetric(token);
+  const metric = token && (await trackingService.surveyMetric(token));
   if (!token || !metric) {
     sendPage(res, 404, invalidLinkPage(browserLocale(req)));
     return null;
@@ -121,19 +121,19 @@ route.raw(
     responses: surveyResponses,
   },
   async (req, res) => {
-    const survey = surveyOf(req, res);
+    const survey = await surveyOf(req, res);
     if (!survey) return;
     const { token, metric } = survey;
     const request = facts(req);
     const locale = await trackingService.localeFor(token, request);
     const score = trackingService.parseScore(metric, surveyQuery.safeParse(req.query).data?.score);
     if (score === null) {
-      sendPage(res, 400, invalidScorePage(locale, SURVEY_SCALES[metric]));
+      sendPage(res, 400, invalidScorePage(locale, metric.scale));
       return;
     }
     // Link scanners follow every score link of a message: the score is a hit, classified like a click
     // (scanner agents, bursts over the links, the hidden trap) before it may become an answer.
-    const hitId = req.method === 'GET' ? await trackingService.recordSurveyHit(token, metric, score, request) : undefined;
+    const hitId = req.method === 'GET' ? await trackingService.recordSurveyHit(token, metric.key, score, request) : undefined;
     sendPage(res, 200, thankYouPage(locale, req.params.token as string, metric, score, false, hitId, await trackingService.followUpQuestion(token, locale)));
   },
 );
@@ -150,18 +150,18 @@ route.raw(
     responses: surveyResponses,
   },
   async (req, res) => {
-    const survey = surveyOf(req, res);
+    const survey = await surveyOf(req, res);
     if (!survey) return;
     const { token, metric } = survey;
     const locale = await trackingService.localeFor(token, facts(req));
     const form = surveyForm.safeParse(req.body ?? {});
     const score = form.success ? trackingService.parseScore(metric, form.data.score) : null;
     if (!form.success || score === null) {
-      sendPage(res, 400, invalidScorePage(locale, SURVEY_SCALES[metric]));
+      sendPage(res, 400, invalidScorePage(locale, metric.scale));
       return;
     }
     const comment = form.data.comment?.trim();
-    await trackingService.recordAnswer(token, metric, score, comment || undefined, form.data.answer || undefined);
+    await trackingService.recordAnswer(token, metric.key, score, comment || undefined, form.data.answer || undefined);
     sendPage(res, 200, thankYouPage(locale, req.params.token as string, metric, score, Boolean(comment)));
   },
 );

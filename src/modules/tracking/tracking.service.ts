@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Duty } from '../../jobs/runner';
 import { logger } from '../../lib/logger';
 import { eventsRepository, eventsService } from '../events';
-import { experimentsService, SURVEY_METRICS, SURVEY_SCALES, type SurveyMetric } from '../experiments';
+import { builtInSurveyMetric, experimentsService, findSurveyMetric, isBuiltInSurveyMetric, type SurveyMetricInfo } from '../experiments';
 import { localeFromAcceptLanguage, resolveLocale, words, type Locale } from './locales.catalogue';
 import { findMessage } from './message-lookup.registry';
 import { suppressionService } from './suppression.service';
@@ -89,7 +89,7 @@ function surveyResponseId(hitId: string): string {
  * so it never replaces anyone's answer. Returns that event, or nothing once the answer is stored.
  */
 async function surveyHitOutcome(hit: ClickHitRecord, reason: string | null) {
-  const metric = hit.target as SurveyMetric;
+  const metric = hit.target ?? '';
   if (reason) {
     return {
       eventId: `survey-scanner:${hit._id}`,
@@ -154,23 +154,31 @@ export const trackingService = {
     }
   },
 
-  surveyMetric(token: TrackingPayload): SurveyMetric | null {
-    return token.purpose === 'survey' && (SURVEY_METRICS as readonly string[]).includes(token.target ?? '') ? (token.target as SurveyMetric) : null;
+  /**
+   * The survey metric a survey token asks about: a built-in, or a library or custom survey metric of the
+   * token's experiment (its own scale); null for any other token.
+   */
+  async surveyMetric(token: TrackingPayload): Promise<SurveyMetricInfo | null> {
+    if (token.purpose !== 'survey' || !token.target) return null;
+    const key = token.target;
+    // A built-in's link stays good without reading the experiment (its scale is fixed).
+    if (isBuiltInSurveyMetric(key)) return builtInSurveyMetric(key);
+    const experiment = await experimentsService.getCached(token.experiment).catch(() => undefined);
+    return (experiment && findSurveyMetric(experiment, key)) ?? null;
   },
 
   /** The score as a whole number on the metric's scale, or null. */
-  parseScore(metric: SurveyMetric, raw: unknown): number | null {
-    if (typeof raw !== 'string' || !/^\d{1,2}$/.test(raw.trim())) return null;
+  parseScore(metric: SurveyMetricInfo, raw: unknown): number | null {
+    if (typeof raw !== 'string' || !/^-?\d{1,3}$/.test(raw.trim())) return null;
     const score = Number(raw.trim());
-    const scale = SURVEY_SCALES[metric];
-    return score >= scale.min && score <= scale.max ? score : null;
+    return score >= metric.scale.min && score <= metric.scale.max ? score : null;
   },
 
   /**
    * Stores a one-click score durably as a hit; the click classifier turns it into the answer once the hits
    * around it are known (a scanner's burst is not an answer). Returns the hit's id, for the comment form.
    */
-  async recordSurveyHit(token: TrackingPayload, metric: SurveyMetric, score: number, request: RequestFacts): Promise<string> {
+  async recordSurveyHit(token: TrackingPayload, metric: string, score: number, request: RequestFacts): Promise<string> {
     const id = randomUUID();
     await trackingRepository.insertHit({
       _id: id,
@@ -193,7 +201,7 @@ export const trackingService = {
    * stored it yet or not; otherwise it is a new answer. The counting layer keeps one answer per customer,
    * metric and experiment, the latest replacing the earlier.
    */
-  async recordAnswer(token: TrackingPayload, metric: SurveyMetric, score: number, comment?: string, hitId?: string): Promise<void> {
+  async recordAnswer(token: TrackingPayload, metric: string, score: number, comment?: string, hitId?: string): Promise<void> {
     const base = { customerId: token.customerId, metric, score, experiment: token.experiment, ...(comment ? { comment } : {}) };
     if (!hitId) {
       await eventsService.respond({ responseId: randomUUID(), ...base });

@@ -5,6 +5,15 @@ import {
   aggregateId,
   cohortOf,
   countRecords,
+  covariateUnitId,
+  CUPED_SUM_X,
+  CUPED_SUM_XX,
+  CUPED_SUM_XY,
+  MAX_SLICE_VALUES,
+  SLICE_NONE,
+  SLICE_OTHER,
+  SliceValues,
+  sliceKey,
   emptyChanges,
   unitId,
   unitsTouched,
@@ -232,5 +241,88 @@ describe('counting rule: metric definitions (filter, window, value, ratio, quant
     assert.equal(counts.length, 1, 'one bucket holds the customer');
     assert.equal(counts[0][1], 1);
     assert.equal(merged[`s:${counts[0][0]}`], 1000);
+  });
+});
+
+describe('counting rule: segments (slices by dimension)', () => {
+  const sliced: ExperimentRules = { ...experiment, dimensions: ['plan'] };
+  const withPlan = (customerId: string, plan?: string): AssignmentFact => ({ ...assignment(customerId, 'control', day1), ...(plan ? { dims: { plan } } : {}) });
+  const sliceCohort = (changes: ReturnType<typeof countRecords>, metric: string, value: string) => changes.aggregates.get(aggregateId('exp', 'control', metric, sliceKey('plan', value)))?.cohorts['2026-11-01'];
+
+  it('when customers with and without a value are assigned and convert, then each change is counted in the whole and in the slice of the value', () => {
+    const assignments = [withPlan('c1', 'pro'), withPlan('c2', 'pro'), withPlan('c3')];
+    const l: CountingLookups = { ...lookups(assignments), experiments: [sliced], slices: new SliceValues() };
+    const changes = countRecords(l, [...assignments.map((a) => ({ kind: 'assignments' as const, record: a })), event('e1', 'c1', 'email.open', day2), event('e2', 'c3', 'purchase', day2, 7)]);
+    assert.equal(cohort(changes, 'control', ASSIGNED, '2026-11-01')!.units, 3);
+    assert.equal(sliceCohort(changes, ASSIGNED, 'pro')!.units, 2);
+    assert.equal(sliceCohort(changes, ASSIGNED, SLICE_NONE)!.units, 1);
+    assert.equal(sliceCohort(changes, 'email_open', 'pro')!.units, 1);
+    assert.equal(sliceCohort(changes, 'spend', SLICE_NONE)!.sum, 7);
+    assert.equal(sliceCohort(changes, 'spend', 'pro'), undefined);
+  });
+
+  it('when a dimension has more values than are kept, then later values are "(other)" for good and earlier ones stay', () => {
+    const slices = new SliceValues();
+    for (let i = 0; i < MAX_SLICE_VALUES; i++) assert.equal(slices.valueOf('exp', 'plan', `v${i}`), `v${i}`);
+    assert.equal(slices.valueOf('exp', 'plan', 'late'), SLICE_OTHER);
+    assert.equal(slices.valueOf('exp', 'plan', 'v3'), 'v3');
+    assert.equal(slices.valueOf('exp', 'plan', 'late'), SLICE_OTHER);
+    assert.deepEqual(slices.snapshot('exp').plan.length, MAX_SLICE_VALUES);
+    assert.ok(slices.changed.has('exp'));
+  });
+});
+
+describe('counting rule: CUPED covariates', () => {
+  const LOOKBACK = 7 * 86_400_000;
+  const cuped: ExperimentRules = { ...experiment, cuped: { lookbackMs: LOOKBACK, since: day1.getTime() - LOOKBACK } };
+  const before = (hours: number) => new Date(day1.getTime() - hours * 3_600_000);
+  const sums = (changes: ReturnType<typeof countRecords>, metric: string) => cohort(changes, 'control', metric, '2026-11-01')?.histogram ?? {};
+
+  it('when pre-period events arrive before the assignment, then the assignment turns them into X (inside the lookback only) with ΣX, ΣX² and ΣXY', () => {
+    const a = assignment('c1', 'control', day1);
+    // Stored before the customer is assigned: kept as pending pre-period events.
+    const early = countRecords({ ...lookups([]), experiments: [cuped] }, [event('p1', 'c1', 'purchase', before(2), 5), event('p2', 'c1', 'purchase', before(24 * 8), 100), event('p3', 'c1', 'email.open', before(1))]);
+    const pending = early.units.get(covariateUnitId('exp', 'spend', 'c1'))!;
+    assert.equal(pending.variant, '');
+    assert.equal(pending.pre!.length, 1, 'the event older than since is not kept');
+    // Then the assignment, and an outcome after it.
+    const stored = [...early.units.values()];
+    const changes = countRecords({ ...lookups([a], stored), experiments: [cuped] }, [{ kind: 'assignments', record: a }, event('y1', 'c1', 'purchase', day2, 3)]);
+    assert.deepEqual(
+      { x: sums(changes, 'spend')[CUPED_SUM_X], xx: sums(changes, 'spend')[CUPED_SUM_XX], xy: sums(changes, 'spend')[CUPED_SUM_XY] },
+      { x: 5, xx: 25, xy: 15 },
+    );
+    assert.deepEqual({ x: sums(changes, 'email_open')[CUPED_SUM_X], xy: sums(changes, 'email_open')[CUPED_SUM_XY] }, { x: 1, xy: undefined });
+    const counted = changes.units.get(covariateUnitId('exp', 'spend', 'c1'))!;
+    assert.equal(counted.variant, 'control');
+    assert.equal(counted.pre, undefined);
+  });
+
+  it('when a pre-period event arrives after the assignment was counted, then X grows and ΣXY uses the current outcome', () => {
+    const a = assignment('c1', 'control', day1);
+    const first = countRecords({ ...lookups([a]), experiments: [cuped] }, [{ kind: 'assignments', record: a }, event('y1', 'c1', 'purchase', day2, 4)]);
+    const later = countRecords({ ...lookups([a], [...first.units.values()]), experiments: [cuped] }, [event('p1', 'c1', 'purchase', before(3), 2), event('p2', 'c1', 'purchase', before(24 * 8), 50)]);
+    assert.deepEqual(sums(later, 'spend'), { [CUPED_SUM_X]: 2, [CUPED_SUM_XX]: 4, [CUPED_SUM_XY]: 8 });
+  });
+
+  it('when records are counted in any order, then ΣX, ΣX² and ΣXY are those of one rebuild', () => {
+    const a = assignment('c1', 'control', day1);
+    const records: CountedRecord[] = [event('p1', 'c1', 'purchase', before(2), 5), { kind: 'assignments', record: a }, event('y1', 'c1', 'purchase', day2, 3), event('p2', 'c1', 'purchase', before(5), 1), event('y2', 'c1', 'purchase', day2, 2)];
+    const total = (changes: ReturnType<typeof countRecords>[]) => {
+      const out: Record<string, number> = {};
+      for (const c of changes) for (const [k, v] of Object.entries(sums(c, 'spend'))) out[k] = (out[k] ?? 0) + v;
+      return out;
+    };
+    // One by one, each call seeing the units the earlier calls left.
+    let units: UnitState[] = [];
+    const steps: ReturnType<typeof countRecords>[] = [];
+    for (const r of records) {
+      const step = countRecords({ ...lookups([a], units), experiments: [cuped] }, [r]);
+      units = [...new Map([...units.map((u) => [u._id, u] as const), ...[...step.units.values()].map((u) => [u._id, u] as const)]).values()];
+      steps.push(step);
+    }
+    const rebuild = countRecords({ ...lookups([a]), experiments: [cuped] }, [records[1], records[0], records[2], records[3], records[4]]);
+    assert.deepEqual(total(steps), sums(rebuild, 'spend'));
+    assert.deepEqual(sums(rebuild, 'spend'), { [CUPED_SUM_X]: 6, [CUPED_SUM_XX]: 36, [CUPED_SUM_XY]: 30 });
   });
 });

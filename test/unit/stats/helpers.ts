@@ -59,17 +59,7 @@ export function assertNoNaN(value: unknown, label = 'result'): void {
   }
 }
 
-/**
- * The Park–Miller minimal standard generator (state · 48271 mod 2³¹ − 1, exact in doubles), so a test and
- * the Python that computed its reference values (the comments beside them) draw the same numbers.
- */
-export function parkMiller(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 48271) % 2147483647;
-    return state / 2147483647;
-  };
-}
+export { parkMiller } from '../../helpers/random';
 
 /** A standard normal draw by Box–Muller from two uniforms of `u` (the Python references do the same). */
 export function normalDraw(u: () => number): number {
