@@ -14,3 +14,17 @@ export async function findByIds<T extends Document & { _id: string }>(collection
   }
   return found;
 }
+
+/**
+ * The same read split into up to `parts` concurrent reads: the embedded database decodes each large
+ * document on the connection that asked for it, so a few connections at once decode several at a time.
+ */
+export async function findByIdsInParallel<T extends Document & { _id: string }>(collection: Collection<T>, ids: Iterable<string>, parts = 4): Promise<Map<string, T>> {
+  const unique = [...new Set(ids)];
+  const size = Math.max(1, Math.ceil(unique.length / parts));
+  const chunks: string[][] = [];
+  for (let i = 0; i < unique.length; i += size) chunks.push(unique.slice(i, i + size));
+  const found = new Map<string, T>();
+  for (const part of await Promise.all(chunks.map((chunk) => findByIds(collection, chunk)))) for (const [id, doc] of part) found.set(id, doc);
+  return found;
+}

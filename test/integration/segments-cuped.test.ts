@@ -288,6 +288,22 @@ describe('segments and CUPED over HTTP (an imported experiment with a pre-period
     assert.deepEqual(shape(slicesAfter), shape(slicesBefore));
   });
 
+  it('when results were read and then more is counted, then the next read (whole and by slice) counts it: what was read is kept only while nothing changes', async () => {
+    const first = (await client.get(`/v1/experiments/${key}/results`)).body as { metrics: MetricOut[] };
+    const again = (await client.get(`/v1/experiments/${key}/results`)).body as { metrics: MetricOut[] };
+    assert.deepEqual(again.metrics, first.metrics);
+    const customer = customers.find((c) => c.variant === 'control' && c.plan === 'pro')!;
+    const sent = await client.post('/v1/events').send({ events: [{ eventId: `${key}-extra`, customerId: customer.customerId, name: 'purchase', value: 600, timestamp: new Date(customer.assignedAt + DAY).toISOString() }] });
+    assert.equal(sent.status, 202);
+    const after = (await client.get(`/v1/experiments/${key}/results`)).body as { metrics: MetricOut[] };
+    const control = (out: { metrics: MetricOut[] }) => metricOf(out, revenue).variants.find((v) => v.variant === 'control')!.value!;
+    assert.ok(Math.abs(control(after) - control(first) - 600 / inVariant(customers, 'control').length) < 1e-9);
+    const sliced = (await client.get(`/v1/experiments/${key}/results?dimension=plan`)).body as { slices: { value: string; metrics: MetricOut[] }[] };
+    const pro = customers.filter((c) => c.plan === 'pro' && c.variant === 'control');
+    const proValue = metricOf(sliced.slices.find((s) => s.value === 'pro')!, revenue).variants.find((v) => v.variant === 'control')!.value!;
+    assert.ok(Math.abs(proValue - (pro.reduce((sum, c) => sum + y[revenue](c), 0) + 600) / pro.length) < 1e-9);
+  });
+
   it('when CUPED or the dimensions change after the start, then 409', async () => {
     assert.equal((await client.patch(`/v1/experiments/${key}`).send({ analysis: { cuped: { lookback: 'P7D' } } })).status, 409);
     assert.equal((await client.patch(`/v1/experiments/${key}`).send({ dimensions: ['plan'] })).status, 409);

@@ -1,8 +1,8 @@
 // The only code that touches the aggregate collections. Written only by the aggregator (one at a time,
 // under its lease); writes go through the driver.
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
-import { countingCollectionOf } from '../../db/connection';
-import { findByIds } from '../../db/find-by-ids';
+import { countingCollectionOf, countingDb } from '../../db/connection';
+import { findByIds, findByIdsInParallel } from '../../db/find-by-ids';
 import { insertNew } from '../../db/insert-new';
 import { ASSIGNED, aggregateId, unitId, type AggregateChange } from '../counting';
 import { BUILT_IN_METRIC_KEYS } from '../experiments';
@@ -83,6 +83,17 @@ function totals(doc: CohortAggregateDocument, include: (cohort: string) => boole
 
 const BULK = 1000;
 
+/**
+ * A version per experiment, raised after every write to its aggregates (a plan, a rebuild): readers may
+ * keep what they read while it stays the same (src/modules/results/results.read.ts). A plan applied
+ * again raises it again, which only costs a reader one read more.
+ */
+const versions = () => countingDb().collection<{ _id: string; v: number }>('aggregate_versions');
+async function raiseVersions(experiments: Iterable<string>): Promise<void> {
+  const ops = [...new Set(experiments)].map((experiment) => ({ updateOne: { filter: { _id: experiment }, update: { $inc: { v: 1 } }, upsert: true } }));
+  if (ops.length > 0) await versions().bulkWrite(ops, { ordered: false });
+}
+
 /** What identifies an experiment's aggregate documents: its key, variants and custom metrics. */
 export interface AggregateScope {
   _id: string;
@@ -95,13 +106,14 @@ export interface AggregateScope {
  * the library metrics it names and its custom ones): read with `_id $in`, an index lookup on every backend, where a filter on
  * `experiment` would scan the whole collection on the embedded database.
  */
-function aggregateIds(scope: AggregateScope, slice?: string): string[] {
-  const metrics = [...new Set([ASSIGNED, ...BUILT_IN_METRIC_KEYS, ...(scope.metrics.library ?? []).map((m) => m.key), ...(scope.metrics.custom ?? []).map((m) => m.key)])];
+function aggregateIds(scope: AggregateScope, slice?: string, only?: readonly string[]): string[] {
+  const metrics = only ?? [...new Set([ASSIGNED, ...BUILT_IN_METRIC_KEYS, ...(scope.metrics.library ?? []).map((m) => m.key), ...(scope.metrics.custom ?? []).map((m) => m.key)])];
   return scope.variants.flatMap((v) => metrics.map((m) => aggregateId(scope._id, v.key, m, slice)));
 }
 
-async function documentsOf(scope: AggregateScope, slices: (string | undefined)[] = [undefined]): Promise<CohortAggregateDocument[]> {
-  return [...(await findByIds(aggregates(), slices.flatMap((slice) => aggregateIds(scope, slice)))).values()];
+/** The cohort documents (every metric's, or only those of `only`: reading fewer is the cost that matters). */
+async function documentsOf(scope: AggregateScope, slices: (string | undefined)[] = [undefined], only?: readonly string[]): Promise<CohortAggregateDocument[]> {
+  return [...(await findByIdsInParallel(aggregates(), slices.flatMap((slice) => aggregateIds(scope, slice, only)))).values()];
 }
 
 function cohortsOf(docs: CohortAggregateDocument[]): CohortAggregate[] {
@@ -115,6 +127,11 @@ function cohortsOf(docs: CohortAggregateDocument[]): CohortAggregate[] {
 }
 
 export const aggregatesRepository = {
+  /** The experiment's aggregates version (0: never written): it changes after every write to them. */
+  async readVersion(experiment: string): Promise<number> {
+    return (await versions().findOne({ _id: experiment }))?.v ?? 0;
+  },
+
   /** Whole-experiment totals per variant × metric (every cohort, or the cohorts `include` keeps). */
   async forExperiment(scope: AggregateScope, include?: (cohort: string) => boolean): Promise<AggregateRecord[]> {
     if (include) return (await documentsOf(scope)).map((doc) => totals(doc, include));
@@ -122,19 +139,20 @@ export const aggregatesRepository = {
     return [...docs.values()].map(({ n: _n, ...record }) => ({ ...record, histogram: record.histogram ?? {} }));
   },
 
-  /** Totals per variant × metric × assignment cohort. */
-  async cohortsForExperiment(scope: AggregateScope): Promise<CohortAggregate[]> {
-    return cohortsOf(await documentsOf(scope));
+  /** Totals per variant × metric × assignment cohort (of every metric, or only those of `only`). */
+  async cohortsForExperiment(scope: AggregateScope, only?: readonly string[]): Promise<CohortAggregate[]> {
+    return cohortsOf(await documentsOf(scope, [undefined], only));
   },
 
   /**
    * The slices of one dimension (segments): per value, the totals per variant × metric, and with
-   * `cohorts` the totals per cohort too (windowed metrics). One `_id $in` read of each collection.
+   * `cohorts` the totals per cohort of those metrics too (windowed metrics, with ASSIGNED). One `_id
+   * $in` read of each collection.
    */
-  async forSlices(scope: AggregateScope, slices: string[], cohorts: boolean): Promise<Map<string, { totals: AggregateRecord[]; cohorts: CohortAggregate[] }>> {
+  async forSlices(scope: AggregateScope, slices: string[], cohorts: readonly string[]): Promise<Map<string, { totals: AggregateRecord[]; cohorts: CohortAggregate[] }>> {
     const out = new Map(slices.map((slice) => [slice, { totals: [] as AggregateRecord[], cohorts: [] as CohortAggregate[] }]));
     const ids = slices.flatMap((slice) => aggregateIds(scope, slice));
-    const [totalDocs, cohortDocs] = await Promise.all([findByIds(totalsOf(), ids), cohorts ? documentsOf(scope, slices) : Promise.resolve([])]);
+    const [totalDocs, cohortDocs] = await Promise.all([findByIds(totalsOf(), ids), cohorts.length > 0 ? documentsOf(scope, slices, cohorts) : Promise.resolve([])]);
     for (const { n: _n, slice, ...record } of [...totalDocs.values()] as (TotalsDocument & { slice?: string })[]) {
       if (slice !== undefined) out.get(slice)?.totals.push({ ...record, histogram: record.histogram ?? {} });
     }
@@ -199,6 +217,7 @@ export const aggregatesRepository = {
     };
     // The cohorts and the totals are separate documents, each idempotent on its own: written side by side.
     await Promise.all([write(aggregates(), cohortOps), write(totalsOf(), totalOps)]);
+    await raiseVersions(changes.map((c) => c.experiment));
   },
 
   /** Replaces everything counted for an experiment (a rebuild), stamped as of plan `n`. */
@@ -218,5 +237,6 @@ export const aggregatesRepository = {
     });
     for (let i = 0; i < docs.length; i += BULK) await insertNew(aggregates(), docs.slice(i, i + BULK));
     for (let i = 0; i < totalDocs.length; i += BULK) await insertNew(totalsOf(), totalDocs.slice(i, i + BULK));
+    await raiseVersions([experiment]);
   },
 };

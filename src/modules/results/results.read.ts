@@ -1,6 +1,7 @@
 // The one way results are computed: the experiment record and its aggregates, analysed and decided.
 // Reading only: the sequential state the analysis would store comes back to the caller, and only a
 // look (looks.service.ts) stores it.
+import { LRUCache } from 'lru-cache';
 import { BadRequestError } from '../../lib/errors';
 import { aggregatesRepository, ASSIGNED } from '../aggregates';
 import { countingRepository, MAX_SLICE_VALUES, readFreshness, SLICE_NONE, SLICE_OTHER, sliceKey } from '../counting';
@@ -9,6 +10,31 @@ import { analyse, applyCorrection, needsMaturity } from './results.analysis';
 import { decide } from './results.decision';
 import { analyseHoldout } from './results.holdout';
 import type { ExperimentResults, SliceResult, SlicedResults } from './results.types';
+
+/** The metrics whose cohorts maturity needs (the windowed ones, and the assigned customers), or none. */
+function maturityReads(experiment: ExperimentRecord): string[] {
+  const windowed = Object.values(metricsOf(experiment.metrics)).filter(needsMaturity).map((m) => m.key);
+  return windowed.length > 0 ? [ASSIGNED, ...windowed] : [];
+}
+
+/** What names an experiment's aggregate documents: its variants and metrics. */
+function scopeOf(scope: { variants: { key: string }[]; metrics: ExperimentRecord['metrics'] }): string[] {
+  return [...scope.variants.map((v) => v.key), '|', ...Object.keys(metricsOf(scope.metrics))];
+}
+
+// Aggregates as last read, per experiment and what was read, with the experiment's aggregates version
+// then: a read at the same version gives the same documents (every write raises it), so it is kept,
+// and results, the report and the CSV of an experiment that is not counting anything right now cost no
+// aggregate reads. Read only; never changed by the analysis.
+const kept = new LRUCache<string, { version: number; value: unknown }>({ max: 500 });
+async function keptRead<T>(experiment: string, version: number, what: unknown[], read: () => Promise<T>): Promise<T> {
+  const id = JSON.stringify([experiment, ...what]);
+  const hit = kept.get(id);
+  if (hit && hit.version === version && version > 0) return hit.value as T;
+  const value = await read();
+  kept.set(id, { version, value });
+  return value;
+}
 
 export interface ResultsReading {
   experiment: ExperimentRecord;
@@ -24,12 +50,16 @@ export interface ResultsReading {
 export async function readResults(key: string, now: Date = new Date(), options: { stale?: boolean } = {}): Promise<ResultsReading> {
   const experiment = await experimentsService.getRecord(key);
   const freshness = await readFreshness(options);
+  // After the wait: a version read now is at least that of every write counted before the read began.
+  const version = await aggregatesRepository.readVersion(key);
   // The holdout arm's aggregates are read beside the variants'; only the holdout comparison uses them.
   const scope = { ...experiment, variants: [...experiment.variants, { key: HOLDOUT_VARIANT }] };
-  const aggregates = await aggregatesRepository.forExperiment(scope);
   // Windowed metrics are read by assignment day, so only the customers whose window has ended count.
-  const windowed = Object.values(metricsOf(experiment.metrics)).some(needsMaturity);
-  const cohorts = windowed ? await aggregatesRepository.cohortsForExperiment(scope) : [];
+  const matured = maturityReads(experiment);
+  const [aggregates, cohorts] = await Promise.all([
+    keptRead(key, version, ['totals', scopeOf(scope)], () => aggregatesRepository.forExperiment(scope)),
+    matured.length > 0 ? keptRead(key, version, ['cohorts', scopeOf(scope), matured], () => aggregatesRepository.cohortsForExperiment(scope, matured)) : [],
+  ]);
   const { results, sequentialUpdates } = analyse(experiment, aggregates, now, cohorts);
   const holdout = analyseHoldout(experiment, aggregates);
   const counting = { asOf: freshness.asOf.toISOString(), pending: freshness.pending, complete: freshness.complete };
@@ -55,8 +85,10 @@ export async function readSlices(key: string, dimension: string, now: Date = new
   const freshness = await readFreshness(options);
   const kept = (await countingRepository.readSliceValues([key])).get(key)?.[dimension] ?? [];
   const values = [...kept, SLICE_OTHER, SLICE_NONE];
-  const windowed = Object.values(metricsOf(experiment.metrics)).some(needsMaturity);
-  const read = await aggregatesRepository.forSlices(experiment, values.map((value) => sliceKey(dimension, value)), windowed);
+  const version = await aggregatesRepository.readVersion(key);
+  const matured = maturityReads(experiment);
+  const keys = values.map((value) => sliceKey(dimension, value));
+  const read = await keptRead(key, version, ['slices', scopeOf(experiment), keys, matured], () => aggregatesRepository.forSlices(experiment, keys, matured));
   // A slice is exploratory: no stored sequential state, no holdout, no decision.
   const sliceExperiment: ExperimentRecord = { ...experiment, sequential: {} };
   const slices: SliceResult[] = [];
