@@ -423,7 +423,7 @@ async function main(): Promise<void> {
       // nothing read before is kept and every read reads the aggregates.
       const cold: number[] = [];
       for (let i = 0; i < 15; i++) {
-        await countingDb().collection<{ _id: string; v: number }>('aggregate_versions').updateOne({ _id: key }, { $inc: { v: 1 } }, { upsert: true });
+        await countingDb().collection<{ _id: string; r: number }>('aggregate_versions').updateOne({ _id: key }, { $inc: { r: 1 } }, { upsert: true });
         const started = performance.now();
         const res = await fetch(`${verdict.url}${path}`, { headers });
         await res.text();

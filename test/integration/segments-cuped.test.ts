@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import studentT = require('@stdlib/stats-base-dists-t');
 import { api, type Api } from '../helpers/app';
-import { emailExperiment, uniqueKey } from '../helpers/factories';
+import { emailExperiment, pageExperiment, uniqueKey } from '../helpers/factories';
 import { parkMiller as random } from '../helpers/random';
 
 const DAY = 86_400_000;
@@ -308,5 +308,40 @@ describe('segments and CUPED over HTTP (an imported experiment with a pre-period
     assert.equal((await client.patch(`/v1/experiments/${key}`).send({ analysis: { cuped: { lookback: 'P7D' } } })).status, 409);
     assert.equal((await client.patch(`/v1/experiments/${key}`).send({ dimensions: ['plan'] })).status, 409);
     assert.equal((await client.patch(`/v1/experiments/${key}`).send({ analysis: { alpha: 0.1 } })).status, 200);
+  });
+});
+
+describe('segments: where a customer\'s dimension values come from', () => {
+  let client: Api;
+  before(async () => {
+    client = await api();
+  });
+
+  it('when customers are assigned one by one, in a batch and through a page redirect with attr.<name>=, then each is counted in the slice of the value it gave', async () => {
+    const key = uniqueKey('slices');
+    const created = await client.post('/v1/experiments').send(pageExperiment({ key, dimensions: ['plan'] }));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal((await client.post(`/v1/experiments/${key}/start`).send({})).status, 200);
+    const single = await client.post('/v1/assignments').send({ experiment: key, customerId: `${key}-s1`, attributes: { plan: 'pro' } });
+    assert.equal(single.status, 200, JSON.stringify(single.body));
+    const batch = await client.post('/v1/assignments/batch').send({ experiment: key, customers: [{ customerId: `${key}-b1`, attributes: { plan: 'pro' } }, { customerId: `${key}-b2`, attributes: { plan: 'free' } }, { customerId: `${key}-b3` }] });
+    assert.equal(batch.status, 200, JSON.stringify(batch.body));
+    const redirect = await client.raw().get(`/p/${key}?cid=${key}-p1&attr.plan=free`);
+    assert.equal(redirect.status, 302);
+    assert.equal((await client.raw().get(`/p/${key}?cid=${key}-p2&attr.pl%24an=x`)).status, 400, 'an attribute name that is not one is refused');
+    const response = await client.get(`/v1/experiments/${key}/results?dimension=plan`);
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    const assigned = Object.fromEntries((response.body.slices as { value: string; variants: { assigned: number }[] }[]).map((s) => [s.value, s.variants.reduce((sum, v) => sum + v.assigned, 0)]));
+    assert.deepEqual(assigned, { pro: 2, free: 2, '(none)': 1 });
+  });
+
+  it('when an experiment declares more than 5 dimensions or one twice, then 400 names the field and nothing is stored', async () => {
+    const key = uniqueKey('slices');
+    const tooMany = await client.post('/v1/experiments').send(pageExperiment({ key, dimensions: ['a', 'b', 'c', 'd', 'e', 'f'] }));
+    assert.equal(tooMany.status, 400);
+    assert.match(JSON.stringify(tooMany.body), /dimensions/);
+    const twice = await client.post('/v1/experiments').send(pageExperiment({ key, dimensions: ['plan', 'plan'] }));
+    assert.equal(twice.status, 400);
+    assert.equal((await client.get(`/v1/experiments/${key}`)).status, 404);
   });
 });

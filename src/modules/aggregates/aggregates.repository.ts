@@ -84,13 +84,14 @@ function totals(doc: CohortAggregateDocument, include: (cohort: string) => boole
 const BULK = 1000;
 
 /**
- * A version per experiment, raised after every write to its aggregates (a plan, a rebuild): readers may
- * keep what they read while it stays the same (src/modules/results/results.read.ts). A plan applied
- * again raises it again, which only costs a reader one read more.
+ * A version per experiment, moved after every write to its aggregates: readers may keep what they read
+ * while it stays the same (src/modules/results/results.read.ts). `p` is the last plan applied to them
+ * ($max: a plan applied again after a crash leaves it as it was, as it leaves the aggregates), `r`
+ * counts rebuilds (which replace the documents whatever the plan).
  */
-const versions = () => countingDb().collection<{ _id: string; v: number }>('aggregate_versions');
-async function raiseVersions(experiments: Iterable<string>): Promise<void> {
-  const ops = [...new Set(experiments)].map((experiment) => ({ updateOne: { filter: { _id: experiment }, update: { $inc: { v: 1 } }, upsert: true } }));
+const versions = () => countingDb().collection<{ _id: string; p?: number; r?: number }>('aggregate_versions');
+async function recordVersions(experiments: Iterable<string>, update: { $max: { p: number } } | { $inc: { r: number } }): Promise<void> {
+  const ops = [...new Set(experiments)].map((experiment) => ({ updateOne: { filter: { _id: experiment }, update, upsert: true } }));
   if (ops.length > 0) await versions().bulkWrite(ops, { ordered: false });
 }
 
@@ -127,9 +128,10 @@ function cohortsOf(docs: CohortAggregateDocument[]): CohortAggregate[] {
 }
 
 export const aggregatesRepository = {
-  /** The experiment's aggregates version (0: never written): it changes after every write to them. */
-  async readVersion(experiment: string): Promise<number> {
-    return (await versions().findOne({ _id: experiment }))?.v ?? 0;
+  /** The experiment's aggregates version ('' when never written): it changes after every write to them. */
+  async readVersion(experiment: string): Promise<string> {
+    const doc = await versions().findOne({ _id: experiment });
+    return doc ? `${doc.p ?? 0}:${doc.r ?? 0}` : '';
   },
 
   /** Whole-experiment totals per variant × metric (every cohort, or the cohorts `include` keeps). */
@@ -217,7 +219,7 @@ export const aggregatesRepository = {
     };
     // The cohorts and the totals are separate documents, each idempotent on its own: written side by side.
     await Promise.all([write(aggregates(), cohortOps), write(totalsOf(), totalOps)]);
-    await raiseVersions(changes.map((c) => c.experiment));
+    await recordVersions(changes.map((c) => c.experiment), { $max: { p: n } });
   },
 
   /** Replaces everything counted for an experiment (a rebuild), stamped as of plan `n`. */
@@ -237,6 +239,6 @@ export const aggregatesRepository = {
     });
     for (let i = 0; i < docs.length; i += BULK) await insertNew(aggregates(), docs.slice(i, i + BULK));
     for (let i = 0; i < totalDocs.length; i += BULK) await insertNew(totalsOf(), totalDocs.slice(i, i + BULK));
-    await raiseVersions([experiment]);
+    await recordVersions([experiment], { $inc: { r: 1 } });
   },
 };

@@ -26,11 +26,11 @@ function scopeOf(scope: { variants: { key: string }[]; metrics: ExperimentRecord
 // then: a read at the same version gives the same documents (every write raises it), so it is kept,
 // and results, the report and the CSV of an experiment that is not counting anything right now cost no
 // aggregate reads. Read only; never changed by the analysis.
-const kept = new LRUCache<string, { version: number; value: unknown }>({ max: 500 });
-async function keptRead<T>(experiment: string, version: number, what: unknown[], read: () => Promise<T>): Promise<T> {
+const kept = new LRUCache<string, { version: string; value: unknown }>({ max: 500 });
+async function keptRead<T>(experiment: string, version: string, what: unknown[], read: () => Promise<T>): Promise<T> {
   const id = JSON.stringify([experiment, ...what]);
   const hit = kept.get(id);
-  if (hit && hit.version === version && version > 0) return hit.value as T;
+  if (hit && hit.version === version && version !== '') return hit.value as T;
   const value = await read();
   kept.set(id, { version, value });
   return value;
