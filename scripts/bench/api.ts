@@ -27,6 +27,15 @@ const REAL_ASSIGNMENTS = Number(process.env.BENCH_REAL_ASSIGNMENTS ?? 100_000);
 const REAL_EVENTS = Number(process.env.BENCH_REAL_EVENTS ?? 300_000);
 /** BENCH_ONLY=single,batch,events,results,metrics,real runs only those phases (events need single's customers). */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'single,batch,events,results,metrics,real').split(',').map((s) => s.trim()));
+/**
+ * BENCH_SEGMENTS=on: the ingestion experiment declares 2 dimensions (5 and 8 values) and CUPED, and single
+ * assignments carry both attributes: what slices and covariates cost the write path and the aggregator.
+ * `dimensions` or `cuped` turns on one of the two.
+ */
+const SEGMENTS_SETTING = process.env.BENCH_SEGMENTS ?? 'off';
+const SEGMENTS = SEGMENTS_SETTING !== 'off';
+const WITH_DIMENSIONS = SEGMENTS_SETTING === 'on' || SEGMENTS_SETTING === 'dimensions';
+const WITH_CUPED = SEGMENTS_SETTING === 'on' || SEGMENTS_SETTING === 'cuped';
 /** BENCH_AGGREGATOR=off measures the write path alone: nothing is counted (no drains, no results phases). */
 const aggregating = process.env.BENCH_AGGREGATOR !== 'off';
 if (!aggregating && (ONLY.has('results') || ONLY.has('metrics') || ONLY.has('real'))) {
@@ -158,8 +167,11 @@ async function main(): Promise<void> {
       { key: 'treatment', weight: 0.5, content: { subject: 'B', html: '<p>B</p>' } },
     ],
     metrics: { primary: 'email_open', secondary: ['email_click', 'revenue'], custom: [{ key: 'revenue', kind: 'mean', event: 'purchase', direction: 'increase' }] },
+    ...(WITH_DIMENSIONS ? { dimensions: ['plan', 'region'] } : {}),
+    ...(WITH_CUPED ? { analysis: { cuped: { lookback: 'P14D' } } } : {}),
   });
   await call('POST', `/v1/experiments/${experiment}/start`);
+  if (SEGMENTS) await drain();
 
   // 1. Single assignments, distinct customers.
   let assignedCustomers = 0;
@@ -167,7 +179,10 @@ async function main(): Promise<void> {
   if (ONLY.has('single')) {
   log(`POST /v1/assignments for ${SECONDS} s at ${CONNECTIONS} connections`);
   let single = 0;
-  const singleBody = () => JSON.stringify({ experiment, customerId: `s-${single++}` });
+  const singleBody = () => {
+    const n = single++;
+    return JSON.stringify({ experiment, customerId: `s-${n}`, ...(SEGMENTS ? { attributes: { plan: `p${n % 5}`, region: `r${n % 8}` } } : {}) });
+  };
   const cpu0 = process.cpuUsage();
   const assign = await run({ url: `${verdict.url}/v1/assignments`, connections: CONNECTIONS, duration: SECONDS, body: singleBody });
   const assignCpu = cpuMsPer(process.cpuUsage(cpu0), assign['2xx']);
@@ -494,7 +509,7 @@ async function main(): Promise<void> {
   const lines = [
     `Machine: ${machine()}`,
     `Database: ${database.embedded ? 'embedded FerretDB v1.24.2 (SQLite) in a temporary DATA_DIR' : 'MONGODB_URI'}`,
-    `Settings: ${SECONDS} s a phase; ${CONNECTIONS} connections for single requests, ${BATCH_CONNECTIONS} for batches of ${fmt(BATCH)}; loopback only`,
+    `Settings: ${SECONDS} s a phase; ${CONNECTIONS} connections for single requests, ${BATCH_CONNECTIONS} for batches of ${fmt(BATCH)}; loopback only${SEGMENTS ? `; ingestion experiment with${WITH_DIMENSIONS ? ' 2 dimensions' : ''}${WITH_CUPED ? ' CUPED' : ''} (BENCH_SEGMENTS=${SEGMENTS_SETTING})` : ''}`,
     '',
     '| measure | Verdict | p50 | p99 | baseline (same run) |',
     '| --- | ---: | ---: | ---: | --- |',
