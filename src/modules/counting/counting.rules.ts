@@ -370,17 +370,19 @@ export function countRecords(lookups: CountingLookups, records: CountedRecord[],
       const experiment = lookups.experiments.find((e) => e.key === a.experiment);
       record(experiment, a, ASSIGNED, { units: 1 });
       if (!experiment) continue;
-      // CUPED: the pre-period events seen so far make the covariate, from now on kept as a number.
+      // CUPED: the pre-period events that arrived before the assignment existed make the covariate, from
+      // now on kept as a number. Without such events there is nothing to write: a pre-period event that
+      // arrives once the assignment exists counts into the covariate at once (countPrePeriod).
       for (const metric of cupedMetrics(experiment)) {
         const id = covariateUnitId(a.experiment, metric.key, a.customerId);
         const pending = current(id);
-        if (pending && pending.variant !== '') continue;
+        if (!pending || pending.variant !== '') continue;
         const from = a.assignedAt.getTime() - experiment.cuped!.lookbackMs;
         const to = a.assignedAt.getTime();
         let raw = 0;
         for (const [at, value] of pending?.pre ?? []) if (at >= from && at < to) raw += value;
-        const { pre: _pre, ...rest } = pending ?? { _id: id, experiment: a.experiment, metric: `${metric.key}${COVARIATE_SUFFIX}`, customerId: a.customerId, at: a.assignedAt, value: 0 };
-        put({ ...rest, variant: a.variant, cohort: cohortOf(a.assignedAt), value: raw }, pending !== null);
+        const { pre: _pre, ...rest } = pending;
+        put({ ...rest, variant: a.variant, cohort: cohortOf(a.assignedAt), value: raw }, true);
         const x = covariateValue(metric, raw);
         if (x === 0) continue;
         const y = outcomeValue(metric, current(unitId(a.experiment, metric.key, a.customerId)));
@@ -503,10 +505,14 @@ export function countRecords(lookups: CountingLookups, records: CountedRecord[],
       if (value === null || value === 0) continue;
       const id = covariateUnitId(experiment.key, metric.key, event.customerId);
       const unit = current(id);
-      if (unit && unit.variant !== '' && assignment) {
-        const x0 = covariateValue(metric, unit.value);
-        const x1 = covariateValue(metric, unit.value + value);
-        put({ ...unit, value: unit.value + value }, true);
+      // The customer's assignment exists: the event counts into the covariate now, whether or not the
+      // assignment itself is counted yet (counting it later finds the covariate counted and leaves it).
+      // Only events of customers without an assignment yet wait as pending pre-period events.
+      if (assignment && (!unit || unit.variant !== '')) {
+        const before = unit ?? { _id: id, experiment: experiment.key, variant: assignment.variant, metric: `${metric.key}${COVARIATE_SUFFIX}`, customerId: event.customerId, cohort: cohortOf(assignment.assignedAt), value: 0, at: event.timestamp };
+        const x0 = covariateValue(metric, before.value);
+        const x1 = covariateValue(metric, before.value + value);
+        put({ ...before, value: before.value + value }, unit !== null);
         if (x1 === x0) continue;
         const y = outcomeValue(metric, current(unitId(experiment.key, metric.key, event.customerId)));
         record(experiment, assignment, metric.key, { histogram: { [CUPED_SUM_X]: x1 - x0, [CUPED_SUM_XX]: x1 * x1 - x0 * x0, [CUPED_SUM_XY]: (x1 - x0) * y } });

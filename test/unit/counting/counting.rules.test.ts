@@ -305,6 +305,14 @@ describe('counting rule: CUPED covariates', () => {
     assert.deepEqual(sums(later, 'spend'), { [CUPED_SUM_X]: 2, [CUPED_SUM_XX]: 4, [CUPED_SUM_XY]: 8 });
   });
 
+  it('when a customer without pre-period events is assigned, then no covariate unit is written (the write path of most customers)', () => {
+    const a = assignment('c1', 'control', day1);
+    const changes = countRecords({ ...lookups([a]), experiments: [cuped] }, [{ kind: 'assignments', record: a }, event('y1', 'c1', 'purchase', day2, 3)]);
+    assert.equal(changes.units.has(covariateUnitId('exp', 'spend', 'c1')), false);
+    assert.equal(changes.units.has(covariateUnitId('exp', 'email_open', 'c1')), false);
+    assert.equal(sums(changes, 'spend')[CUPED_SUM_X], undefined);
+  });
+
   it('when records are counted in any order, then ΣX, ΣX² and ΣXY are those of one rebuild', () => {
     const a = assignment('c1', 'control', day1);
     const records: CountedRecord[] = [event('p1', 'c1', 'purchase', before(2), 5), { kind: 'assignments', record: a }, event('y1', 'c1', 'purchase', day2, 3), event('p2', 'c1', 'purchase', before(5), 1), event('y2', 'c1', 'purchase', day2, 2)];
