@@ -190,12 +190,27 @@ export async function call(url: string, method: string, route: string, body?: un
   return { status: res.status, body: parsed };
 }
 
+/**
+ * The `plan` attribute every assignment of these tests carries (a segment, when the experiment declares
+ * it): one of three values from the customer id, none for about a quarter of the customers.
+ */
+export function planOf(customerId: string): string | undefined {
+  let h = 0;
+  for (const c of customerId) h = (h * 31 + c.charCodeAt(0)) % 1_000_003;
+  return h % 4 === 3 ? undefined : ['free', 'pro', 'team'][h % 3];
+}
+
+function attributesOf(customerId: string): { attributes?: { plan: string } } {
+  const plan = planOf(customerId);
+  return plan ? { attributes: { plan } } : {};
+}
+
 function request(op: Op, experiment: string): { route: string; body: unknown } {
   switch (op.kind) {
     case 'assignBatch':
-      return { route: '/v1/assignments/batch', body: { experiment, customers: op.customers.map((customerId) => ({ customerId })) } };
+      return { route: '/v1/assignments/batch', body: { experiment, customers: op.customers.map((customerId) => ({ customerId, ...attributesOf(customerId) })) } };
     case 'assign':
-      return { route: '/v1/assignments', body: { experiment, customerId: op.customerId } };
+      return { route: '/v1/assignments', body: { experiment, customerId: op.customerId, ...attributesOf(op.customerId) } };
     case 'events':
       return { route: '/v1/events', body: { events: op.events } };
     case 'response':
