@@ -1,6 +1,7 @@
 // Background duties in tests run as in the service: on a job runner, with leases in the database.
 import { getConfig } from '../../config';
 import { JobRunner, type Duty } from '../../src/jobs/runner';
+import type { SendWorker } from '../../src/modules/campaigns';
 import { webhookDeliveries, type WebhookWorkerOptions } from '../../src/modules/webhooks';
 import { testSettings } from './wiring';
 
@@ -23,4 +24,18 @@ export function startWebhookWorker(options: WebhookWorkerOptions = {}): WebhookW
   const deliveries = webhookDeliveries(testSettings().webhookDeliveries, options);
   const runner = startDuties(deliveries.duty);
   return { tick: deliveries.tick, stop: () => runner.stop() };
+}
+
+/**
+ * The send workers and runners a describe's tests start, stopped after each test (runners first, so they
+ * release their leases, then the workers' transports).
+ */
+export function stoppedAfterEachTest(): { workers: SendWorker[]; runners: JobRunner[] } {
+  const workers: SendWorker[] = [];
+  const runners: JobRunner[] = [];
+  afterEach(async () => {
+    while (runners.length > 0) await runners.pop()!.stop();
+    while (workers.length > 0) workers.pop()!.close();
+  });
+  return { workers, runners };
 }

@@ -4,7 +4,7 @@ import { SendWorker } from '../../src/modules/campaigns';
 import { campaignsRepository } from '../../src/modules/campaigns/campaigns.repository';
 import { api, type Api } from '../helpers/app';
 import { eventId, runningExperiment, uniqueKey } from '../helpers/factories';
-import { startDuties } from '../helpers/jobs';
+import { startDuties, stoppedAfterEachTest } from '../helpers/jobs';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
 
 interface Recipient {
@@ -43,8 +43,7 @@ describe('campaigns: holdout, from-name and send time', function () {
   this.timeout(180_000);
   let client: Api;
   let sink: SmtpSink;
-  const runners: JobRunner[] = [];
-  const workers: SendWorker[] = [];
+  const { workers, runners } = stoppedAfterEachTest();
 
   function startSender(): JobRunner {
     const worker = new SendWorker({ transportOptions: { smtpUrl: sink.url, maxConnections: 3 }, pollMs: 50, retryBaseMs: 50 });
@@ -69,11 +68,6 @@ describe('campaigns: holdout, from-name and send time', function () {
   before(async () => {
     client = await api();
     sink = await startSmtpSink();
-  });
-
-  afterEach(async () => {
-    while (runners.length > 0) await runners.pop()!.stop();
-    while (workers.length > 0) workers.pop()!.close();
   });
 
   describe('holdout', () => {

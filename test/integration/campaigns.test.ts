@@ -4,7 +4,7 @@ import path from 'node:path';
 import { campaignsRepository } from '../../src/modules/campaigns/campaigns.repository';
 import { campaignScheduleDuty, SendWorker } from '../../src/modules/campaigns';
 import type { JobRunner } from '../../src/jobs/runner';
-import { startDuties } from '../helpers/jobs';
+import { startDuties, stoppedAfterEachTest } from '../helpers/jobs';
 import { api, type Api } from '../helpers/app';
 import { emailExperiment, pageExperiment, runningExperiment, uniqueKey } from '../helpers/factories';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
@@ -50,8 +50,7 @@ async function phaseOf(client: Api, key: string): Promise<string> {
 describe('campaigns', () => {
   let client: Api;
   let sink: SmtpSink;
-  const workers: SendWorker[] = [];
-  const runners: JobRunner[] = [];
+  const { workers, runners } = stoppedAfterEachTest();
 
   function startWorker(options: ConstructorParameters<typeof SendWorker>[0] = {}) {
     const worker = new SendWorker({ transportOptions: { smtpUrl: sink.url, maxConnections: 3 }, pollMs: 50, retryBaseMs: 50, ...options });
@@ -69,11 +68,6 @@ describe('campaigns', () => {
   before(async () => {
     client = await api();
     sink = await startSmtpSink();
-  });
-
-  afterEach(async () => {
-    while (runners.length > 0) await runners.pop()!.stop();
-    while (workers.length > 0) workers.pop()!.close();
   });
 
   describe('creating', () => {

@@ -3,8 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SendWorker } from '../../src/modules/campaigns';
 import { campaignsRepository } from '../../src/modules/campaigns/campaigns.repository';
-import type { JobRunner } from '../../src/jobs/runner';
-import { startDuties } from '../helpers/jobs';
+import { startDuties, stoppedAfterEachTest } from '../helpers/jobs';
 import { api, type Api } from '../helpers/app';
 import { runningExperiment, smsExperiment, uniqueKey } from '../helpers/factories';
 import { startSmsc, type Smsc } from '../helpers/smsc';
@@ -47,8 +46,7 @@ async function smsCampaign(client: Api, experiment: string, recipients: SmsRecip
 describe('SMS campaigns', () => {
   let client: Api;
   let smsc: Smsc;
-  const workers: SendWorker[] = [];
-  const runners: JobRunner[] = [];
+  const { workers, runners } = stoppedAfterEachTest();
 
   /** A sender on a runner of its own (one instance of the service), against the loopback SMSC. */
   function startSender(transport: Record<string, unknown> = {}) {
@@ -61,11 +59,6 @@ describe('SMS campaigns', () => {
   before(async () => {
     client = await api();
     smsc = await startSmsc();
-  });
-
-  afterEach(async () => {
-    while (runners.length > 0) await runners.pop()!.stop();
-    while (workers.length > 0) workers.pop()!.close();
   });
 
   describe('experiments', () => {

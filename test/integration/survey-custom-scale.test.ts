@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SendWorker } from '../../src/modules/campaigns';
-import type { JobRunner } from '../../src/jobs/runner';
 import { trackingService } from '../../src/modules/tracking';
 import { CLICK_AFTER_DELIVERY_MS } from '../../src/modules/tracking/traffic.classifier';
-import { startDuties } from '../helpers/jobs';
+import { startDuties, stoppedAfterEachTest } from '../helpers/jobs';
 import { api, type Api } from '../helpers/app';
 import { emailExperiment, runningExperiment, smsExperiment, uniqueKey } from '../helpers/factories';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
@@ -45,17 +44,11 @@ function scoreLinks(html: string): Map<number, string> {
 describe('survey metrics on their own scale', () => {
   let client: Api;
   let sink: SmtpSink;
-  const workers: SendWorker[] = [];
-  const runners: JobRunner[] = [];
+  const { workers, runners } = stoppedAfterEachTest();
 
   before(async () => {
     client = await api();
     sink = await startSmtpSink();
-  });
-
-  afterEach(async () => {
-    while (runners.length > 0) await runners.pop()!.stop();
-    while (workers.length > 0) workers.pop()!.close();
   });
 
   async function campaign(experiment: string, recipients: Record<string, unknown>[], from: string) {

@@ -91,7 +91,7 @@ export const reportsService = {
     }
     const results = await resultsService.compute(key);
     const sliced = [];
-    for (const dimension of record.dimensions ?? []) sliced.push(await resultsService.slices(key, dimension, { stale: true }));
+    for (const dimension of record.dimensions ?? []) sliced.push(await resultsService.slices(key, dimension, { stale: true, experiment: record }));
     const cohorts = await primaryByCohort(record);
     const comments = await surveysService.readCommentsForReport(record, { latest: LATEST_COMMENTS, top: REPORT_THEMES });
     const listUrl = (metric: string, variant: string) => commentsPath(key, token!, metric, variant);

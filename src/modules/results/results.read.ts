@@ -76,8 +76,9 @@ export const SLICES_WARNING =
  * Slices without assigned customers are left out. Reads only; the sequential method's stored running
  * minima belong to the whole experiment and do not apply to slices.
  */
-export async function readSlices(key: string, dimension: string, now: Date = new Date(), options: { stale?: boolean } = {}): Promise<SlicedResults> {
-  const experiment = await experimentsService.getRecord(key);
+export async function readSlices(key: string, dimension: string, now: Date = new Date(), options: { stale?: boolean; experiment?: ExperimentRecord } = {}): Promise<SlicedResults> {
+  // The caller's record when it has just read it (the CSV and the report read the whole results first).
+  const experiment = options.experiment ?? (await experimentsService.getRecord(key));
   if (!(experiment.dimensions ?? []).includes(dimension)) {
     const declared = experiment.dimensions?.length ? `its dimensions are ${experiment.dimensions.join(', ')}` : 'it declares no dimensions';
     throw new BadRequestError(`dimension: "${dimension}" is not a dimension of experiment "${key}" (${declared})`, [{ path: 'dimension', message: 'not a dimension of the experiment' }]);

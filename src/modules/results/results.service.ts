@@ -1,6 +1,6 @@
 import { BadRequestError, ConflictError } from '../../lib/errors';
 import { eventsService } from '../events';
-import { experimentsService, type Experiment, type ExperimentStatus } from '../experiments';
+import { experimentsService, type Experiment, type ExperimentRecord, type ExperimentStatus } from '../experiments';
 import { looksService } from './looks.service';
 import { resultsToCsv } from './results.csv';
 import { readResults, readSlices } from './results.read';
@@ -27,16 +27,15 @@ export const resultsService = {
   },
 
   /** The results per value of one of the experiment's dimensions (segments). Reads only. */
-  async slices(key: string, dimension: string, options: { stale?: boolean } = {}): Promise<SlicedResults> {
+  async slices(key: string, dimension: string, options: { stale?: boolean; experiment?: ExperimentRecord } = {}): Promise<SlicedResults> {
     return readSlices(key, dimension, new Date(), options);
   },
 
   async csv(key: string, options: { stale?: boolean } = {}): Promise<{ csv: string; results: ExperimentResults }> {
-    const results = await this.compute(key, options);
+    const { experiment, results } = await readResults(key, new Date(), options);
     // The slices of every declared dimension follow the whole experiment's rows (counted as of the same wait).
-    const experiment = await experimentsService.getRecord(key);
     const sliced = [];
-    for (const dimension of experiment.dimensions ?? []) sliced.push(await readSlices(key, dimension, new Date(), { stale: true }));
+    for (const dimension of experiment.dimensions ?? []) sliced.push(await readSlices(key, dimension, new Date(), { stale: true, experiment }));
     return { csv: resultsToCsv(results, sliced), results };
   },
 
