@@ -200,9 +200,10 @@ export class SendWorker {
     let next = 0;
     let released = false;
     let retryError: string | undefined;
-    // A lane goes on to its next message while the outcome of the last one is being recorded, so
-    // concurrent outcomes share one insert (group commit). The entry is done only once every outcome is
-    // recorded; a failed record stops the chunk (it is requeued and resumes from what was recorded).
+    // The outcomes of concurrent lanes share one insert (group commit); a lane renders its next message
+    // while its last outcome is being recorded, and sends it once that is durable. The entry is done only
+    // once every outcome is recorded; a failed record stops the chunk (it is requeued and resumes from
+    // what was recorded).
     const recording: Promise<void>[] = [];
     let recordFailed = false;
     const track = (write: Promise<void>) => {
@@ -212,7 +213,16 @@ export class SendWorker {
       });
     };
     const work = async () => {
+      // A lane sends its next message only once the outcome of its last one is recorded: a kill -9 then
+      // leaves at most one message a lane sent but not recorded (re-sent with the same Message-ID on
+      // resume). The outcomes of concurrent lanes still share their inserts.
+      let previous: Promise<void> | undefined;
+      const laneTrack = (write: Promise<void>) => {
+        track(write);
+        previous = write;
+      };
       while (next < pending.length) {
+        if (previous) await previous.catch(() => undefined);
         // Checked before every message: a sender that lost its lease (or is stopping) sends nothing more.
         if (!ctx.holds() || recordFailed) {
           released = true;
@@ -222,7 +232,7 @@ export class SendWorker {
         if (next === pending.length) dispatched();
         const message = messages.get(id);
         if (!message) continue;
-        const outcome = await this.sendOne(entry, campaign, experiment, message, suppressed.has(message), track, surveyed.has(message._id));
+        const outcome = await this.sendOne(entry, campaign, experiment, message, suppressed.has(message), laneTrack, surveyed.has(message._id));
         if (outcome !== 'done') retryError = outcome.retry;
       }
     };
