@@ -25,7 +25,7 @@ export interface SendWorkerOptions {
   /** Or options for a transport of the worker's own (closed by close()): tests point it at a sink. */
   transportOptions?: MailTransportOptions;
   pollMs?: number;
-  /** Messages in flight at once; defaults to twice the transport's connections. */
+  /** Messages in flight at once (lanes); defaults to LANES_PER_CONNECTION for each of the transport's connections. */
   concurrency?: number;
   /** First retry delay after a temporary failure; doubles with each attempt. */
   retryBaseMs?: number;
@@ -36,6 +36,13 @@ export interface SendWorkerOptions {
   smsTransport?: SmsTransport;
   smsTransportOptions?: SmsTransportOptions;
 }
+
+// Lanes a connection feeds. A lane sends its next message only once its last outcome is recorded, so
+// while one lane of a connection waits for the database the others keep the connection busy: with 2
+// lanes a connection the sender idled a quarter of the time (42% of nodemailer's rate on a 2-core
+// machine), with 4 it reached 54-59%, with 6 or 8 no more (BENCHMARKS.md). A kill -9 leaves at most
+// one sent message a lane unrecorded (re-sent on resume with the same Message-ID).
+export const LANES_PER_CONNECTION = 4;
 
 const wakers = new Set<() => void>();
 
@@ -85,7 +92,7 @@ export class SendWorker {
     this.ownsTransport = !options.transport && Boolean(options.transportOptions);
     this.transport = options.transport ?? (options.transportOptions ? createMailTransport(options.transportOptions) : sharedMailTransport());
     this.pollMs = options.pollMs ?? 1000;
-    this.concurrency = options.concurrency ?? Math.max(2, this.transport.maxConnections * 2);
+    this.concurrency = options.concurrency ?? Math.max(2, this.transport.maxConnections * LANES_PER_CONNECTION);
     this.retryBaseMs = options.retryBaseMs ?? 60_000;
     this.maxAttempts = options.maxAttempts ?? 6;
     this.progressEvery = options.progressEvery ?? 1000;
