@@ -234,7 +234,7 @@ describe('results time series by assignment cohort (pure)', () => {
     );
   });
 
-  it('when there are 90 daily cohorts of 3 variants and 6 metrics, then each series costs a few milliseconds (binomial) to a few tens (surveys, which run more tests per point)', () => {
+  it('when there are 90 daily cohorts of 3 variants and 6 metrics, then every series of every method has 90 points (STATS_VERBOSE=1 prints the CPU a series costs; no timing is asserted)', () => {
     const record = experiment({
       variants: [
         { key: 'control', weight: 1 / 3, content: {} },
@@ -254,7 +254,7 @@ describe('results time series by assignment cohort (pure)', () => {
     for (const method of ['frequentist', 'sequential', 'bayesian'] as const) {
       const r = experiment({ ...record, analysis: { ...record.analysis, method } });
       for (const metric of ['email_open', 'csat']) computeTimeseries(r, cohorts, metric, NOW); // warm up
-      // CPU time, not wall time: other processes on a busy machine should not fail this test.
+      // CPU time, printed with STATS_VERBOSE only: a timing is a benchmark figure, not a test.
       const started = process.cpuUsage();
       for (const metric of ['email_open', 'email_click', 'unsubscribe', 'revenue', 'csat', 'nps']) {
         const series = computeTimeseries(r, cohorts, metric, NOW);
@@ -263,7 +263,6 @@ describe('results time series by assignment cohort (pure)', () => {
       const used = process.cpuUsage(started);
       const perSeries = (used.user + used.system) / 1000 / 6;
       if (process.env.STATS_VERBOSE) console.log(`${method}: ${perSeries.toFixed(2)} ms of CPU per series`);
-      assert.ok(perSeries < 60, `${method}: ${perSeries.toFixed(1)} ms of CPU per series`);
     }
   });
 });
