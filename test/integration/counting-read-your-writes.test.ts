@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { call, countIndependently, countsOfSummary, startExperiment, VARIANTS, type EventSpec, type Summary } from '../helpers/ingest';
 import { serveTestApp } from '../helpers/service-process';
+import { connectTestDatabase } from '../helpers/app';
+import { countingRepository, readFreshness, type RebuildRequestRecord } from '../../src/modules/counting';
 
 describe('counting: read your writes', function () {
   this.timeout(60_000);
@@ -60,6 +62,36 @@ describe('counting: read your writes', function () {
       assert.ok(Number.isInteger(answer.body.pending) && answer.body.pending >= 0, `${route}: pending is a count`);
       assert.equal(typeof answer.body.complete, 'boolean', route);
       if (answer.body.complete) assert.equal(answer.body.pending, 0, `${route}: complete means nothing pending`);
+    }
+  });
+
+  it('when a rebuild of the experiment is pending, then a read waits for it and, until it has run, says complete: false', async () => {
+    await connectTestDatabase();
+    // The rebuild request the start of a CUPED experiment stores, held pending for a while: the
+    // aggregator of this run would otherwise run it too quickly to see the wait.
+    const key = `rebuild-fence-${Date.now()}`;
+    let pendingUntil = Date.now() + 400;
+    const readRebuild = countingRepository.readRebuild;
+    countingRepository.readRebuild = async (experiment: string): Promise<RebuildRequestRecord | null> => {
+      if (experiment !== key) return readRebuild.call(countingRepository, experiment);
+      const base = { _id: `rebuild:${key}`, experiment: key, requestId: 'held', requestedAt: new Date(0) };
+      return Date.now() < pendingUntil ? { ...base, status: 'pending' } : { ...base, status: 'done', doneAt: new Date() };
+    };
+    try {
+      const started = Date.now();
+      const waited = await readFreshness({ experiment: key });
+      assert.equal(waited.complete, true, 'complete once the rebuild has run');
+      assert.ok(Date.now() - started >= 300, 'the read waited for the pending rebuild');
+
+      pendingUntil = Date.now() + 60_000;
+      const stale = await readFreshness({ experiment: key, stale: true });
+      assert.equal(stale.complete, false, '?stale=ok during a pending rebuild is not complete');
+      const timedOut = await readFreshness({ experiment: key, waitMs: 200 });
+      assert.equal(timedOut.complete, false, 'a read that stopped waiting for the rebuild is not complete');
+      // Another experiment's rebuild is not this read's business.
+      assert.equal((await readFreshness({ experiment: `${key}-other`, stale: true })).complete, true);
+    } finally {
+      countingRepository.readRebuild = readRebuild;
     }
   });
 });

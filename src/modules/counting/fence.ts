@@ -32,26 +32,33 @@ export function wakeAggregator(): void {
 
 /**
  * Waits (at most `waitMs`) until everything acknowledged before the call is counted; `stale: true`
- * answers at once. Never writes.
+ * answers at once. With `experiment`, a rebuild of that experiment still pending (asked by a recompute,
+ * or by the start of a CUPED experiment, whose covariates come from records stored before the start)
+ * is waited for too: until it has run, the experiment's aggregates are not complete. Never writes.
  */
-export async function readFreshness(options: { stale?: boolean; waitMs?: number } = {}): Promise<CountingFreshness> {
+export async function readFreshness(options: { stale?: boolean; waitMs?: number; experiment?: string } = {}): Promise<CountingFreshness> {
   const began = new Date();
-  const seen = await countingRepository.listLog();
-  if (seen.batches.length + seen.seals.length === 0) return { asOf: began, pending: 0, complete: true };
+  const rebuilding = async () => options.experiment !== undefined && (await countingRepository.readRebuild(options.experiment))?.status === 'pending';
+  const [seen, rebuildPending] = await Promise.all([countingRepository.listLog(), rebuilding()]);
+  if (seen.batches.length + seen.seals.length === 0 && !rebuildPending) return { asOf: began, pending: 0, complete: true };
   if (!options.stale) {
     wakeAggregator();
     const deadline = began.getTime() + (options.waitMs ?? READ_WAIT_MS);
     let remaining = [...new Set([...seen.batches.map((b) => b._id), ...seen.seals.map((s) => s._id)])];
+    let waitingForRebuild = rebuildPending;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      remaining = [...(await countingRepository.batchesInLog(remaining))];
-      if (remaining.length === 0) return { asOf: began, pending: pendingOf(await countingRepository.listLog()), complete: true };
+      [remaining, waitingForRebuild] = await Promise.all([
+        remaining.length > 0 ? countingRepository.batchesInLog(remaining).then((left) => [...left]) : remaining,
+        waitingForRebuild ? rebuilding() : false,
+      ]);
+      if (remaining.length === 0 && !waitingForRebuild) return { asOf: began, pending: pendingOf(await countingRepository.listLog()), complete: true };
     }
   }
-  const now = await countingRepository.listLog();
+  const [now, stillRebuilding] = await Promise.all([countingRepository.listLog(), rebuilding()]);
   // A batch still in the log is not counted yet; every one opened before the oldest of them is counted.
   const oldest = Math.min(began.getTime() + 1, ...now.batches.map((b) => b.createdAt.getTime()), ...now.seals.map((s) => s.at.getTime()));
-  return { asOf: new Date(oldest - 1), pending: pendingOf(now), complete: now.batches.length + now.seals.length === 0 };
+  return { asOf: new Date(oldest - 1), pending: pendingOf(now), complete: now.batches.length + now.seals.length === 0 && !stillRebuilding };
 }
 
 /** Records stored but not counted: what the seals say, and for batches not sealed yet, their records. */

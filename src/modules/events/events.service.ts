@@ -87,7 +87,7 @@ export const eventsService = {
   /** Per variant: assigned customers and, per metric, the aggregates the results are computed from. */
   async summary(experimentKey: string, options: { stale?: boolean } = {}) {
     const experiment = await experimentsService.getRecord(experimentKey);
-    const freshness = await readFreshness(options);
+    const freshness = await readFreshness({ ...options, experiment: experimentKey });
     const aggregates = await aggregatesRepository.forExperiment(experiment);
     const declared = [experiment.metrics.primary, ...experiment.metrics.secondary, ...experiment.metrics.guardrails, ...experiment.metrics.custom.map((m) => m.key)];
     const metricKeys = [...new Set([...declared, ...aggregates.map((a) => a.metric).filter((m) => m !== ASSIGNED)])];

@@ -49,7 +49,7 @@ export interface ResultsReading {
  */
 export async function readResults(key: string, now: Date = new Date(), options: { stale?: boolean } = {}): Promise<ResultsReading> {
   const experiment = await experimentsService.getRecord(key);
-  const freshness = await readFreshness(options);
+  const freshness = await readFreshness({ ...options, experiment: key });
   // After the wait: a version read now is at least that of every write counted before the read began.
   const version = await aggregatesRepository.readVersion(key);
   // The holdout arm's aggregates are read beside the variants'; only the holdout comparison uses them.
@@ -83,7 +83,7 @@ export async function readSlices(key: string, dimension: string, now: Date = new
     const declared = experiment.dimensions?.length ? `its dimensions are ${experiment.dimensions.join(', ')}` : 'it declares no dimensions';
     throw new BadRequestError(`dimension: "${dimension}" is not a dimension of experiment "${key}" (${declared})`, [{ path: 'dimension', message: 'not a dimension of the experiment' }]);
   }
-  const freshness = await readFreshness(options);
+  const freshness = await readFreshness({ ...options, experiment: key });
   const kept = (await countingRepository.readSliceValues([key])).get(key)?.[dimension] ?? [];
   const values = [...kept, SLICE_OTHER, SLICE_NONE];
   const version = await aggregatesRepository.readVersion(key);

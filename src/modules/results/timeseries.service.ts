@@ -10,7 +10,7 @@ export const timeseriesService = {
   async compute(key: string, metric?: string, options: { stale?: boolean } = {}): Promise<Timeseries & { asOf: Date; pending: number; complete: boolean }> {
     const experiment = await experimentsService.getRecord(key);
     timeseriesMetric(experiment, metric ?? experiment.metrics.primary);
-    const freshness: CountingFreshness = await readFreshness(options);
+    const freshness: CountingFreshness = await readFreshness({ ...options, experiment: key });
     return { ...(await timeseriesService.forRecord(experiment, metric)), ...freshness };
   },
 
