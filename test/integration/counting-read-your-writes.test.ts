@@ -71,9 +71,9 @@ describe('counting: read your writes', function () {
     // aggregator of this run would otherwise run it too quickly to see the wait.
     const key = `rebuild-fence-${Date.now()}`;
     let pendingUntil = Date.now() + 400;
-    const readRebuild = countingRepository.readRebuild;
+    const readRebuild = countingRepository.readRebuild.bind(countingRepository);
     countingRepository.readRebuild = async (experiment: string): Promise<RebuildRequestRecord | null> => {
-      if (experiment !== key) return readRebuild.call(countingRepository, experiment);
+      if (experiment !== key) return readRebuild(experiment);
       const base = { _id: `rebuild:${key}`, experiment: key, requestId: 'held', requestedAt: new Date(0) };
       return Date.now() < pendingUntil ? { ...base, status: 'pending' } : { ...base, status: 'done', doneAt: new Date() };
     };
