@@ -3,6 +3,7 @@
 // a one-click survey block, an unsubscribe link, the open pixel, a text part and RFC 8058 headers.
 import type Handlebars from 'handlebars';
 import { compile } from 'html-to-text';
+import { LRUCache } from 'lru-cache';
 import { surveyMetricsOf, type ExperimentRecord, type SurveyMetricInfo } from '../experiments';
 import { formatNumber, isRtl, resolveLocale, surveyWords, words, type Locale } from './locales.catalogue';
 import { compileOptions, EMAIL_TEMPLATE_FIELDS, handlebars, type TemplateMode } from '../../lib/email-templates';
@@ -140,6 +141,25 @@ function surveyText(metric: SurveyMetricInfo, locale: Locale, links: { score: nu
   return [w.question, `(${formatNumber(locale, links[0].score)} = ${w.low}, ${formatNumber(locale, links[links.length - 1].score)} = ${w.high})`, ...lines].join('\n');
 }
 
+// The survey block and its text lines are the same in every message of a survey metric and language
+// but for the message's survey token: they are built once with a marker where the token goes, kept
+// split at the marker, and joined with each message's token (a NUL never occurs in them otherwise).
+const TOKEN_SLOT = '\u0000';
+const surveyParts = new LRUCache<string, { html: string[]; text: string[] }>({ max: 500 });
+
+function surveyFor(metric: SurveyMetricInfo, locale: Locale, token: string): { html: string; text: string } {
+  // The base URL is part of the key: links are built with the base configured now.
+  const key = JSON.stringify([trackingUrls.survey('', 0), locale, metric.key, metric.scale.min, metric.scale.max, metric.label, metric.builtIn ?? null]);
+  let parts = surveyParts.get(key);
+  if (!parts) {
+    const links: { score: number; url: string }[] = [];
+    for (let score = metric.scale.min; score <= metric.scale.max; score++) links.push({ score, url: trackingUrls.survey(TOKEN_SLOT, score) });
+    parts = { html: surveyBlock(metric, locale, links).split(TOKEN_SLOT), text: surveyText(metric, locale, links).split(TOKEN_SLOT) };
+    surveyParts.set(key, parts);
+  }
+  return { html: parts.html.join(token), text: parts.text.join(token) };
+}
+
 const HTTP_URL_IN_TEXT = /https?:\/\/[^\s<>"')\]]+/gi;
 
 /** Header-safe token: no line breaks, colons or spaces (Feedback-ID fields are colon separated). */
@@ -187,9 +207,11 @@ export function renderCampaignMessage(input: RenderInput): RenderedMessage {
 
   const metric = input.survey === false ? undefined : surveyMetricOf(experiment);
   const survey: { metric: string; score: number; url: string }[] = [];
+  let surveyContent: { html: string; text: string } | undefined;
   if (metric) {
     const token = sign('survey', metric.key);
     for (let score = metric.scale.min; score <= metric.scale.max; score++) survey.push({ metric: metric.key, score, url: trackingUrls.survey(token, score) });
+    surveyContent = surveyFor(metric, locale, token);
   }
   const unsubscribe = trackingUrls.unsubscribe(sign('unsubscribe'));
   const open = trackingUrls.open(sign('open'));
@@ -198,7 +220,7 @@ export function renderCampaignMessage(input: RenderInput): RenderedMessage {
   const dir = isRtl(locale) ? 'rtl' : 'ltr';
 
   const footer =
-    (metric ? surveyBlock(metric, locale, survey) : '') +
+    (surveyContent?.html ?? '') +
     `<p dir="${dir}" style="margin:24px 0 0;font-family:Arial,sans-serif;font-size:12px;color:#5f6368"><a href="${escapeHtml(unsubscribe)}" style="color:#5f6368">${escapeHtml(w.unsubscribeLink)}</a></p>`;
   const preheaderText = typeof content.preheader === 'string' ? template(content.preheader, EMAIL_TEMPLATE_FIELDS.preheader)(context).trim() : '';
   const preheader = preheaderText
@@ -215,7 +237,7 @@ export function renderCampaignMessage(input: RenderInput): RenderedMessage {
     typeof content.text === 'string' && content.text.trim() !== ''
       ? template(content.text, EMAIL_TEMPLATE_FIELDS.text)(context).replace(HTTP_URL_IN_TEXT, (url) => tracked(url))
       : htmlToText(body);
-  const text = [main.trim(), metric ? surveyText(metric, locale, survey) : '', `${w.unsubscribeLink}: ${unsubscribe}`].filter(Boolean).join('\n\n') + '\n';
+  const text = [main.trim(), surveyContent?.text ?? '', `${w.unsubscribeLink}: ${unsubscribe}`].filter(Boolean).join('\n\n') + '\n';
 
   return {
     subject,

@@ -107,6 +107,25 @@ describe('message rendering', () => {
     });
   }
 
+  it('when messages of one survey metric are rendered one after another, then each survey block and text carries its own token only', () => {
+    // The block is built once per metric and language and filled with each message's token.
+    const exp = experiment({ secondary: ['nps'] });
+    const messages = ['m-a', 'm-b', 'm-c'].map((messageId, i) =>
+      renderCampaignMessage({ campaign: { key: 'welcome-campaign', from: 'cx@acme.example' }, messageId, experiment: exp, variant: 'control', recipient: { customerId: `cust-${i}`, email: `c${i}@example.com`, ...(i === 1 ? { locale: 'ar' } : {}) } }),
+    );
+    messages.forEach((message, i) => {
+      const own = message.links.survey.map((link) => link.url);
+      assert.equal(own.length, 11);
+      const inHtml = hrefs(message.html).filter((href) => href.includes('/s/'));
+      assert.deepEqual(inHtml, own, `message ${i}: the html's survey links are its own`);
+      const inText = [...message.text.matchAll(/https:\/\/\S+\/s\/\S+/g)].map((m) => m[0]);
+      assert.deepEqual(inText, own, `message ${i}: the text's survey links are its own`);
+      for (const url of own) assert.equal(tokenOf(url.split('?')[0])!.messageId, ['m-a', 'm-b', 'm-c'][i]);
+    });
+    assert.match(messages[1].html, /<div dir="rtl" lang="ar"/);
+    assert.match(messages[2].html, /<div dir="ltr" lang="en"/);
+  });
+
   it('when the experiment has several survey metrics, then the first of primary, secondary, guardrails is asked', () => {
     const message = render(experiment({ primary: 'email_open', secondary: ['ces', 'nps'], guardrails: ['csat'] }));
     assert.equal(message.links.survey[0].metric, 'ces');
