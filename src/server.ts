@@ -18,7 +18,7 @@ import { closeSharedSmsTransport } from './modules/sms';
 import { JobRunner } from './jobs/runner';
 import { aggregatorDuty } from './modules/aggregator';
 import { looksDuty } from './modules/results';
-import { clickClassifierDuty } from './modules/tracking';
+import { clickClassifierDuty, closeRenderPool } from './modules/tracking';
 import { webhookDeliveries } from './modules/webhooks';
 import { configureModules, serviceSettings } from './wiring';
 
@@ -78,6 +78,7 @@ export async function startService(config: Readonly<Config> = getConfig()): Prom
         await http.close();
         await jobs.stop();
         closeSharedMailTransport();
+        await closeRenderPool();
         closeSharedSmsTransport();
         counting.aggregator.close();
         await disconnectDatabase();

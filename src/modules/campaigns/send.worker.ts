@@ -1,7 +1,8 @@
 // The sender: claims due queue entries (a chunk of up to 100 messages, or one message being retried),
-// renders each message, sends it through the one shared transport and records its outcome. It runs as
-// the job runner's `campaign-sends` duty, so of all the instances on one database only the holder of
-// that lease sends; whoever takes the lease over first puts back what another sender left claimed.
+// renders the chunk's messages on the render thread (src/modules/tracking/render.pool.ts), sends each
+// through the one shared transport and records its outcome. It runs as the job runner's `campaign-sends`
+// duty, so of all the instances on one database only the holder of that lease sends; whoever takes the
+// lease over first puts back what another sender left claimed.
 // A message is sent when it has no delivery record and no retry entry of its own; the outcome is an
 // insert with the message's _id, so a message is recorded once even if two senders race for it. The one
 // message a kill -9 cut in the middle of its SMTP exchange may be sent again, with the same Message-ID.
@@ -11,7 +12,7 @@ import type { Duty, DutyContext } from '../../jobs/runner';
 import { logger } from '../../lib/logger';
 import { experimentsService, type ExperimentRecord } from '../experiments';
 import { surveyInvitations } from '../surveys';
-import { renderCampaignMessage, surveyMetricOf, suppressionService } from '../tracking';
+import { renderCampaignMessage, renderMessages, surveyMetricOf, suppressionService, type RenderInput, type RenderOutcome } from '../tracking';
 import type { CampaignRecord, DeliveryRecord, MessageRecord, QueueEntryRecord } from './campaigns.model';
 import { campaignsRepository } from './campaigns.repository';
 import { classifySmtpError, createMailTransport, sharedMailTransport, type MailTransport, type MailTransportOptions } from './mail.transport';
@@ -60,7 +61,37 @@ type Outcome = 'done' | { retry: string };
 /** A claimed queue entry with what was read for it (campaign null: the campaign is gone). */
 type Chunk =
   | { entry: QueueEntryRecord; campaign: null }
-  | { entry: QueueEntryRecord; campaign: CampaignRecord; experiment: ExperimentRecord; pending: string[]; messages: Map<string, MessageRecord>; suppressed: Set<MessageRecord>; surveyed: Set<string> };
+  | {
+      entry: QueueEntryRecord;
+      campaign: CampaignRecord;
+      experiment: ExperimentRecord;
+      pending: string[];
+      messages: Map<string, MessageRecord>;
+      suppressed: Set<MessageRecord>;
+      surveyed: Set<string>;
+      /** Email messages rendered ahead on the render thread, by message _id. */
+      rendered: Map<string, RenderOutcome>;
+    };
+
+/** What renderCampaignMessage needs of a message beside its campaign and experiment. */
+function renderItemOf(message: MessageRecord, surveyed: boolean): Omit<RenderInput, 'campaign' | 'experiment'> {
+  return {
+    messageId: message._id,
+    variant: message.variant,
+    survey: surveyed,
+    recipient: {
+      customerId: message.customerId,
+      email: message.email ?? '',
+      ...(message.name !== undefined ? { name: message.name } : {}),
+      ...(message.locale !== undefined ? { locale: message.locale } : {}),
+      ...(message.attributes !== undefined ? { attributes: message.attributes } : {}),
+    },
+  };
+}
+
+function renderCampaignOf(campaign: CampaignRecord): RenderInput['campaign'] {
+  return { key: campaign._id, from: campaign.from, ...(campaign.replyTo ? { replyTo: campaign.replyTo } : {}) };
+}
 
 export class SendWorker {
   readonly id = `${os.hostname()}/${process.pid}/${randomUUID()}`;
@@ -111,9 +142,10 @@ export class SendWorker {
     if (requeued > 0) logger.info({ entries: requeued }, 'requeued campaign sends another sender left unfinished');
     this.startedAt = Date.now();
     wakers.add(ctx.wake);
-    // The next entry is claimed and read while the messages of the current one are in flight, and it
-    // starts as soon as every message of the current one has been started: the connections never wait
-    // for a chunk's last answers, its outcomes or its queue entry's removal. At most two chunks at once.
+    // The next entry is claimed, read and rendered while the messages of the current one are in flight
+    // (from when half of them have been started), and it starts as soon as every message of the current
+    // one has been started: the connections never wait for a chunk's last answers, its outcomes, its
+    // queue entry's removal or the next chunk's rendering. At most two chunks at once.
     let upcoming: Promise<Chunk | null> | undefined;
     const inProgress = new Set<Promise<void>>();
     try {
@@ -130,8 +162,11 @@ export class SendWorker {
         }
         let allStarted: () => void = () => undefined;
         const started = new Promise<void>((resolve) => (allStarted = resolve));
-        const sending: Promise<void> = this.process(chunk, ctx, () => {
+        const claimAhead = () => {
           if (ctx.holds()) upcoming ??= this.claim();
+        };
+        const sending: Promise<void> = this.process(chunk, ctx, claimAhead, () => {
+          claimAhead();
           allStarted();
         })
           .catch(async (error: unknown) => {
@@ -187,7 +222,11 @@ export class SendWorker {
       }
       const suppressed = await suppressionService.suppressedAmong([...messages.values()]);
       const surveyed = await this.claimSurveys(experiment, [...messages.values()].filter((m) => !suppressed.has(m)));
-      return { entry, campaign, experiment, pending, messages, suppressed, surveyed };
+      // Rendered on the render thread while the previous chunk is still being sent.
+      const toRender = campaign.channel === 'sms' ? [] : [...messages.values()].filter((m) => !suppressed.has(m));
+      const outcomes = await renderMessages({ campaign: renderCampaignOf(campaign), experiment, items: toRender.map((m) => renderItemOf(m, surveyed.has(m._id))) });
+      const rendered = new Map(toRender.map((m, i) => [m._id, outcomes[i]]));
+      return { entry, campaign, experiment, pending, messages, suppressed, surveyed, rendered };
     } catch (error) {
       logger.error({ err: error, campaign: entry.campaign, entry: entry._id }, 'could not read a campaign send chunk; requeued');
       await campaignsRepository.requeue(entry._id, this.id, { nextAttemptAt: new Date(Date.now() + this.pollMs * 5) }).catch(() => undefined);
@@ -195,14 +234,14 @@ export class SendWorker {
     }
   }
 
-  /** Sends one chunk's messages; `dispatched` is called once the last of them has been started. */
-  private async process(chunk: Chunk, ctx: DutyContext, dispatched: () => void): Promise<void> {
+  /** Sends one chunk's messages; `halfway` is called once half of them, `dispatched` once the last of them has been started. */
+  private async process(chunk: Chunk, ctx: DutyContext, halfway: () => void, dispatched: () => void): Promise<void> {
     const { entry } = chunk;
     if (!chunk.campaign) {
       await campaignsRepository.deleteQueueEntry(entry._id);
       return;
     }
-    const { campaign, experiment, pending, messages, suppressed, surveyed } = chunk;
+    const { campaign, experiment, pending, messages, suppressed, surveyed, rendered } = chunk;
 
     let next = 0;
     let released = false;
@@ -236,10 +275,11 @@ export class SendWorker {
           return;
         }
         const id = pending[next++];
+        if (next === Math.ceil(pending.length / 2)) halfway();
         if (next === pending.length) dispatched();
         const message = messages.get(id);
         if (!message) continue;
-        const outcome = await this.sendOne(entry, campaign, experiment, message, suppressed.has(message), laneTrack, surveyed.has(message._id));
+        const outcome = await this.sendOne(entry, campaign, experiment, message, suppressed.has(message), laneTrack, surveyed.has(message._id), rendered.get(message._id));
         if (outcome !== 'done') retryError = outcome.retry;
       }
     };
@@ -328,6 +368,7 @@ export class SendWorker {
     suppressed: boolean,
     track: (write: Promise<void>) => void,
     surveyed = true,
+    prepared?: RenderOutcome,
   ): Promise<Outcome> {
     if (suppressed) {
       track(this.record(message, { status: 'suppressed', attempts: entry.attempt - 1 }));
@@ -336,20 +377,8 @@ export class SendWorker {
     if (campaign.channel === 'sms') return this.sendSms(entry, campaign, experiment, message, track, surveyed);
     let rendered;
     try {
-      rendered = renderCampaignMessage({
-        campaign: { key: campaign._id, from: campaign.from, ...(campaign.replyTo ? { replyTo: campaign.replyTo } : {}) },
-        messageId: message._id,
-        experiment,
-        variant: message.variant,
-        survey: surveyed,
-        recipient: {
-          customerId: message.customerId,
-          email: message.email ?? '',
-          ...(message.name !== undefined ? { name: message.name } : {}),
-          ...(message.locale !== undefined ? { locale: message.locale } : {}),
-          ...(message.attributes !== undefined ? { attributes: message.attributes } : {}),
-        },
-      });
+      if (prepared && 'error' in prepared) throw new Error(prepared.error);
+      rendered = prepared?.message ?? renderCampaignMessage({ campaign: renderCampaignOf(campaign), experiment, ...renderItemOf(message, surveyed) });
     } catch (error) {
       track(this.record(message, { status: 'failed', attempts: entry.attempt - 1, error: `render: ${(error as Error).message}`.slice(0, 300) }));
       return 'done';

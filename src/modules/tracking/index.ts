@@ -1,5 +1,6 @@
 export { configureTracking, signToken, verifyToken, signShortToken, verifyShortToken, shortReference, publicBaseUrl, type TrackingSettings, trackingUrls, TOKEN_PURPOSES, type TokenPurpose, type TrackingPayload } from './tokens.service';
 export { renderCampaignMessage, surveyMetricOf, type RenderInput, type RenderedMessage } from './rendering.service';
+export { renderMessages, closeRenderPool, type RenderChunk, type RenderOutcome } from './render.pool';
 export { suppressionService, customerSuppressionId, emailSuppressionId, phoneSuppressionId, type UnsubscribeInput } from './suppression.service';
 export { registerMessageLookup, type MessageFacts, type MessageLookup } from './message-lookup.registry';
 export { trackingRouter } from './tracking.router';

@@ -32,11 +32,16 @@ export interface TrackingSettings {
   publicBaseUrl: string;
 }
 
-let settings: { secret: Buffer; publicBaseUrl: string } | undefined;
+let settings: { secret: Buffer; publicBaseUrl: string; given: TrackingSettings } | undefined;
 
 /** Given by the composition root (src/wiring.ts) before any token is signed or checked. */
 export function configureTracking(given: TrackingSettings): void {
-  settings = { secret: Buffer.from(given.trackingSecret, 'utf8'), publicBaseUrl: given.publicBaseUrl.replace(/\/+$/, '') };
+  settings = { secret: Buffer.from(given.trackingSecret, 'utf8'), publicBaseUrl: given.publicBaseUrl.replace(/\/+$/, ''), given: { ...given } };
+}
+
+/** The settings given to configureTracking (a render thread is configured with the same ones). */
+export function readTrackingSettings(): TrackingSettings {
+  return configured().given;
 }
 
 function configured(): NonNullable<typeof settings> {
