@@ -8,6 +8,7 @@ import { renderCampaignMessage } from '../tracking';
 import type { CampaignRecord, MessageRecord, RecipientRecord } from './campaigns.model';
 import { campaignsRepository } from './campaigns.repository';
 import { messageId, toMessage } from './enqueue.service';
+import { renderCampaignOf, renderItemOf } from './render-input';
 
 export type RecipientGroup = 'test' | 'winner' | 'all';
 
@@ -43,19 +44,7 @@ function groupFilter(group: RecipientGroup): { test?: boolean } {
 }
 
 function toRow(campaign: CampaignRecord, experiment: ExperimentRecord, recipient: RecipientRecord, message: MessageRecord): ExportedRecipient {
-  const rendered = renderCampaignMessage({
-    campaign: { key: campaign._id, from: campaign.from, ...(campaign.replyTo ? { replyTo: campaign.replyTo } : {}) },
-    messageId: message._id,
-    experiment,
-    variant: message.variant,
-    recipient: {
-      customerId: recipient.customerId,
-      email: recipient.email ?? '',
-      ...(recipient.name !== undefined ? { name: recipient.name } : {}),
-      ...(recipient.locale !== undefined ? { locale: recipient.locale } : {}),
-      ...(recipient.attributes !== undefined ? { attributes: recipient.attributes } : {}),
-    },
-  });
+  const rendered = renderCampaignMessage({ campaign: renderCampaignOf(campaign), experiment, ...renderItemOf(message, recipient) });
   return {
     customerId: recipient.customerId,
     email: recipient.email ?? '',

@@ -12,7 +12,8 @@ import type { Duty, DutyContext } from '../../jobs/runner';
 import { logger } from '../../lib/logger';
 import { experimentsService, type ExperimentRecord } from '../experiments';
 import { surveyInvitations } from '../surveys';
-import { renderCampaignMessage, renderMessages, surveyMetricOf, suppressionService, type RenderInput, type RenderOutcome } from '../tracking';
+import { renderCampaignMessage, renderMessages, surveyMetricOf, suppressionService, type RenderOutcome } from '../tracking';
+import { renderCampaignOf, renderItemOf } from './render-input';
 import type { CampaignRecord, DeliveryRecord, MessageRecord, QueueEntryRecord } from './campaigns.model';
 import { campaignsRepository } from './campaigns.repository';
 import { classifySmtpError, createMailTransport, sharedMailTransport, type MailTransport, type MailTransportOptions } from './mail.transport';
@@ -72,26 +73,6 @@ type Chunk =
       /** Email messages rendered ahead on the render thread, by message _id. */
       rendered: Map<string, RenderOutcome>;
     };
-
-/** What renderCampaignMessage needs of a message beside its campaign and experiment. */
-function renderItemOf(message: MessageRecord, surveyed: boolean): Omit<RenderInput, 'campaign' | 'experiment'> {
-  return {
-    messageId: message._id,
-    variant: message.variant,
-    survey: surveyed,
-    recipient: {
-      customerId: message.customerId,
-      email: message.email ?? '',
-      ...(message.name !== undefined ? { name: message.name } : {}),
-      ...(message.locale !== undefined ? { locale: message.locale } : {}),
-      ...(message.attributes !== undefined ? { attributes: message.attributes } : {}),
-    },
-  };
-}
-
-function renderCampaignOf(campaign: CampaignRecord): RenderInput['campaign'] {
-  return { key: campaign._id, from: campaign.from, ...(campaign.replyTo ? { replyTo: campaign.replyTo } : {}) };
-}
 
 export class SendWorker {
   readonly id = `${os.hostname()}/${process.pid}/${randomUUID()}`;
@@ -224,7 +205,7 @@ export class SendWorker {
       const surveyed = await this.claimSurveys(experiment, [...messages.values()].filter((m) => !suppressed.has(m)));
       // Rendered on the render thread while the previous chunk is still being sent.
       const toRender = campaign.channel === 'sms' ? [] : [...messages.values()].filter((m) => !suppressed.has(m));
-      const outcomes = await renderMessages({ campaign: renderCampaignOf(campaign), experiment, items: toRender.map((m) => renderItemOf(m, surveyed.has(m._id))) });
+      const outcomes = await renderMessages({ campaign: renderCampaignOf(campaign), experiment, items: toRender.map((m) => renderItemOf(m, m, surveyed.has(m._id))) });
       const rendered = new Map(toRender.map((m, i) => [m._id, outcomes[i]]));
       return { entry, campaign, experiment, pending, messages, suppressed, surveyed, rendered };
     } catch (error) {
@@ -378,7 +359,7 @@ export class SendWorker {
     let rendered;
     try {
       if (prepared && 'error' in prepared) throw new Error(prepared.error);
-      rendered = prepared?.message ?? renderCampaignMessage({ campaign: renderCampaignOf(campaign), experiment, ...renderItemOf(message, surveyed) });
+      rendered = prepared?.message ?? renderCampaignMessage({ campaign: renderCampaignOf(campaign), experiment, ...renderItemOf(message, message, surveyed) });
     } catch (error) {
       track(this.record(message, { status: 'failed', attempts: entry.attempt - 1, error: `render: ${(error as Error).message}`.slice(0, 300) }));
       return 'done';
