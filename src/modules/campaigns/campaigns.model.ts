@@ -1,7 +1,7 @@
 // Campaign storage. Only the campaigns collection (one small document per campaign) is ever updated;
 // recipients, messages and deliveries are insert-only with meaningful unique _ids, so retries and restarts
 // are idempotent and no large collection pays the embedded database's per-update scan. The send queue is
-// updated, but it holds one entry per 100 messages (or per message being retried) and shrinks as it drains.
+// updated, but it holds one entry per 400 messages (or per message being retried) and shrinks as it drains.
 import { Schema, model } from 'mongoose';
 
 export type OnInconclusive = 'send_control' | 'send_best' | 'hold';

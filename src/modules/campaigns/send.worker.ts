@@ -1,4 +1,4 @@
-// The sender: claims due queue entries (a chunk of up to 100 messages, or one message being retried),
+// The sender: claims due queue entries (a chunk of up to 400 messages, or one message being retried),
 // renders the chunk's messages on the render thread (src/modules/tracking/render.pool.ts), sends each
 // through the one shared transport and records its outcome. It runs as the job runner's `campaign-sends`
 // duty, so of all the instances on one database only the holder of that lease sends; whoever takes the
