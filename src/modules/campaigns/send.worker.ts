@@ -40,11 +40,12 @@ export interface SendWorkerOptions {
 }
 
 // Lanes a connection feeds. A lane sends its next message only once its last outcome is recorded, so
-// while one lane of a connection waits for the database the others keep the connection busy: with 2
-// lanes a connection the sender idled a quarter of the time (42% of nodemailer's rate on a 2-core
-// machine), with 4 it reached 54-59%, with 6 or 8 no more (BENCHMARKS.md). A kill -9 leaves at most
-// one sent message a lane unrecorded (re-sent on resume with the same Message-ID).
-export const LANES_PER_CONNECTION = 4;
+// while one lane of a connection waits for the database the other keeps the connection busy. With
+// messages rendered ahead on the render thread and 400 a chunk, 2 lanes a connection send as fast as 4
+// did (62-76% of nodemailer's rate against 61-83%, BENCHMARKS.md) and 1 lane does not (50-52%). A kill -9
+// leaves at most one sent message a lane unrecorded (re-sent on resume with the same Message-ID), so at
+// most two a connection: the one whose SMTP exchange was cut and one whose outcome was being recorded.
+export const LANES_PER_CONNECTION = 2;
 
 const wakers = new Set<() => void>();
 
@@ -227,8 +228,8 @@ export class SendWorker {
     let next = 0;
     let released = false;
     let retryError: string | undefined;
-    // The outcomes of concurrent lanes share one insert (group commit); a lane renders its next message
-    // while its last outcome is being recorded, and sends it once that is durable. The entry is done only
+    // The outcomes of concurrent lanes share one insert (group commit); a lane sends its next message
+    // (rendered ahead with the chunk) once its last outcome is durable. The entry is done only
     // once every outcome is recorded; a failed record stops the chunk (it is requeued and resumes from
     // what was recorded).
     const recording: Promise<void>[] = [];
