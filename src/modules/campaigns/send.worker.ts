@@ -40,12 +40,12 @@ export interface SendWorkerOptions {
 }
 
 // Lanes a connection feeds. A lane sends its next message only once its last outcome is recorded, so
-// while one lane of a connection waits for the database the other keeps the connection busy. With
-// messages rendered ahead on the render thread and 400 a chunk, 2 lanes a connection send as fast as 4
-// did (62-76% of nodemailer's rate against 61-83%, BENCHMARKS.md) and 1 lane does not (50-52%). A kill -9
-// leaves at most one sent message a lane unrecorded (re-sent on resume with the same Message-ID), so at
-// most two a connection: the one whose SMTP exchange was cut and one whose outcome was being recorded.
-export const LANES_PER_CONNECTION = 2;
+// while lanes of a connection wait for the database another keeps the connection busy. With messages
+// rendered ahead on the render thread and 400 a chunk, interleaved runs gave (% of nodemailer's rate,
+// BENCHMARKS.md): 1 lane 50-52, 2 lanes 59-81, 3 lanes 61-74, 4 lanes 56-83. A kill -9 leaves at most one
+// sent message a lane unrecorded (re-sent on resume with the same Message-ID), so at most three a
+// connection: the one whose SMTP exchange was cut and two whose outcomes were being recorded.
+export const LANES_PER_CONNECTION = 3;
 
 const wakers = new Set<() => void>();
 
