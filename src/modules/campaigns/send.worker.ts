@@ -4,8 +4,9 @@
 // duty, so of all the instances on one database only the holder of that lease sends; whoever takes the
 // lease over first puts back what another sender left claimed.
 // A message is sent when it has no delivery record and no retry entry of its own; the outcome is an
-// insert with the message's _id, so a message is recorded once even if two senders race for it. The one
-// message a kill -9 cut in the middle of its SMTP exchange may be sent again, with the same Message-ID.
+// insert with the message's _id, so a message is recorded once even if two senders race for it. What a
+// kill -9 caught delivered but not yet recorded (at most one message a lane, see LANES_PER_CONNECTION)
+// is sent again on resume, with the same Message-ID.
 import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Duty, DutyContext } from '../../jobs/runner';
