@@ -33,7 +33,8 @@ function renderPool(): Piscina {
   return pool;
 }
 
-function renderHere(chunk: RenderChunk): RenderOutcome[] {
+/** Renders a chunk's messages on this thread; one outcome per item, in order (the render thread runs this too). */
+export function renderChunkHere(chunk: RenderChunk): RenderOutcome[] {
   return chunk.items.map((item) => {
     try {
       return { message: renderCampaignMessage({ campaign: chunk.campaign, experiment: chunk.experiment, ...item }) };
@@ -50,7 +51,7 @@ export async function renderMessages(chunk: RenderChunk): Promise<RenderOutcome[
     return (await renderPool().run({ chunk, tracking: readTrackingSettings() })) as RenderOutcome[];
   } catch (error) {
     logger.error({ err: error }, 'the render thread failed; rendering on the sender thread');
-    return renderHere(chunk);
+    return renderChunkHere(chunk);
   }
 }
 
