@@ -1,5 +1,6 @@
 // Test data builders: valid by default, overridable field by field.
 import { randomBytes } from 'node:crypto';
+import type { ExperimentRecord } from '../../src/modules/experiments';
 import type { Api } from './app';
 
 export function uniqueKey(prefix = 'exp'): string {
@@ -81,6 +82,30 @@ export function smsExperiment(overrides: Record<string, unknown> = {}) {
       { key: 'persian', name: 'Persian', weight: 0.5, content: { text: '{{name}} عزیز، از بازدید شما متشکریم. نظرتان را بگویید' } },
     ],
     metrics: { primary: 'sms_click', secondary: ['csat'], guardrails: ['unsubscribe'] },
+    ...overrides,
+  };
+}
+
+/** A stored experiment record (as the services read it) for tests of pure logic: a running two-variant email experiment. */
+export function experimentRecord(overrides: Partial<ExperimentRecord> = {}): ExperimentRecord {
+  const now = new Date();
+  return {
+    _id: 'welcome-test',
+    name: 'Welcome',
+    assetType: 'email',
+    variants: [
+      { key: 'control', weight: 0.5, content: { subject: 'Hello', html: '<p>Hello</p>' } },
+      { key: 'friendly', weight: 0.5, content: { subject: 'Hi', html: '<p>Hi</p>' } },
+    ],
+    controlVariant: 'control',
+    coverage: 1,
+    seed: 'welcome-test',
+    metrics: { primary: 'email_open', secondary: [], guardrails: [], custom: [] },
+    analysis: { alpha: 0.05, power: 0.8, minimumDetectableEffect: 0.05, method: 'frequentist', correction: 'holm', minSamplePerVariant: 100 },
+    status: 'running',
+    history: [],
+    createdAt: now,
+    updatedAt: now,
     ...overrides,
   };
 }

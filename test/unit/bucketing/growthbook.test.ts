@@ -6,6 +6,7 @@ import { GrowthBook } from '@growthbook/growthbook';
 import { chooseVariation, fnv1a32, gbHash, getBucketRanges } from '../../../src/bucketing';
 import { bucketCustomer } from '../../../src/modules/assignments';
 import type { ExperimentRecord } from '../../../src/modules/experiments';
+import { experimentRecord } from '../../helpers/factories';
 
 // The SDK's hash function is internal (not exported from its index); load it from the same build.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a file found at run time, next to the package's entry
@@ -13,23 +14,15 @@ const sdkHash = (require(path.join(path.dirname(require.resolve('@growthbook/gro
 
 /** A minimal experiment record: bucketCustomer reads seed, variants, coverage and targeting. */
 function experiment(seed: string, weights: number[], coverage: number, targeting?: Record<string, unknown>): ExperimentRecord {
-  const now = new Date();
-  return {
+  return experimentRecord({
     _id: seed,
     name: seed,
-    assetType: 'email',
     variants: weights.map((weight, i) => ({ key: `v${i}`, weight, content: {} })),
     controlVariant: 'v0',
     coverage,
     seed,
     ...(targeting ? { targeting } : {}),
-    metrics: { primary: 'email_open', secondary: [], guardrails: [], custom: [] },
-    analysis: { alpha: 0.05, power: 0.8, minimumDetectableEffect: 0.05, method: 'frequentist', correction: 'holm', minSamplePerVariant: 100 },
-    status: 'running',
-    history: [],
-    createdAt: now,
-    updatedAt: now,
-  };
+  });
 }
 
 /** GrowthBook's SDK answer: the variant index, or -1 when the customer is not in the experiment. */

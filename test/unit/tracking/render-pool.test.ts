@@ -2,28 +2,18 @@ import assert from 'node:assert/strict';
 import type { ExperimentRecord } from '../../../src/modules/experiments';
 import { closeRenderPool, configureTracking, renderCampaignMessage, renderMessages, verifyToken, type RenderChunk } from '../../../src/modules/tracking';
 import { readTrackingSettings } from '../../../src/modules/tracking/tokens.service';
+import { experimentRecord } from '../../helpers/factories';
 
-function experiment(): ExperimentRecord {
-  const now = new Date();
-  return {
+const experiment = (): ExperimentRecord =>
+  experimentRecord({
     _id: 'render-pool',
-    name: 'Render pool',
-    assetType: 'email',
+    seed: 'render-pool',
     variants: [
       { key: 'control', weight: 0.5, content: { subject: 'Hello {{name}}', html: '<p>Hello {{name}}, <a href="https://acme.example/start">start</a></p>' } },
       { key: 'broken', weight: 0.5, content: { subject: 'no html' } },
     ],
-    controlVariant: 'control',
-    coverage: 1,
-    seed: 'render-pool',
     metrics: { primary: 'email_open', secondary: ['nps'], guardrails: [], custom: [] },
-    analysis: { alpha: 0.05, power: 0.8, minimumDetectableEffect: 0.05, method: 'frequentist', correction: 'holm', minSamplePerVariant: 100 },
-    status: 'running',
-    history: [],
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+  });
 
 const chunkOf = (exp: ExperimentRecord, n: number): RenderChunk => ({
   campaign: { key: 'render-pool-campaign', from: 'cx@acme.example' },

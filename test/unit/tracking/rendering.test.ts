@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import type { ExperimentRecord } from '../../../src/modules/experiments';
 import { renderCampaignMessage, verifyToken, type RenderInput } from '../../../src/modules/tracking';
+import { experimentRecord } from '../../helpers/factories';
 
 const BASE = 'https://verdict.test';
 
 function experiment(metrics: Partial<ExperimentRecord['metrics']> = {}, content: Record<string, unknown> = {}): ExperimentRecord {
-  const now = new Date();
-  return {
-    _id: 'welcome-test',
-    name: 'Welcome',
-    assetType: 'email',
+  return experimentRecord({
     variants: [
       {
         key: 'control',
@@ -23,16 +20,8 @@ function experiment(metrics: Partial<ExperimentRecord['metrics']> = {}, content:
       },
       { key: 'friendly', weight: 0.5, content: { subject: 'Hi', html: '<p>Hi</p>' } },
     ],
-    controlVariant: 'control',
-    coverage: 1,
-    seed: 'welcome-test',
     metrics: { primary: 'email_open', secondary: [], guardrails: [], custom: [], ...metrics },
-    analysis: { alpha: 0.05, power: 0.8, minimumDetectableEffect: 0.05, method: 'frequentist', correction: 'holm', minSamplePerVariant: 100 },
-    status: 'running',
-    history: [],
-    createdAt: now,
-    updatedAt: now,
-  };
+  });
 }
 
 function render(exp: ExperimentRecord, recipient: Partial<RenderInput['recipient']> = {}) {

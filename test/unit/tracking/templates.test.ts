@@ -1,29 +1,18 @@
 import assert from 'node:assert/strict';
-import type { ExperimentRecord } from '../../../src/modules/experiments';
 import { renderCampaignMessage } from '../../../src/modules/tracking';
 import { emailTemplateProblems, templateProblem } from '../../../src/lib/email-templates';
+import { experimentRecord } from '../../helpers/factories';
 
 /** Renders a message whose control variant has this content, as a send does. */
 function send(content: Record<string, unknown>) {
-  const now = new Date();
-  const experiment: ExperimentRecord = {
+  const experiment = experimentRecord({
     _id: 'template-check',
-    name: 'Templates',
-    assetType: 'email',
+    seed: 'template-check',
     variants: [
       { key: 'control', weight: 0.5, content },
       { key: 'other', weight: 0.5, content: { subject: 'Hi', html: '<p>Hi</p>' } },
     ],
-    controlVariant: 'control',
-    coverage: 1,
-    seed: 'template-check',
-    metrics: { primary: 'email_open', secondary: [], guardrails: [], custom: [] },
-    analysis: { alpha: 0.05, power: 0.8, minimumDetectableEffect: 0.05, method: 'frequentist', correction: 'holm', minSamplePerVariant: 100 },
-    status: 'running',
-    history: [],
-    createdAt: now,
-    updatedAt: now,
-  };
+  });
   return renderCampaignMessage({
     campaign: { key: 'c', from: 'cx@acme.example' },
     messageId: 'm',
