@@ -46,6 +46,7 @@ func main() {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
+	removeUnfinishedDatabases(sqliteDir(*sqliteURL), logger)
 	dropIDLookupIndexes(sqliteDir(*sqliteURL), logger)
 
 	f, err := ferretdb.New(&ferretdb.Config{
@@ -82,6 +83,47 @@ func sqliteDir(url string) string {
 		dir = dir[:i]
 	}
 	return dir
+}
+
+// removeUnfinishedDatabases removes database files that hold no table at all. FerretDB creates a database
+// in two steps: it opens (creates) the file, then creates its metadata table in it. A kill -9 between the
+// two leaves a file without that table, and FerretDB then refuses to start ("no such table:
+// _ferretdb_collections") on every start after. Such a file holds no collection, so nothing is lost; the
+// database is made again when it is next written to.
+func removeUnfinishedDatabases(dir string, logger *slog.Logger) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
+	for _, file := range files {
+		empty, err := hasNoTables(file)
+		if err != nil {
+			logger.Warn("could not check a database file", slog.String("file", filepath.Base(file)), slog.String("error", err.Error()))
+			continue
+		}
+		if !empty {
+			continue
+		}
+		for _, f := range []string{file, file + "-wal", file + "-shm"} {
+			if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+				logger.Warn("could not remove an unfinished database file", slog.String("file", filepath.Base(f)), slog.String("error", err.Error()))
+			}
+		}
+		logger.Warn("removed a database file whose creation was interrupted (it held no table)", slog.String("file", filepath.Base(file)))
+	}
+}
+
+// hasNoTables opens a database file (recovering its write-ahead log as SQLite does) and tells whether it
+// holds no table.
+func hasNoTables(file string) (bool, error) {
+	db, err := sql.Open("sqlite", "file:"+file+"?mode=rw&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var tables int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table'`).Scan(&tables); err != nil {
+		return false, err
+	}
+	return tables == 0, nil
 }
 
 // dropIDLookupIndexes drops the `<table>__id_lookup` indexes earlier builds of this wrapper added to

@@ -264,6 +264,8 @@ export interface StartOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** The loopback port to listen on (to start again where a stopped one listened); default: a free one. */
   port?: number;
+  /** Receives what FerretDB writes to its standard error (otherwise it goes to this process's). */
+  onOutput?: (text: string) => void;
 }
 
 /** Starts FerretDB with its SQLite files under dataDir and resolves once it answers a ping. */
@@ -287,8 +289,12 @@ export async function startEmbeddedDatabase(options: StartOptions): Promise<Embe
     // stdin stays an open pipe: FerretDB exits when it closes, so it never outlives this process. In a
     // process group of its own, a Ctrl-C in the terminal reaches only the service, whose shutdown stops
     // FerretDB last (not first, which would fail the requests in flight and look like a crash).
-    { stdio: ['pipe', 'ignore', 'inherit'], detached: true },
+    { stdio: ['pipe', 'ignore', options.onOutput ? 'pipe' : 'inherit'], detached: true },
   );
+  if (options.onOutput) {
+    const onOutput = options.onOutput;
+    child.stderr?.on('data', (chunk: Buffer) => onOutput(chunk.toString()));
+  }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const uri = `mongodb://${listenAddr}/`;
   try {

@@ -16,13 +16,13 @@ import { registerStopper } from './resources';
 const ROOT = path.resolve(__dirname, '../..');
 
 /** Runs body; a failure carries the last output of the given services (what they logged is the clue). */
-export async function withOutputOnFailure<T>(services: () => (ServiceProcess | undefined)[], body: () => Promise<T>): Promise<T> {
+export async function withOutputOnFailure<T>(services: () => (ServiceProcess | StandaloneDatabase | undefined)[], body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (error) {
     const outputs = services()
-      .filter((s): s is ServiceProcess => s !== undefined)
-      .map((s) => `--- service pid ${s.pid} (${s.url}) ---\n${s.output().slice(-6_000)}`);
+      .filter((s): s is ServiceProcess | StandaloneDatabase => s !== undefined)
+      .map((s) => ('pid' in s ? `--- service pid ${s.pid} (${s.url}) ---\n${s.output().slice(-6_000)}` : `--- database ${s.uri} ---\n${s.output().slice(-6_000) || '(nothing written)'}`));
     if (error instanceof Error && outputs.length > 0) error.message += `\n${outputs.join('\n')}`;
     throw error;
   }
@@ -172,15 +172,18 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   registerStopper(stop);
 
   const url = `http://127.0.0.1:${port}`;
+  // What /readyz last answered (or why it could not), for the message when it never says ready.
+  let lastAnswer = 'no answer yet';
   try {
     await until(
       async () => {
         if (hasExited()) throw new Error(`the service exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
         try {
           const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
-          await res.arrayBuffer();
+          lastAnswer = `${res.status} ${(await res.text()).slice(0, 500)}`;
           return res.status === 200;
-        } catch {
+        } catch (error) {
+          lastAnswer = String(error);
           return false;
         }
       },
@@ -189,6 +192,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     );
   } catch (error) {
     await kill('SIGKILL');
+    if (error instanceof Error) error.message += `\n/readyz last answered: ${lastAnswer}\n--- service output ---\n${output.slice(-6_000)}`;
     throw error;
   }
   if (!options.mongodbUri) ferretPids = ferretDbChildren(child.pid!);
@@ -203,12 +207,27 @@ export interface StandaloneDatabase {
   /** Starts FerretDB again on the same files and port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** What its FerretDB processes wrote (each start, in order), for failure messages. */
+  output(): string;
 }
 
 /** A FerretDB of the test's own (not a service's child), on a fixed loopback port. */
 export async function startStandaloneDatabase(dataDir: string = tempDir('verdict-db-')): Promise<StandaloneDatabase> {
   const port = await freeLoopbackPort();
-  const start = () => startEmbeddedDatabase({ dataDir, cacheDir: getConfig().ferretDbCacheDir, port });
+  let output = '';
+  let starts = 0;
+  const start = () => {
+    output += `[start ${++starts} at ${new Date().toISOString()}]\n`;
+    return startEmbeddedDatabase({
+      dataDir,
+      cacheDir: getConfig().ferretDbCacheDir,
+      port,
+      logLevel: 'warn',
+      onOutput: (text) => {
+        output = (output + text).slice(-20_000);
+      },
+    });
+  };
   let current: EmbeddedDatabase = await start();
   const stop = () => current.stop();
   registerStopper(() => current.stop());
@@ -221,6 +240,7 @@ export async function startStandaloneDatabase(dataDir: string = tempDir('verdict
       current = await start();
     },
     stop,
+    output: () => output,
   };
 }
 

@@ -33,7 +33,7 @@ describe('counting: kill -9 of the database', function () {
     const service = await startServiceProcess({ dataDir: tempDir('verdict-crash-db-'), dbName, mongodbUri: database.uri });
     keep(database, service);
     await withOutputOnFailure(
-      () => [service],
+      () => [service, database],
       async () => {
         const key = await startExperiment(service.url);
         const plans = [1, 2].map((n) =>
@@ -65,7 +65,7 @@ describe('counting: kill -9 of the database', function () {
     const service: ServiceProcess | undefined = await startServiceProcess({ dataDir: tempDir('verdict-midbatch-'), dbName, mongodbUri: database.uri });
     keep(database, service);
     await withOutputOnFailure(
-      () => [service],
+      () => [service, database],
       async () => {
         const url = service.url;
         const key = await startExperiment(url);
@@ -133,7 +133,7 @@ describe('counting: kill -9 of the database', function () {
     const service: ServiceProcess = await startServiceProcess({ dataDir: tempDir('verdict-retry-'), dbName, mongodbUri: database.uri, env: { COUNTING_GRACE_MS: '600000' } });
     keep(database, service);
     await withOutputOnFailure(
-      () => [service],
+      () => [service, database],
       async () => {
         const url = service.url;
         const key = await startExperiment(url);

@@ -26,7 +26,7 @@ describe('counting: kill -9 of the service while a client ingests', function () 
       let service: ServiceProcess = await startServiceProcess({ dataDir, dbName, ...(database ? { mongodbUri: database.uri } : {}) });
       const started: ServiceProcess[] = [service];
       keep(...(database ? [database] : []), service);
-      await withOutputOnFailure(() => started, async () => {
+      await withOutputOnFailure(() => [...started, database], async () => {
       const key = await startExperiment(service.url, c.segments ? countingExperiment({ dimensions: ['plan'], analysis: { cuped: { lookback: 'P1D' } } }) : undefined);
 
       const plans = [1, 2].map((n) =>

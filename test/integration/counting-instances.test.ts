@@ -61,7 +61,7 @@ describe('counting: two service instances on one database', function () {
     keep(database, a);
     let b: ServiceProcess | undefined;
     await withOutputOnFailure(
-      () => [a, b],
+      () => [a, b, database],
       async () => {
         const key = await startExperiment(a.url);
         const plan = (n: number, eventBatches: number) =>

@@ -54,7 +54,7 @@ describe('instances: background duties on one database', function () {
       return service;
     };
     await withOutputOnFailure(
-      () => services,
+      () => [...services, database],
       async () => {
         const a = await start();
         const prefix = uniqueKey('inst');
@@ -109,7 +109,7 @@ describe('instances: background duties on one database', function () {
     const dbName = 'verdict_agree_two';
     const services: (ServiceProcess | undefined)[] = [];
     await withOutputOnFailure(
-      () => services,
+      () => [...services, database],
       async () => {
         const a = await startServiceProcess({ dataDir: tempDir('verdict-agree-a-'), dbName, mongodbUri: database.uri });
         services.push(a);

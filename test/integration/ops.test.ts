@@ -452,7 +452,7 @@ describe('ops', () => {
       const database = await startStandaloneDatabase();
       const service = await startServiceProcess({ dataDir: tempDir('verdict-uri-loss-'), mongodbUri: database.uri, dbName: `verdict_loss_${process.pid}` });
       await withOutputOnFailure(
-        () => [service],
+        () => [service, database],
         async () => {
           const health = async () => (await fetch(`${service.url}/healthz`, { signal: AbortSignal.timeout(5_000) })).status;
           assert.equal(await health(), 200);
